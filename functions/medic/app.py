@@ -1,0 +1,22 @@
+"""Medic: "Handle failure" in the workflow, and CloudFormation stack-status events from EventBridge."""
+
+from typing import Any
+
+from hivemind.aws.clients import client
+from hivemind.medic.handle import handle_failure, on_stack_event
+from hivemind.models import StackStatusChange, WorkflowState
+from hivemind.observability import logger, tracer
+from hivemind.settings import get_settings
+
+
+@logger.inject_lambda_context(correlation_id_path="deployment_id")
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> Any:
+    settings = get_settings()
+    cfn, ddb = client("cloudformation", settings.region), client("dynamodb", settings.region)
+    if "detail-type" in event:
+        change = StackStatusChange.model_validate(event)
+        return on_stack_event(change, cfn=cfn, ddb=ddb, sfn=client("stepfunctions", settings.region), settings=settings)
+    state = WorkflowState.model_validate(event)
+    decision = handle_failure(state, cfn=cfn, elbv2=client("elbv2", settings.region), ddb=ddb, settings=settings)
+    return decision.model_dump(mode="json")

@@ -1,0 +1,17 @@
+"""Plan deployment: fetch the source bundle and decide how to build and run the app."""
+
+from typing import Any
+
+from hivemind.aws.clients import client
+from hivemind.models import WorkflowState
+from hivemind.observability import logger, tracer
+from hivemind.settings import get_settings
+from hivemind.workflow.plan import plan_deployment
+
+
+@logger.inject_lambda_context(correlation_id_path="deployment_id")
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = get_settings()
+    state = WorkflowState.model_validate(event)
+    return plan_deployment(state, s3=client("s3", settings.region), settings=settings).model_dump(mode="json")

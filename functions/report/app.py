@@ -1,0 +1,24 @@
+"""Report: the JSON report in S3 and the deployment record's final state."""
+
+from typing import Any
+
+from hivemind.aws.clients import client
+from hivemind.models import ReportInput
+from hivemind.observability import logger, tracer
+from hivemind.settings import get_settings
+from hivemind.workflow.report import write_report
+
+
+@logger.inject_lambda_context(correlation_id_path="state.deployment_id")
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = get_settings()
+    payload = ReportInput.model_validate(event)
+    result = write_report(
+        payload,
+        s3=client("s3", settings.region),
+        ddb=client("dynamodb", settings.region),
+        sfn=client("stepfunctions", settings.region),
+        settings=settings,
+    )
+    return result.model_dump(mode="json")

@@ -1,0 +1,17 @@
+"""Validate template: cfn-lint with a runner kept warm across invocations of this container."""
+
+from typing import Any
+
+from hivemind.aws.clients import client
+from hivemind.models import WorkflowState
+from hivemind.observability import logger, tracer
+from hivemind.settings import get_settings
+from hivemind.workflow.validate import validate_template
+
+
+@logger.inject_lambda_context(correlation_id_path="deployment_id")
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = get_settings()
+    state = WorkflowState.model_validate(event)
+    return validate_template(state, s3=client("s3", settings.region), settings=settings).model_dump(mode="json")

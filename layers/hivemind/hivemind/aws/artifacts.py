@@ -1,0 +1,57 @@
+"""The artifacts bucket: source bundles, templates, plans, findings and reports.
+
+Layout: deployments/<id>/{source.zip, template.yaml, plan.json, findings.json, report.json}.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
+
+from hivemind.errors import SourceError
+
+
+def key(deployment_id: str, name: str) -> str:
+    return f"deployments/{deployment_id}/{name}"
+
+
+def put(s3: Any, bucket: str, object_key: str, body: bytes | str, content_type: str) -> str:
+    data = body.encode() if isinstance(body, str) else body
+    s3.put_object(Bucket=bucket, Key=object_key, Body=data, ContentType=content_type)
+    return object_key
+
+
+def put_json(s3: Any, bucket: str, object_key: str, value: Any) -> str:
+    return put(s3, bucket, object_key, json.dumps(value, indent=2, default=str), "application/json")
+
+
+def get_bytes(s3: Any, bucket: str, object_key: str, max_bytes: int | None = None) -> bytes:
+    """Read an object; a missing or forbidden object is a SourceError naming it."""
+    try:
+        if max_bytes is not None:
+            size = s3.head_object(Bucket=bucket, Key=object_key)["ContentLength"]
+            if size > max_bytes:
+                raise SourceError(f"s3://{bucket}/{object_key} is {size} bytes, over the {max_bytes} limit")
+        return bytes(s3.get_object(Bucket=bucket, Key=object_key)["Body"].read())
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise SourceError(f"s3://{bucket}/{object_key} not found") from exc
+        if code in ("AccessDenied", "403"):
+            raise SourceError(f"no access to s3://{bucket}/{object_key}") from exc
+        raise
+
+
+def https_url(bucket: str, object_key: str, region: str) -> str:
+    """The URL CloudFormation's TemplateURL expects."""
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{object_key}"
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise SourceError(f"not an s3://bucket/key URI: {uri}")
+    return parsed.netloc, parsed.path.lstrip("/")

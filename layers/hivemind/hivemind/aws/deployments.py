@@ -1,0 +1,125 @@
+"""The deployments table: one item per deployment, keyed by `deployment_id`.
+
+Besides the record it holds the task token of a "Wait for stack" state, claimed atomically
+so that exactly one of (the waiting function, the stack-status event) resumes the execution.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from hivemind.errors import DeploymentConflict, DeploymentNotFound
+from hivemind.models import DeploymentRecord
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+_INTERNAL = ("task_token", "token_stack_id")
+
+
+def _to_item(values: dict[str, Any]) -> dict[str, Any]:
+    plain = json.loads(json.dumps(values, default=str), parse_float=Decimal)
+    return {k: _ser.serialize(v) for k, v in plain.items() if v is not None}
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return {k: plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def put_new(ddb: Any, table: str, record: DeploymentRecord) -> None:
+    """Store a new record; the same id twice is a conflict (ids are idempotency keys)."""
+    try:
+        ddb.put_item(
+            TableName=table,
+            Item=_to_item(record.model_dump(mode="json")),
+            ConditionExpression="attribute_not_exists(deployment_id)",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise DeploymentConflict(f"deployment {record.deployment_id} already exists") from exc
+        raise
+
+
+def get(ddb: Any, table: str, deployment_id: str) -> DeploymentRecord:
+    item = ddb.get_item(TableName=table, Key={"deployment_id": {"S": deployment_id}}, ConsistentRead=True)
+    if "Item" not in item:
+        raise DeploymentNotFound(f"no deployment {deployment_id}")
+    values = _from_item(item["Item"])
+    for name in _INTERNAL:
+        values.pop(name, None)
+    return DeploymentRecord.model_validate(values)
+
+
+def update(ddb: Any, table: str, deployment_id: str, **fields: Any) -> None:
+    """Set some fields of an existing record (and updated_at)."""
+    fields["updated_at"] = now().isoformat()
+    values = _to_item(fields)
+    names = {f"#f{i}": k for i, k in enumerate(values)}
+    expr = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+    ddb.update_item(
+        TableName=table,
+        Key={"deployment_id": {"S": deployment_id}},
+        UpdateExpression=f"SET {expr}",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
+        ConditionExpression="attribute_exists(deployment_id)",
+    )
+
+
+def list_recent(ddb: Any, table: str, limit: int = 50) -> list[DeploymentRecord]:
+    """The most recent deployments (a scan: the table holds one item per deployment)."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = ddb.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page or len(items) >= 1000:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    records = []
+    for item in items:
+        values = _from_item(item)
+        for name in _INTERNAL:
+            values.pop(name, None)
+        records.append(DeploymentRecord.model_validate(values))
+    records.sort(key=lambda r: r.created_at, reverse=True)
+    return records[:limit]
+
+
+def store_task_token(ddb: Any, table: str, deployment_id: str, stack_id: str, token: str) -> None:
+    update(ddb, table, deployment_id, task_token=token, token_stack_id=stack_id)
+
+
+def claim_task_token(ddb: Any, table: str, deployment_id: str) -> str | None:
+    """Remove and return the stored task token; None when someone else claimed it first."""
+    try:
+        out = ddb.update_item(
+            TableName=table,
+            Key={"deployment_id": {"S": deployment_id}},
+            UpdateExpression="REMOVE task_token, token_stack_id",
+            ConditionExpression="attribute_exists(task_token)",
+            ReturnValues="UPDATED_OLD",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    return str(out["Attributes"]["task_token"]["S"])

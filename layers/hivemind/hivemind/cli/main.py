@@ -1,0 +1,265 @@
+"""The `hivemind` command.
+
+`deploy --local` runs the whole workflow on the local AWS runtime; `plan`, `template` and
+`validate` need no AWS at all. Errors are one readable line on stderr and an exit code:
+0 success, 1 the thing checked failed (deployment not SUCCEEDED, blocking findings),
+2 bad input or an error before the work could run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from hivemind.errors import HiveMindError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Deploy a web application from its source to AWS, safely.",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+EXIT_FAILED, EXIT_ERROR = 1, 2
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "request"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def default_app_name(source: Path) -> str:
+    """A valid app name from a folder name ("My_App" -> "my-app")."""
+    name = re.sub(r"[^a-z0-9-]+", "-", source.resolve().name.lower()).strip("-")
+    name = re.sub(r"-{2,}", "-", name)
+    if not name or not name[0].isalpha():
+        name = f"app-{name}".strip("-")
+    return name[:32].rstrip("-") or "app"
+
+
+def project_root() -> Path:
+    """The HiveMind checkout (template.yaml, functions/, statemachine/) the local runtime runs."""
+    here = Path(__file__).resolve()
+    for candidate in [Path.cwd(), *here.parents]:
+        if (candidate / "template.yaml").is_file() and (candidate / "statemachine").is_dir():
+            return candidate
+    raise HiveMindError("cannot find HiveMind's template.yaml; run from the HiveMind checkout")
+
+
+def _source_dir(source: str) -> Path:
+    path = Path(source)
+    if not path.exists():
+        raise _fail(f"source {source} not found")
+    if not path.is_dir():
+        raise _fail(f"source {source} is not a folder")
+    return path
+
+
+def _overrides(
+    port: int | None, health_path: str | None, instance_type: str | None, subdir: str | None = None
+) -> dict[str, Any]:
+    values = {"port": port, "health_path": health_path, "instance_type": instance_type, "subdir": subdir}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _parse_env(pairs: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise _fail(f"--env takes NAME=VALUE, got {pair!r}")
+        env[name] = value
+    return env
+
+
+# ------------------------------------------------------------------------------------------ plan
+@app.command()
+def plan(
+    source: Annotated[str, typer.Argument(help="the application's folder")],
+    subdir: Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")] = None,
+    app_name: Annotated[str | None, typer.Option("--app-name", help="defaults to the folder name")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
+) -> None:
+    """Decide how to build and run SOURCE, with the evidence for each decision."""
+    the_plan = _plan(source, app_name, _overrides(None, None, None, subdir))
+    if as_json:
+        out.print_json(the_plan.model_dump_json())
+        return
+    table = Table(title=f"Plan for {the_plan.app_name}", show_lines=False)
+    for column in ("field", "value", "decided by", "evidence"):
+        table.add_column(column)
+    for name in (
+        "language",
+        "framework",
+        "runtime_version",
+        "install_command",
+        "build_command",
+        "start_command",
+        "port",
+        "port_env",
+        "health_path",
+        "subdir",
+        "instance_type",
+    ):
+        why = the_plan.why(name)
+        where = f"{why.file}:{why.line} " if why and why.file else ""
+        table.add_row(
+            name, str(getattr(the_plan, name)), why.source if why else "", f"{where}{why.reason if why else ''}"
+        )
+    out.print(table)
+
+
+def _plan(source: str, app_name: str | None, overrides: dict[str, Any]) -> Any:
+    from hivemind.models import PlanOverrides
+    from hivemind.planning import make_plan
+
+    root = _source_dir(source)
+    try:
+        return make_plan(root, app_name=app_name or default_app_name(root), overrides=PlanOverrides(**overrides))
+    except ValidationError as exc:
+        raise _fail(_validation_message(exc)) from None
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+
+
+# -------------------------------------------------------------------------------------- template
+@app.command()
+def template(
+    source: Annotated[str, typer.Argument(help="the application's folder")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file")] = None,
+    app_name: Annotated[str | None, typer.Option("--app-name")] = None,
+) -> None:
+    """Print (or write) the CloudFormation template HiveMind would deploy for SOURCE."""
+    from hivemind.templating import render_template, to_yaml
+
+    the_plan = _plan(source, app_name, {})
+    body = to_yaml(render_template(the_plan, deployment_id="preview", stack_name=f"hivemind-{the_plan.app_name}"))
+    if output is None:
+        sys.stdout.write(body)
+        return
+    output.write_text(body)
+    err.print(f"wrote {output}")
+
+
+# -------------------------------------------------------------------------------------- validate
+@app.command()
+def validate(
+    template_file: Annotated[Path, typer.Argument(metavar="TEMPLATE", help="a CloudFormation template")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Lint a template. Exit 0 when it passes, 1 with blocking findings, 2 on error."""
+    from hivemind.policy import blocking, lint_template
+
+    if not template_file.is_file():
+        raise _fail(f"template {template_file} not found")
+    findings = lint_template(template_file.read_text())
+    if as_json:
+        out.print_json(json.dumps([f.model_dump(mode="json") for f in findings]))
+    else:
+        for f in findings:
+            colour = "red" if f.severity == "error" else "yellow"
+            out.print(
+                f"[{colour}]{f.severity:<7}[/{colour}] {f.rule_id} {f.resource or '-'} line {f.line}: {f.message}"
+            )
+        out.print(f"{len(blocking(findings))} blocking, {len(findings)} total")
+    if blocking(findings):
+        raise typer.Exit(EXIT_FAILED)
+
+
+# ---------------------------------------------------------------------------------------- deploy
+@app.command()
+def deploy(
+    source: Annotated[str, typer.Argument(help="the application's folder")],
+    local: Annotated[bool, typer.Option("--local", help="run on the offline local AWS runtime")] = False,
+    app_name: Annotated[str | None, typer.Option("--app-name", help="defaults to the folder name")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", help="NAME=VALUE for the app (repeatable)")] = None,
+    port: Annotated[int | None, typer.Option(help="override the detected port")] = None,
+    health_path: Annotated[str | None, typer.Option(help="override the detected health path")] = None,
+    instance_type: Annotated[str | None, typer.Option(help="override the instance type")] = None,
+    inject: Annotated[list[str] | None, typer.Option(help="local runtime fault to inject (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the final deployment record as JSON")] = False,
+    reports_dir: Annotated[Path, typer.Option(help="where reports are written")] = Path(".hivemind/reports"),
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the deployment")] = 600,
+) -> None:
+    """Deploy SOURCE: plan, template, validate, create the stack, verify health, report."""
+    from hivemind.models import DeploymentRequest, PlanOverrides, S3Source
+
+    if not local:
+        raise _fail("deploying to a HiveMind stack on AWS is not available in this version yet; use --local")
+    root = _source_dir(source)
+    try:
+        request_fields = {
+            "app_name": app_name or default_app_name(root),
+            "environment": _parse_env(env or []),
+            "overrides": PlanOverrides(**_overrides(port, health_path, instance_type)),
+        }
+        DeploymentRequest(**request_fields, source=S3Source(bucket="placeholder", key="k"))
+    except ValidationError as exc:
+        raise _fail(_validation_message(exc)) from None
+    from hivemind.local.deploy import deploy_locally
+
+    try:
+        record, report_path = deploy_locally(
+            root,
+            request_fields,
+            faults=tuple(inject or ()),
+            reports_dir=reports_dir,
+            timeout_s=timeout,
+            on_step=None if as_json else _print_step,
+        )
+    except (HiveMindError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(record.model_dump_json(indent=2) + "\n")
+    else:
+        _print_summary(record, report_path)
+    if record.status != "SUCCEEDED":
+        raise typer.Exit(EXIT_FAILED)
+
+
+_SYMBOLS = {"SUCCEEDED": "[green]✓[/green]", "FAILED": "[red]✗[/red]", "RUNNING": "[cyan]▶[/cyan]"}
+
+
+def _print_step(name: str, status: str, duration_s: float | None, detail: str | None) -> None:
+    timing = f" [dim]{duration_s:.2f}s[/dim]" if duration_s is not None else ""
+    extra = f" [dim]— {detail}[/dim]" if detail else ""
+    err.print(f"{_SYMBOLS.get(status, '·')} {name}{timing}{extra}")
+
+
+def _print_summary(record: Any, report_path: Path | None) -> None:
+    colour = "green" if record.status == "SUCCEEDED" else "red"
+    out.print(f"\n[bold {colour}]{record.status}[/bold {colour}]  {record.app_name}  ({record.deployment_id})")
+    if record.url:
+        out.print(f"  URL     {record.url}")
+    if record.stack_name:
+        out.print(f"  stack   {record.stack_name}")
+    total = sum(s.duration_s or 0 for s in record.steps)
+    out.print(f"  steps   {len(record.steps)} in {total:.2f}s")
+    if record.error:
+        out.print(f"  error   {record.error}")
+    if record.diagnosis:
+        out.print(f"  medic   {record.diagnosis.category}: {record.diagnosis.summary}")
+    if report_path:
+        out.print(f"  report  {report_path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,46 @@
+"""Domain exceptions. In Step Functions the class name is the `Error` that Retry/Catch match,
+so these names are part of the state machine's contract: rename one, change the ASL too."""
+
+
+class HiveMindError(Exception):
+    """Base class: a failure HiveMind understands and can explain to a user."""
+
+
+class SourceError(HiveMindError):
+    """The source could not be fetched or read (not found, no access, too large, empty)."""
+
+
+class PlanError(HiveMindError):
+    """The source was read but HiveMind cannot decide how to build or run it."""
+
+
+class TemplateInvalid(HiveMindError):
+    """cfn-lint errors or policy failures: the template must not reach CloudFormation."""
+
+
+class StackCreateFailed(HiveMindError):
+    """CloudFormation refused the stack or the stack failed (cause carries the diagnosis)."""
+
+
+class TargetRegistrationFailed(HiveMindError):
+    """The instance could not be registered with the target group."""
+
+
+class TargetNotHealthyYet(HiveMindError):
+    """Retryable: the target is still initial/unhealthy within its grace period."""
+
+
+class TargetUnhealthy(HiveMindError):
+    """The target never became healthy within the health check's bounds."""
+
+
+class DeploymentNotFound(HiveMindError):
+    """No deployment with that id."""
+
+
+class DeploymentConflict(HiveMindError):
+    """The request conflicts with an existing deployment (same id, different request)."""
+
+
+class ConfigurationError(HiveMindError):
+    """A required environment variable is missing or invalid."""

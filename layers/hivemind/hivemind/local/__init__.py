@@ -1,0 +1,1 @@
+"""The offline AWS runtime (moto) that runs the real workflow in-process."""

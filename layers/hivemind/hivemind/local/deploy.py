@@ -1,0 +1,115 @@
+"""One deployment of a local folder on the local runtime, followed state by state.
+
+This is what `hivemind deploy SOURCE --local` runs: bundle the folder into the artifacts
+bucket (as the CLI does against AWS), start the deployment exactly as the API would, follow
+the execution's history, and copy the report out so it outlives the process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hivemind.aws import artifacts, deployments, executions
+from hivemind.errors import HiveMindError
+from hivemind.models import DeploymentRecord, DeploymentRequest, S3Source
+from hivemind.planning.bundle import bundle_directory
+from hivemind.workflow.start import new_deployment_id, start_deployment
+
+StepCallback = Callable[[str, str, float | None, str | None], None]
+
+
+def deploy_locally(
+    source: Path,
+    request_fields: dict[str, Any],
+    *,
+    faults: tuple[str, ...] = (),
+    reports_dir: Path = Path(".hivemind/reports"),
+    timeout_s: float = 600,
+    on_step: StepCallback | None = None,
+    root: Path | None = None,
+    inspect: Callable[[Any, DeploymentRecord], None] | None = None,
+) -> tuple[DeploymentRecord, Path | None]:
+    """Deploy `source` on a fresh local runtime; returns the final record and the report's path.
+
+    `inspect(runtime, record)` runs before the runtime goes away (tests look at what is left).
+    """
+    from hivemind.cli.main import project_root
+    from hivemind.local.runtime import LocalRuntime
+
+    bundle = bundle_directory(source)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        _logs_to(reports_dir.parent / "logs" / "local.log"),
+        LocalRuntime(root or project_root(), faults=faults) as aws,
+    ):
+        settings = aws.settings
+        s3, ddb, sfn = aws.client("s3"), aws.client("dynamodb"), aws.client("stepfunctions")
+        deployment_id = new_deployment_id()
+        key = artifacts.put(
+            s3, settings.artifacts_bucket, artifacts.key(deployment_id, "source.zip"), bundle, "application/zip"
+        )
+        request = DeploymentRequest(**request_fields, source=S3Source(bucket=settings.artifacts_bucket, key=key))
+        record = start_deployment(request, settings=settings, ddb=ddb, sfn=sfn, deployment_id=deployment_id)
+        assert record.execution_arn is not None
+        follow(sfn, record.execution_arn, timeout_s=timeout_s, on_step=on_step)
+        aws.drain(timeout_s=30)
+        record = deployments.get(ddb, settings.deployments_table, deployment_id)
+        report_path = None
+        if record.report_key:
+            report_path = reports_dir / f"{deployment_id}.json"
+            body = artifacts.get_bytes(s3, settings.artifacts_bucket, record.report_key)
+            report_path.write_text(json.dumps(json.loads(body), indent=2) + "\n")
+        if inspect is not None:
+            inspect(aws, record)
+        return record, report_path
+
+
+def follow(
+    sfn: Any, execution_arn: str, *, timeout_s: float, on_step: StepCallback | None, poll_s: float = 0.05
+) -> str:
+    """Poll the execution until it ends (bounded), reporting each state as it starts and ends."""
+    deadline = time.monotonic() + timeout_s
+    seen: dict[int, str] = {}
+    while True:
+        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        if on_step is not None:
+            for index, step in enumerate(executions.step_timings(executions.history(sfn, execution_arn))):
+                if seen.get(index) != step.status:
+                    seen[index] = step.status
+                    on_step(step.name, step.status, step.duration_s, step.error)
+        if status != "RUNNING":
+            return str(status)
+        if time.monotonic() > deadline:
+            sfn.stop_execution(
+                executionArn=execution_arn, error="HiveMind.Timeout", cause=f"no result within {timeout_s} s"
+            )
+            raise HiveMindError(f"the deployment did not finish within {timeout_s:.0f} s; it was stopped")
+        time.sleep(poll_s)
+
+
+class _logs_to:
+    """Send the functions' log lines to a file instead of the terminal, as CloudWatch would."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.saved: list[logging.Handler] = []
+
+    def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        logger = logging.getLogger("hivemind")
+        self.saved = list(logger.handlers)
+        handler = logging.FileHandler(self.path)
+        if self.saved:
+            handler.setFormatter(self.saved[0].formatter)
+        logger.handlers = [handler]
+
+    def __exit__(self, *exc: object) -> None:
+        logger = logging.getLogger("hivemind")
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers = self.saved

@@ -1,0 +1,147 @@
+"""What the Medic does: "Handle failure" in the workflow, and stack-status events from EventBridge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hivemind.aws import deployments, stacks, targets
+from hivemind.errors import DeploymentNotFound
+from hivemind.medic.diagnose import diagnose_error, diagnose_stack
+from hivemind.models import (
+    TERMINAL_STATUSES,
+    DeploymentPlan,
+    Diagnosis,
+    Evidence,
+    MedicDecision,
+    WorkflowState,
+)
+from hivemind.models.events import StackStatusChange
+from hivemind.observability import logger
+from hivemind.settings import Settings
+from hivemind.workflow.report import error_message
+from hivemind.workflow.stack import settle
+
+MAX_ATTEMPTS = 3
+# Same size, another family: the usual way around InsufficientInstanceCapacity.
+_ALTERNATIVES = {
+    "t3": ("t3a", "t2"),
+    "t3a": ("t3", "t2"),
+    "t2": ("t3", "t3a"),
+    "m5": ("m5a", "m6i"),
+    "m6i": ("m5", "m6a"),
+    "c5": ("c5a", "c6i"),
+    "c6i": ("c5", "c6a"),
+}
+
+
+def alternative_instance_type(current: str, tried: int) -> str | None:
+    family, _, size = current.partition(".")
+    options = _ALTERNATIVES.get(family, ())
+    return f"{options[tried]}.{size}" if tried < len(options) else None
+
+
+def handle_failure(
+    state: WorkflowState, *, cfn: Any, elbv2: Any, ddb: Any, settings: Settings, delete_timeout_s: float = 840
+) -> MedicDecision:
+    """Diagnose the failure, then retry with a fix (bounded) or roll everything back."""
+    diagnosis = _diagnose(state, cfn)
+    plan = state.plan
+    decision = _retry_decision(state, diagnosis, plan)
+    if decision is None:
+        decision = _roll_back(state, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=delete_timeout_s)
+    elif state.stack is not None:  # the failed stack must be gone before the same name is reused
+        _delete(state, cfn, settings, delete_timeout_s)
+    deployments.update(
+        ddb,
+        settings.deployments_table,
+        state.deployment_id,
+        diagnosis=diagnosis.model_dump(mode="json"),
+        attempts=decision.next_attempt,
+    )
+    logger.info("medic decided", extra={"action": decision.action, "category": diagnosis.category})
+    return decision
+
+
+def _diagnose(state: WorkflowState, cfn: Any) -> Diagnosis:
+    message = error_message(state.error) or "unknown failure"
+    if state.error is not None and state.error.error == "StackCreateFailed" and state.stack is not None:
+        description = stacks.describe(cfn, state.stack.stack_id)
+        return diagnose_stack(cfn, state.stack.stack_id, description["StackStatus"] if description else None)
+    if state.error is None:
+        return Diagnosis(category="unknown", summary="the workflow failed without an error")
+    return diagnose_error(state.error, message)
+
+
+def _retry_decision(state: WorkflowState, diagnosis: Diagnosis, plan: DeploymentPlan | None) -> MedicDecision | None:
+    if plan is None or state.attempt >= MAX_ATTEMPTS or diagnosis.category != "capacity":
+        return None
+    other = alternative_instance_type(plan.instance_type, state.attempt - 1)
+    if other is None:
+        return None
+    fix = f"instance type {plan.instance_type} -> {other} (capacity)"
+    evidence = [e for e in plan.evidence if e.field != "instance_type"] + [
+        Evidence(field="instance_type", value=other, source="medic", reason=f"retry after: {diagnosis.summary}")
+    ]
+    fixed = plan.model_copy(update={"instance_type": other, "evidence": evidence})
+    return MedicDecision(action="retry", diagnosis=diagnosis, next_attempt=state.attempt + 1, plan=fixed, fix=fix)
+
+
+def _roll_back(
+    state: WorkflowState, diagnosis: Diagnosis, *, cfn: Any, elbv2: Any, settings: Settings, timeout_s: float
+) -> MedicDecision:
+    if state.target is not None:
+        t = state.target
+        targets.deregister(elbv2, t.target_group_arn, t.instance_id, t.port)
+    if state.stack is None:
+        return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, stack_deleted=True)
+    status = _delete(state, cfn, settings, timeout_s)
+    if status == "DELETE_COMPLETE":
+        return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, stack_deleted=True)
+    left = [r["LogicalResourceId"] for r in _resources_left(cfn, state.stack.stack_id)]
+    return MedicDecision(
+        action="escalate",
+        diagnosis=diagnosis,
+        next_attempt=state.attempt,
+        resources_left=left,
+        fix=f"stack {state.stack.stack_name} is {status}; delete the listed resources by hand",
+    )
+
+
+def _delete(state: WorkflowState, cfn: Any, settings: Settings, timeout_s: float) -> str:
+    assert state.stack is not None
+    token = f"{state.deployment_id}-delete-{state.attempt}"
+    return stacks.delete(cfn, state.stack.stack_id, token=token, timeout_s=timeout_s)
+
+
+def _resources_left(cfn: Any, stack_id: str) -> list[dict[str, Any]]:
+    found = cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
+    return [r for r in found if r["ResourceStatus"] != "DELETE_COMPLETE"]
+
+
+def on_stack_event(
+    event: StackStatusChange, *, cfn: Any, ddb: Any, sfn: Any, settings: Settings, delete_timeout_s: float = 840
+) -> str:
+    """A HiveMind stack changed status: resume the execution waiting on it, or, for a failed
+    stack no execution is waiting on any more (an orphan), roll it back. Idempotent."""
+    stack_id = event.detail.stack_id
+    status = event.detail.status_details.status
+    if status not in stacks.SETTLED or status == "DELETE_COMPLETE":
+        return "ignored"
+    description = stacks.describe(cfn, stack_id)
+    deployment_id = stacks.tags(description).get(stacks.DEPLOYMENT_TAG) if description else None
+    if deployment_id is None:
+        return "ignored"
+    if settle(deployment_id, stack_id, description, cfn=cfn, ddb=ddb, sfn=sfn, settings=settings):
+        return "resumed"
+    if status in stacks.SUCCEEDED:
+        return "nothing waiting"
+    try:
+        record = deployments.get(ddb, settings.deployments_table, deployment_id)
+    except DeploymentNotFound:
+        record = None
+    if record is not None and record.status not in TERMINAL_STATUSES:
+        return "execution will settle"  # its waiting state has not parked its token yet
+    diagnosis = diagnose_stack(cfn, stack_id, status)
+    final = stacks.delete(cfn, stack_id, token=f"medic-{deployment_id}", timeout_s=delete_timeout_s)
+    logger.warning("rolled back orphan stack", extra={"stack_id": stack_id, "cause": diagnosis.summary})
+    return f"rolled back ({final})"

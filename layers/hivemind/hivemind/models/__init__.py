@@ -1,0 +1,57 @@
+"""The contracts. Every state's input and output, the request, the record and the report."""
+
+from hivemind.models.events import StackStatusChange
+from hivemind.models.plan import DeploymentPlan, Evidence
+from hivemind.models.record import TERMINAL_STATUSES, DeploymentRecord, Report, StepTiming
+from hivemind.models.request import (
+    CodeCommitSource,
+    DeploymentRequest,
+    GitSource,
+    PlanOverrides,
+    S3Source,
+    Source,
+)
+from hivemind.models.workflow import (
+    Diagnosis,
+    ErrorInfo,
+    Finding,
+    HealthInfo,
+    MedicDecision,
+    ReportInput,
+    ReportResult,
+    StackInfo,
+    TargetInfo,
+    TemplateArtifact,
+    ValidationResult,
+    WaitStackInput,
+    WorkflowState,
+)
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "CodeCommitSource",
+    "DeploymentPlan",
+    "DeploymentRecord",
+    "DeploymentRequest",
+    "Diagnosis",
+    "ErrorInfo",
+    "Evidence",
+    "Finding",
+    "GitSource",
+    "HealthInfo",
+    "MedicDecision",
+    "PlanOverrides",
+    "Report",
+    "ReportInput",
+    "ReportResult",
+    "S3Source",
+    "Source",
+    "StackInfo",
+    "StackStatusChange",
+    "StepTiming",
+    "TargetInfo",
+    "TemplateArtifact",
+    "ValidationResult",
+    "WaitStackInput",
+    "WorkflowState",
+]

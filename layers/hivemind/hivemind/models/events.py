@@ -1,0 +1,35 @@
+"""Events HiveMind consumes from EventBridge (the shapes AWS sends)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StackStatusDetails(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: str
+    status_reason: str = Field(default="", alias="status-reason")
+
+
+class StackStatusDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    stack_id: str = Field(alias="stack-id")
+    status_details: StackStatusDetails = Field(alias="status-details")
+    client_request_token: str | None = Field(default=None, alias="client-request-token")
+
+
+class StackStatusChange(BaseModel):
+    """`source: aws.cloudformation`, `detail-type: CloudFormation Stack Status Change`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    time: datetime | None = None
+    region: str | None = None
+    resources: list[str] = Field(default_factory=list)
+    detail: StackStatusDetail

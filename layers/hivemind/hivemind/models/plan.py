@@ -1,0 +1,48 @@
+"""The deployment plan: how to build and run the app, and why each decision was made."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DecisionSource = Literal["detected", "request", "hivemind.toml", "default", "medic"]
+
+
+class Evidence(BaseModel):
+    """Why one plan field has its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    value: str | int | None
+    source: DecisionSource
+    reason: str
+    file: str | None = None
+    line: int | None = None
+
+
+class DeploymentPlan(BaseModel):
+    """Output of "Plan deployment". Field names are the plan's public contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_name: str
+    language: str
+    framework: str | None = None
+    runtime_version: str
+    install_command: str | None = None
+    build_command: str | None = None
+    start_command: str
+    port: int = Field(ge=1, le=65535)
+    port_env: str | None = None
+    health_path: str = "/"
+    subdir: str = "."
+    instance_type: str = "t3.micro"
+    environment: dict[str, str] = Field(default_factory=dict)
+    source_bundle: str | None = Field(default=None, description="s3://bucket/key of the source the instance fetches")
+    evidence: list[Evidence] = Field(default_factory=list)
+
+    def why(self, field: str) -> Evidence | None:
+        """The evidence recorded for a field, if any."""
+        return next((e for e in self.evidence if e.field == field), None)

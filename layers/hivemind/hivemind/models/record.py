@@ -1,0 +1,76 @@
+"""The deployment record (DynamoDB) and the report (S3): what users read afterwards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hivemind.models.plan import DeploymentPlan
+from hivemind.models.request import DeploymentRequest
+from hivemind.models.workflow import Diagnosis, Finding, HealthInfo
+
+DeploymentStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED"})
+
+
+class StepTiming(BaseModel):
+    """One state of the execution, read from its history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    status: Literal["SUCCEEDED", "FAILED", "RUNNING"]
+    start: datetime
+    end: datetime | None = None
+    duration_s: float | None = None
+    attempts: int = 1
+    error: str | None = None
+
+
+class DeploymentRecord(BaseModel):
+    """A row of the deployments table, as the API and CLI return it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    deployment_id: str
+    app_name: str
+    status: DeploymentStatus
+    request: DeploymentRequest
+    created_at: datetime
+    updated_at: datetime
+    execution_arn: str | None = None
+    stack_name: str | None = None
+    stack_id: str | None = None
+    outputs: dict[str, str] = Field(default_factory=dict)
+    url: str | None = None
+    steps: list[StepTiming] = Field(default_factory=list)
+    report_key: str | None = None
+    error: str | None = None
+    diagnosis: Diagnosis | None = None
+    attempts: int = 1
+
+
+class Report(BaseModel):
+    """The JSON report written to S3 at the end of every deployment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployment_id: str
+    app_name: str
+    status: Literal["SUCCEEDED", "FAILED"]
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    url: str | None = None
+    stack_name: str | None = None
+    outputs: dict[str, str] = Field(default_factory=dict)
+    steps: list[StepTiming]
+    plan: DeploymentPlan | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    health: HealthInfo | None = None
+    error: str | None = None
+    diagnosis: Diagnosis | None = None
+    medic_action: str | None = None
+    attempts: int = 1

@@ -1,0 +1,83 @@
+"""The deployment request: what a user (API, CLI, CodeCommit push) asks HiveMind to deploy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class S3Source(_Strict):
+    """A zip bundle of the source tree in S3 (what the CLI uploads for a local folder)."""
+
+    type: Literal["s3"] = "s3"
+    bucket: str = Field(min_length=3, max_length=63)
+    key: str = Field(min_length=1, max_length=1024)
+    version_id: str | None = None
+
+
+class GitSource(_Strict):
+    """A git repository over HTTPS at a branch, tag or commit."""
+
+    type: Literal["git"] = "git"
+    url: str = Field(pattern=r"^https://[^\s]+$", max_length=2048)
+    ref: str = Field(default="HEAD", min_length=1, max_length=255)
+
+
+class CodeCommitSource(_Strict):
+    """A CodeCommit repository at a commit (what a push event carries)."""
+
+    type: Literal["codecommit"] = "codecommit"
+    repository: str = Field(min_length=1, max_length=100)
+    commit: str = Field(pattern=r"^[0-9a-f]{40}$")
+
+
+Source = Annotated[S3Source | GitSource | CodeCommitSource, Field(discriminator="type")]
+
+
+class PlanOverrides(_Strict):
+    """Plan fields a user may set; each one wins over detection and is recorded as such."""
+
+    language: str | None = None
+    framework: str | None = None
+    runtime_version: str | None = Field(default=None, max_length=32)
+    install_command: str | None = Field(default=None, max_length=1000)
+    build_command: str | None = Field(default=None, max_length=1000)
+    start_command: str | None = Field(default=None, max_length=1000)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    port_env: str | None = Field(default=None, pattern=ENV_NAME_PATTERN)
+    health_path: str | None = Field(default=None, pattern=r"^/[^\s]{0,255}$")
+    subdir: str | None = Field(default=None, max_length=255)
+    instance_type: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
+
+    def provided(self) -> dict[str, object]:
+        """The fields the user actually set."""
+        return self.model_dump(exclude_none=True)
+
+
+class DeploymentRequest(_Strict):
+    """POST /deployments body, the CLI's deploy and a push's translation all produce this."""
+
+    app_name: str = Field(pattern=APP_NAME_PATTERN, description="lower-case name, used in the stack name")
+    source: Source
+    environment: dict[str, str] = Field(default_factory=dict, description="environment variables of the app")
+    overrides: PlanOverrides = Field(default_factory=PlanOverrides)
+
+    @field_validator("environment")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        bad = [k for k in value if not re.match(ENV_NAME_PATTERN, k)]
+        if bad:
+            raise ValueError(f"invalid environment variable name(s): {', '.join(sorted(bad))}")
+        if len(value) > 50:
+            raise ValueError("at most 50 environment variables")
+        return value

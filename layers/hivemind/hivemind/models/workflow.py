@@ -1,0 +1,170 @@
+"""The deploy state machine's document, and what each state adds to it.
+
+Every Task state receives the whole `WorkflowState` and returns one part of it; the state
+machine stores that part with `ResultPath` (see statemachine/deploy.asl.json). A Catch puts
+`{"Error", "Cause"}` at `$.error`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hivemind.models.plan import DeploymentPlan
+from hivemind.models.request import DeploymentRequest
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TemplateArtifact(_Part):
+    """Output of "Generate template"."""
+
+    stack_name: str
+    template_key: str
+    template_url: str
+    parameters: dict[str, str] = Field(default_factory=dict)
+    resource_count: int
+
+
+class Finding(_Part):
+    """One problem found in a template, by cfn-lint or a policy rule."""
+
+    rule_id: str
+    severity: Literal["error", "warning", "informational"]
+    message: str
+    resource: str | None = None
+    path: str | None = None
+    line: int | None = None
+    fix: str | None = None
+    tool: Literal["cfn-lint", "guard"] = "cfn-lint"
+
+
+class ValidationResult(_Part):
+    """Output of "Validate template" (when it passes; blocking findings raise TemplateInvalid)."""
+
+    passed: bool
+    findings: list[Finding] = Field(default_factory=list)
+    findings_key: str | None = None
+
+
+class StackInfo(_Part):
+    """Output of "Create stack" (status CREATE_IN_PROGRESS) and "Wait for stack" (settled)."""
+
+    stack_name: str
+    stack_id: str
+    status: str
+    outputs: dict[str, str] = Field(default_factory=dict)
+
+
+class TargetInfo(_Part):
+    """Output of "Register target"."""
+
+    target_group_arn: str
+    instance_id: str
+    port: int
+    registered_at: datetime
+
+
+class HealthInfo(_Part):
+    """Output of "Wait for healthy target"."""
+
+    state: str
+    reason: str | None = None
+    description: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    """What a Catch puts at `$.error`."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, serialize_by_alias=True)
+
+    error: str = Field(alias="Error")
+    cause: str = Field(default="", alias="Cause")
+
+
+class Diagnosis(_Part):
+    """Medic's reading of a failure."""
+
+    category: Literal[
+        "capacity",
+        "quota",
+        "invalid-parameter",
+        "name-conflict",
+        "permissions",
+        "boot-timeout",
+        "unhealthy",
+        "template",
+        "source",
+        "unknown",
+    ]
+    summary: str
+    failed_step: str | None = None
+    resource: str | None = None
+    resource_type: str | None = None
+    status_reason: str | None = None
+    stack_status: str | None = None
+
+
+class MedicDecision(_Part):
+    """Output of "Handle failure": what the Medic found and did."""
+
+    action: Literal["retry", "rollback", "escalate"]
+    diagnosis: Diagnosis
+    next_attempt: int = 1
+    plan: DeploymentPlan | None = Field(default=None, description="the fixed plan when action is retry")
+    fix: str | None = None
+    stack_deleted: bool = False
+    resources_left: list[str] = Field(default_factory=list)
+
+
+class WorkflowState(BaseModel):
+    """The execution's document; execution input has only deployment_id and request."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    deployment_id: str
+    request: DeploymentRequest
+    plan: DeploymentPlan | None = None
+    template: TemplateArtifact | None = None
+    validation: ValidationResult | None = None
+    stack: StackInfo | None = None
+    target: TargetInfo | None = None
+    health: HealthInfo | None = None
+    error: ErrorInfo | None = None
+    medic: MedicDecision | None = None
+
+    @property
+    def attempt(self) -> int:
+        """1 for the first try; the Medic's retries count up."""
+        return self.medic.next_attempt if self.medic and self.medic.action == "retry" else 1
+
+
+class WaitStackInput(_Part):
+    """Payload of "Wait for stack" (a `.waitForTaskToken` task)."""
+
+    deployment_id: str
+    stack_id: str
+    task_token: str
+
+
+class ReportInput(BaseModel):
+    """Payload of the two Report states."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["SUCCEEDED", "FAILED"]
+    execution_arn: str
+    state: WorkflowState
+
+
+class ReportResult(_Part):
+    """Output of "Report"."""
+
+    deployment_id: str
+    status: Literal["SUCCEEDED", "FAILED"]
+    report_key: str
+    url: str | None = None

@@ -1,0 +1,68 @@
+"""Configuration: one pydantic model, read from the environment once per invocation.
+
+On Lambda the environment is the function's; the local runtime runs every function in one
+process, so it sets each invocation's environment in a context variable instead of mutating
+`os.environ` (executions run on threads).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+
+from pydantic import BaseModel, ValidationError
+
+from hivemind.errors import ConfigurationError
+
+_ENV_OVERRIDE: ContextVar[Mapping[str, str] | None] = ContextVar("hivemind_env", default=None)
+
+
+class Settings(BaseModel):
+    """What every HiveMind function needs to find its resources."""
+
+    deployments_table: str
+    artifacts_bucket: str
+    region: str
+    state_machine_arn: str | None = None
+    stack_role_arn: str | None = None
+    stack_prefix: str = "hivemind-"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        names = {
+            "deployments_table": "DEPLOYMENTS_TABLE",
+            "artifacts_bucket": "ARTIFACTS_BUCKET",
+            "state_machine_arn": "STATE_MACHINE_ARN",
+            "stack_role_arn": "STACK_ROLE_ARN",
+            "stack_prefix": "STACK_PREFIX",
+        }
+        values: dict[str, str] = {f: environ[v] for f, v in names.items() if environ.get(v)}
+        values["region"] = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            missing = [names.get(str(e["loc"][0]), "AWS_REGION") for e in exc.errors()]
+            raise ConfigurationError(f"missing environment variable(s): {', '.join(missing)}") from exc
+
+
+def environ() -> Mapping[str, str]:
+    """The environment of the current invocation."""
+    override = _ENV_OVERRIDE.get()
+    return override if override is not None else os.environ
+
+
+def get_settings() -> Settings:
+    """Settings of the current invocation (cheap; no caching needed)."""
+    return Settings.from_environ(environ())
+
+
+@contextlib.contextmanager
+def invocation_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Run a block as if the process environment were `os.environ` plus `variables`."""
+    token = _ENV_OVERRIDE.set({**os.environ, **variables})
+    try:
+        yield
+    finally:
+        _ENV_OVERRIDE.reset(token)

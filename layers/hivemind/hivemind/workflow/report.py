@@ -1,0 +1,73 @@
+"""Report: the JSON report in S3 and the deployment record's final state."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hivemind.aws import artifacts, deployments, executions
+from hivemind.models import ErrorInfo, Report, ReportInput, ReportResult
+from hivemind.settings import Settings
+
+
+def error_message(error: ErrorInfo | None) -> str | None:
+    """The human part of a Catch's error: Lambda causes are JSON with a stack trace we drop."""
+    if error is None:
+        return None
+    message = error.cause
+    try:
+        parsed = json.loads(error.cause)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        message = str(parsed["errorMessage"])
+    return f"{error.error}: {message}" if message else error.error
+
+
+def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings: Settings) -> ReportResult:
+    state = payload.state
+    record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
+    steps = executions.step_timings(executions.history(sfn, payload.execution_arn))
+    finished = deployments.now()
+    for step in steps:  # this Report state itself: done once the report below is written
+        if step.status == "RUNNING":
+            step.status, step.end = "SUCCEEDED", finished
+            step.duration_s = round((finished - step.start).total_seconds(), 3)
+    outputs = state.stack.outputs if state.stack and payload.outcome == "SUCCEEDED" else {}
+    url = outputs.get("URL")
+    diagnosis = state.medic.diagnosis if state.medic else None
+    report = Report(
+        deployment_id=state.deployment_id,
+        app_name=state.request.app_name,
+        status=payload.outcome,
+        started_at=record.created_at,
+        finished_at=finished,
+        duration_s=round((finished - record.created_at).total_seconds(), 3),
+        url=url,
+        stack_name=state.stack.stack_name if state.stack else None,
+        outputs=outputs,
+        steps=steps,
+        plan=state.plan,
+        findings=state.validation.findings if state.validation else [],
+        health=state.health,
+        error=error_message(state.error) if payload.outcome == "FAILED" else None,
+        diagnosis=diagnosis,
+        medic_action=state.medic.action if state.medic else None,
+        attempts=state.attempt,
+    )
+    key = artifacts.put_json(
+        s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, "report.json"), report.model_dump(mode="json")
+    )
+    deployments.update(
+        ddb,
+        settings.deployments_table,
+        state.deployment_id,
+        status=payload.outcome,
+        outputs=outputs,
+        url=url,
+        steps=[s.model_dump(mode="json") for s in steps],
+        report_key=key,
+        error=report.error,
+        diagnosis=diagnosis.model_dump(mode="json") if diagnosis else None,
+    )
+    return ReportResult(deployment_id=state.deployment_id, status=payload.outcome, report_key=key, url=url)

@@ -1,0 +1,49 @@
+"""Register target and Wait for healthy target."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hivemind.aws import targets
+from hivemind.errors import TargetNotHealthyYet, TargetRegistrationFailed, TargetUnhealthy
+from hivemind.models import HealthInfo, TargetInfo, WorkflowState
+
+# The generated target group checks every 15 s and needs 2 successes (templating/generate.py);
+# past this grace the target is declared unhealthy even if the state machine would retry more.
+HEALTH_GRACE = timedelta(minutes=10)
+_STILL_WAITING = {"initial", "unhealthy", "unused", "draining", "unavailable"}
+
+
+def register_target(state: WorkflowState, *, elbv2: Any) -> TargetInfo:
+    if state.stack is None or state.plan is None:
+        raise ValueError("Register target needs the stack and the plan")
+    outputs = state.stack.outputs
+    missing = [k for k in ("TargetGroupArn", "InstanceId") if not outputs.get(k)]
+    if missing:
+        raise TargetRegistrationFailed(f"stack {state.stack.stack_name} has no output(s) {', '.join(missing)}")
+    plan = state.plan
+    targets.register(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"], plan.port)
+    return TargetInfo(
+        target_group_arn=outputs["TargetGroupArn"],
+        instance_id=outputs["InstanceId"],
+        port=plan.port,
+        registered_at=datetime.now(UTC),
+    )
+
+
+def check_health(state: WorkflowState, *, elbv2: Any, now: datetime | None = None) -> HealthInfo:
+    """Healthy returns; not yet raises TargetNotHealthyYet (the state machine retries, bounded);
+    past the grace period, or a target that cannot become healthy, raises TargetUnhealthy."""
+    if state.target is None:
+        raise ValueError("Wait for healthy target needs a registered target")
+    target = state.target
+    health = targets.health(elbv2, target.target_group_arn, target.instance_id, target.port)
+    if health.state == "healthy":
+        return health
+    detail = f"target {target.instance_id}:{target.port} is {health.state} ({health.reason or 'no reason given'})"
+    if health.reason == "Target.InvalidState" or health.state not in _STILL_WAITING:
+        raise TargetUnhealthy(detail)
+    if (now or datetime.now(UTC)) - target.registered_at > HEALTH_GRACE:
+        raise TargetUnhealthy(f"{detail} after {HEALTH_GRACE}")
+    raise TargetNotHealthyYet(detail)

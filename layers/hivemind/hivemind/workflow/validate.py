@@ -1,0 +1,30 @@
+"""Validate template: cfn-lint (warm runner) before CloudFormation ever sees the template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hivemind.aws import artifacts
+from hivemind.errors import TemplateInvalid
+from hivemind.models import ValidationResult, WorkflowState
+from hivemind.policy import blocking, lint_template
+from hivemind.settings import Settings
+
+
+def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> ValidationResult:
+    """Lint the stored template; blocking findings stop the deployment with TemplateInvalid."""
+    if state.template is None:
+        raise ValueError("Validate template needs the template")
+    body = artifacts.get_bytes(s3, settings.artifacts_bucket, state.template.template_key).decode()
+    findings = lint_template(body, regions=(settings.region,))
+    key = artifacts.put_json(
+        s3,
+        settings.artifacts_bucket,
+        artifacts.key(state.deployment_id, "findings.json"),
+        [f.model_dump(mode="json") for f in findings],
+    )
+    errors = blocking(findings)
+    if errors:
+        listed = "; ".join(f"{f.rule_id} {f.resource or ''} line {f.line}: {f.message}" for f in errors[:5])
+        raise TemplateInvalid(f"{len(errors)} blocking finding(s): {listed}")
+    return ValidationResult(passed=True, findings=findings, findings_key=key)

@@ -1,0 +1,60 @@
+"""The API function, invoked with API Gateway events from events/ (as `sam local invoke -e` would)."""
+
+import json
+
+import pytest
+
+from hivemind.aws import clients
+
+pytestmark = pytest.mark.usefixtures("hivemind")
+
+
+@pytest.fixture
+def api():
+    from functions.api import app
+
+    return app.handler
+
+
+class _Ctx:
+    function_name = "api"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+    aws_request_id = "req-1"
+
+
+def _call(handler, event):
+    response = handler(event, _Ctx())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_post_starts_a_deployment_and_get_reads_it(api, load_event):
+    status, body = _call(api, load_event("api-create-deployment.json"))
+    assert status == 202, body
+    assert body["status"] == "RUNNING" and body["app_name"] == "flask-app"
+    assert body["execution_arn"].endswith(":" + body["deployment_id"])
+    executions = clients.client("stepfunctions").list_executions(
+        stateMachineArn=body["execution_arn"].rsplit(":", 1)[0].replace(":execution:", ":stateMachine:")
+    )
+    assert [e["name"] for e in executions["executions"]] == [body["deployment_id"]]
+
+    event = load_event("api-get-deployment.json")
+    event["pathParameters"] = {"deployment_id": body["deployment_id"]}
+    event["path"] = f"/deployments/{body['deployment_id']}"
+    status, got = _call(api, event)
+    assert status == 200 and got["deployment_id"] == body["deployment_id"]
+
+
+def test_bad_input_is_a_400_naming_each_field_and_starts_nothing(api, load_event):
+    status, body = _call(api, load_event("api-create-deployment-invalid.json"))
+    assert status == 400
+    fields = {f["field"] for f in body["fields"]}
+    assert "app_name" in fields
+    assert any(f.startswith("source") for f in fields)
+    assert "Traceback" not in json.dumps(body)
+    assert clients.client("dynamodb").scan(TableName="deployments")["Count"] == 0
+
+
+def test_unknown_deployment_is_a_404(api, load_event):
+    status, body = _call(api, load_event("api-get-deployment.json"))
+    assert status == 404 and "no deployment" in body["error"]

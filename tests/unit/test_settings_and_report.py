@@ -1,0 +1,38 @@
+import json
+
+import pytest
+
+from hivemind.errors import ConfigurationError
+from hivemind.models import ErrorInfo
+from hivemind.settings import Settings, get_settings, invocation_environment
+from hivemind.workflow.report import error_message
+
+
+def test_settings_name_every_missing_variable():
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_environ({"AWS_REGION": "us-east-1"})
+    assert "DEPLOYMENTS_TABLE" in str(info.value) and "ARTIFACTS_BUCKET" in str(info.value)
+
+
+def test_invocation_environment_is_scoped_to_the_block():
+    env = {"DEPLOYMENTS_TABLE": "t", "ARTIFACTS_BUCKET": "b", "AWS_REGION": "eu-west-1", "STACK_PREFIX": "hm-"}
+    with invocation_environment(env):
+        s = get_settings()
+    assert (s.deployments_table, s.region, s.stack_prefix) == ("t", "eu-west-1", "hm-")
+    with pytest.raises(ConfigurationError), invocation_environment({"DEPLOYMENTS_TABLE": ""}):
+        get_settings()
+
+
+def test_error_message_drops_lambda_stack_traces():
+    cause = json.dumps(
+        {
+            "errorMessage": "no supported application",
+            "errorType": "PlanError",
+            "stackTrace": ['  File "/var/task/app.py", line 1'],
+        }
+    )
+    assert error_message(ErrorInfo(Error="PlanError", Cause=cause)) == "PlanError: no supported application"
+    assert error_message(ErrorInfo(Error="StackCreateFailed", Cause="WebInstance failed")) == (
+        "StackCreateFailed: WebInstance failed"
+    )
+    assert error_message(None) is None
