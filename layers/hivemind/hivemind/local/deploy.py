@@ -100,16 +100,20 @@ class _logs_to:
         self.saved: list[logging.Handler] = []
 
     def __enter__(self) -> None:
+        import hivemind.observability  # noqa: F401 - its Logger must exist before its handler is swapped
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        logger = logging.getLogger("hivemind")
+        self.handler = logging.FileHandler(self.path)
+        logger, emulator = logging.getLogger("hivemind"), logging.getLogger("moto")
         self.saved = list(logger.handlers)
-        handler = logging.FileHandler(self.path)
+        self.saved_emulator = (list(emulator.handlers), emulator.propagate)
         if self.saved:
-            handler.setFormatter(self.saved[0].formatter)
-        logger.handlers = [handler]
+            self.handler.setFormatter(self.saved[0].formatter)
+        logger.handlers = [self.handler]
+        emulator.handlers, emulator.propagate = [self.handler], False
 
     def __exit__(self, *exc: object) -> None:
-        logger = logging.getLogger("hivemind")
-        for handler in logger.handlers:
-            handler.close()
-        logger.handlers = self.saved
+        self.handler.close()
+        logging.getLogger("hivemind").handlers = self.saved
+        emulator = logging.getLogger("moto")
+        emulator.handlers, emulator.propagate = self.saved_emulator

@@ -105,6 +105,7 @@ class _State:
     provision_delay_s: float = 0.2
     health_script: dict[str, Iterator[tuple[str, str | None]]] = field(default_factory=dict)
     threads: list[threading.Thread] = field(default_factory=list)
+    in_flight: int = 0  # event deliveries running now
     invocations: list[tuple[str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -216,7 +217,13 @@ def _deliver(function_arn: str, event: dict[str, Any]) -> None:
 
     parts = function_arn.split(":")
     fn = get_backend(parts[4], parts[3]).get_function(function_arn)
-    payload, errored, _ = _invoke(fn, event)
+    with _state.lock:
+        _state.in_flight += 1
+    try:
+        payload, errored, _ = _invoke(fn, event)
+    finally:
+        with _state.lock:
+            _state.in_flight -= 1
     if errored:
         log.error("event target %s failed: %s", fn.function_name, json.loads(payload).get("errorMessage"))
 
@@ -294,8 +301,25 @@ def _patch_cloudformation() -> None:
             _state.threads.append(thread)
         thread.start()
 
+    original_delete = cfn_models.Stack.delete
+
+    def delete(self: Any) -> None:
+        """AWS deletes in dependency order; moto's delete can stop on a VPC it thinks is still in use
+        (a terminated instance's interface), so what it leaves behind is logged, not raised."""
+        if not _state.active:
+            return original_delete(self)  # type: ignore[no-any-return]
+        self._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+        try:
+            self.resource_map.delete()
+        except Exception as exc:  # noqa: BLE001 - emulator limitation, see docs/LOCAL_RUNTIME.md
+            log.debug("moto kept some resources of %s: %s", self.name, exc)
+        self.status = "DELETE_COMPLETE"
+        self._add_stack_event("DELETE_COMPLETE")
+        return None
+
     cfn_models.Stack._add_stack_event = add_stack_event
     cfn_models.Stack.create_resources = create_resources
+    cfn_models.Stack.delete = delete
     parsing.parse_and_create_resource = create_resource
 
 
@@ -449,6 +473,64 @@ def _patch_state_machines_from_cloudformation() -> None:
     sfn_models.StateMachine.create_from_cloudformation_json = classmethod(create)
 
 
+def _patch_execution_events() -> None:
+    """Publish "Step Functions Execution Status Change" when an execution ends (moto publishes none)."""
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    original = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: Any) -> None:
+        if not _state.active:
+            return original(self)  # type: ignore[no-any-return]
+        with _state.lock:  # counted before the status flips, so drain() waits for the event's delivery
+            _state.in_flight += 1
+        try:
+            original(self)
+            _publish_execution_ended(self.execution)
+        finally:
+            with _state.lock:
+                _state.in_flight -= 1
+
+    BaseExecutionWorkerCommunication.terminated = terminated
+
+
+def _publish_execution_ended(execution: Any) -> None:
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine.arn,
+        "name": execution.name,
+        "status": execution.exec_status.value if execution.exec_status else "UNKNOWN",
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    _publish(
+        execution.account_id,
+        execution.region_name,
+        "aws.states",
+        "Step Functions Execution Status Change",
+        [execution.exec_arn],
+        detail,
+    )
+
+
+def _patch_send_task_failure_cause() -> None:
+    """moto's SendTaskFailure drops `cause`; the Catch then sees none."""
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.send_task_failure
+
+    def send_task_failure(self: Any) -> Any:
+        if not _state.active:
+            return original(self)
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure
+
+
 def _patch_time() -> None:
     """Scale Wait states and Retry intervals (real sleeps in moto's engine)."""
     import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier
@@ -475,6 +557,8 @@ def install_patches() -> None:
     _patch_cloudformation()
     _patch_target_health()
     _patch_state_machines_from_cloudformation()
+    _patch_send_task_failure_cause()
+    _patch_execution_events()
     _patch_time()
     _installed = True
 
@@ -684,13 +768,16 @@ class LocalRuntime:
                 os.environ[name] = value
 
     def drain(self, timeout_s: float) -> None:
-        """Wait for background stack provisioning (leaving moto while it runs breaks it)."""
+        """Wait for stack provisioning and event deliveries still running (leaving moto while
+        they run would break them), bounded by `timeout_s`."""
         deadline = time.monotonic() + timeout_s
         with _state.lock:
             threads = list(_state.threads)
             _state.threads.clear()
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        while _state.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     # HiveMind itself ---------------------------------------------------------------------------
     def _deploy_hivemind(self) -> None:

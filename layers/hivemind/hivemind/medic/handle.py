@@ -15,7 +15,7 @@ from hivemind.models import (
     MedicDecision,
     WorkflowState,
 )
-from hivemind.models.events import StackStatusChange
+from hivemind.models.events import ExecutionStatusChange, StackStatusChange
 from hivemind.observability import logger
 from hivemind.settings import Settings
 from hivemind.workflow.report import error_message
@@ -145,3 +145,35 @@ def on_stack_event(
     final = stacks.delete(cfn, stack_id, token=f"medic-{deployment_id}", timeout_s=delete_timeout_s)
     logger.warning("rolled back orphan stack", extra={"stack_id": stack_id, "cause": diagnosis.summary})
     return f"rolled back ({final})"
+
+
+def on_execution_ended(
+    event: ExecutionStatusChange, *, cfn: Any, ddb: Any, settings: Settings, delete_timeout_s: float = 840
+) -> str:
+    """An execution ended FAILED, TIMED_OUT or ABORTED: whatever path it took, its record ends
+    FAILED and its stack does not outlive it. Idempotent (a no-op after a normal failure)."""
+    detail = event.detail
+    try:
+        record = deployments.get(ddb, settings.deployments_table, detail.name)
+    except DeploymentNotFound:
+        return "ignored"
+    actions = []
+    if record.status not in TERMINAL_STATUSES:
+        reason = ": ".join(p for p in (detail.error, detail.cause) if p) or "no cause given"
+        deployments.update(
+            ddb,
+            settings.deployments_table,
+            record.deployment_id,
+            status="FAILED",
+            error=f"the workflow ended {detail.status}: {reason}",
+        )
+        actions.append("marked FAILED")
+    description = stacks.describe(cfn, record.stack_id) if record.stack_id else None
+    if description is not None and description["StackStatus"] != "DELETE_COMPLETE":
+        final = stacks.delete(
+            cfn, description["StackId"], token=f"medic-{record.deployment_id}-end", timeout_s=delete_timeout_s
+        )
+        actions.append(f"deleted stack ({final})")
+    outcome = ", ".join(actions) or "nothing left to do"
+    logger.info("execution ended", extra={"status": detail.status, "outcome": outcome})
+    return outcome

@@ -1,6 +1,6 @@
 """The contracts. Every state's input and output, the request, the record and the report."""
 
-from hivemind.models.events import StackStatusChange
+from hivemind.models.events import ExecutionStatusChange, StackStatusChange
 from hivemind.models.plan import DeploymentPlan, Evidence
 from hivemind.models.record import TERMINAL_STATUSES, DeploymentRecord, Report, StepTiming
 from hivemind.models.request import (
@@ -36,6 +36,7 @@ __all__ = [
     "Diagnosis",
     "ErrorInfo",
     "Evidence",
+    "ExecutionStatusChange",
     "Finding",
     "GitSource",
     "HealthInfo",

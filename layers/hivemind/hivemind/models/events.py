@@ -33,3 +33,24 @@ class StackStatusChange(BaseModel):
     region: str | None = None
     resources: list[str] = Field(default_factory=list)
     detail: StackStatusDetail
+
+
+class ExecutionStatusDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    execution_arn: str = Field(alias="executionArn")
+    state_machine_arn: str = Field(alias="stateMachineArn")
+    name: str
+    status: str
+    error: str | None = None
+    cause: str | None = None
+
+
+class ExecutionStatusChange(BaseModel):
+    """`source: aws.states`, `detail-type: Step Functions Execution Status Change`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    detail: ExecutionStatusDetail

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hivemind.models.plan import DeploymentPlan
 from hivemind.models.request import DeploymentRequest
@@ -84,6 +84,11 @@ class ErrorInfo(BaseModel):
 
     error: str = Field(alias="Error")
     cause: str = Field(default="", alias="Cause")
+
+    @field_validator("cause", mode="before")
+    @classmethod
+    def _no_cause(cls, value: object) -> object:
+        return "" if value is None else value
 
 
 class Diagnosis(_Part):

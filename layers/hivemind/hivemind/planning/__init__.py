@@ -1,0 +1,151 @@
+"""Read a source tree and decide how to build and run it, with the evidence for each decision.
+
+Precedence, highest first: the request's overrides, the repository's `hivemind.toml`
+(`[plan]` table, same field names), a Procfile's `web:` process, detection, defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from hivemind.errors import PlanError, SourceError
+from hivemind.models import DeploymentPlan, PlanOverrides
+from hivemind.planning import node, python
+from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.procfile import web_command
+from hivemind.planning.tree import SourceTree
+
+DETECTORS: tuple[tuple[str, Callable[[SourceTree], Detection | None]], ...] = (
+    ("python", python.detect),
+    ("node", node.detect),
+)
+_PROCFILE_LANGUAGE = {
+    "python": "python",
+    "python3": "python",
+    "gunicorn": "python",
+    "uvicorn": "python",
+    "flask": "python",
+    "hypercorn": "python",
+    "daphne": "python",
+    "waitress-serve": "python",
+    "node": "node",
+    "npm": "node",
+    "yarn": "node",
+    "pnpm": "node",
+    "npx": "node",
+    "next": "node",
+}
+PLAN_FIELDS = tuple(PlanOverrides.model_fields)
+DEFAULT_INSTANCE_TYPE = "t3.micro"
+
+
+def make_plan(
+    root: Path,
+    *,
+    app_name: str,
+    overrides: PlanOverrides | None = None,
+    environment: dict[str, str] | None = None,
+    source_bundle: str | None = None,
+) -> DeploymentPlan:
+    """The DeploymentPlan for the app at `root` (or at `overrides.subdir` inside it)."""
+    overrides = overrides or PlanOverrides()
+    subdir = _subdir(root, overrides.subdir)
+    app_root = root / subdir if subdir != "." else root
+    tree = SourceTree.scan(app_root)
+    if not tree.files:
+        raise SourceError(f"{subdir if subdir != '.' else 'the source'} has no files")
+    repo_file = _repository_overrides(tree)
+    decisions = _detect(tree)
+    decisions["subdir"] = (
+        Decision(subdir, "the request's subdir", source="request")
+        if subdir != "."
+        else default(".", "the app is at the root of the source")
+    )
+    decisions.setdefault("instance_type", default(DEFAULT_INSTANCE_TYPE, "smallest general-purpose burstable size"))
+    for name, value in repo_file.items():
+        decisions[name] = Decision(
+            value, "set in hivemind.toml", "hivemind.toml", tree.line_of("hivemind.toml", name), source="hivemind.toml"
+        )
+    for name, value in overrides.provided().items():
+        decisions[name] = Decision(value, "set in the deployment request", source="request")
+    _require(decisions, app_root)
+    values: dict[str, Any] = {name: decisions[name].value for name in PLAN_FIELDS if name in decisions}
+    try:
+        return DeploymentPlan(
+            app_name=app_name,
+            environment=dict(environment or {}),
+            source_bundle=source_bundle,
+            evidence=[decisions[name].evidence(name) for name in PLAN_FIELDS if name in decisions],
+            **values,
+        )
+    except ValidationError as exc:
+        raise PlanError(f"the plan is not valid: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+
+
+def _subdir(root: Path, subdir: str | None) -> str:
+    if not subdir or subdir.strip("/") in ("", "."):
+        return "."
+    relative = PurePosixPath(subdir.strip("/"))
+    if ".." in relative.parts or relative.is_absolute():
+        raise PlanError(f"subdir {subdir!r} must be a folder inside the source")
+    if not (root / relative).is_dir():
+        raise PlanError(f"subdir {subdir!r} is not a folder of the source")
+    return relative.as_posix()
+
+
+def _repository_overrides(tree: SourceTree) -> dict[str, Any]:
+    if not tree.has("hivemind.toml"):
+        return {}
+    try:
+        table = tomllib.loads(tree.text("hivemind.toml") or "").get("plan", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError(f"hivemind.toml is not valid TOML: {exc}") from exc
+    unknown = sorted(set(table) - set(PLAN_FIELDS))
+    if unknown:
+        raise PlanError(
+            f"hivemind.toml [plan] has unknown key(s) {', '.join(unknown)}; known: {', '.join(PLAN_FIELDS)}"
+        )
+    try:
+        return PlanOverrides(**table).provided()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise PlanError(f"hivemind.toml [plan] {first['loc'][0]}: {first['msg']}") from exc
+
+
+def _detect(tree: SourceTree) -> Detection:
+    candidates = [(language, found) for language, detector in DETECTORS if (found := detector(tree)) is not None]
+    procfile = web_command(tree)
+    if not candidates:
+        looked = ", ".join(sorted({*python.MANIFESTS, "package.json"}))
+        raise PlanError(f"no supported application found in {tree.root.name or tree.root}: looked for {looked}")
+    chosen = candidates[0][1]
+    if procfile is not None:
+        first_word = str(procfile.value).split()[0].rsplit("/", 1)[-1]
+        wanted = _PROCFILE_LANGUAGE.get(first_word)
+        chosen = next((found for language, found in candidates if language == wanted), chosen)
+    elif len(candidates) > 1:
+        chosen = next((found for _, found in candidates if found["framework"].value is not None), chosen)
+    decisions = dict(chosen)
+    if procfile is not None:
+        decisions["start_command"] = procfile
+        if "$PORT" in str(procfile.value) and decisions.get("port_env", default(None, "")).value is None:
+            decisions["port_env"] = Decision(
+                "PORT", "the Procfile's web process binds $PORT", procfile.file, procfile.line
+            )
+    return decisions
+
+
+def _require(decisions: Detection, app_root: Path) -> None:
+    if decisions.get("start_command") is None or decisions["start_command"].value is None:
+        raise PlanError(
+            f"cannot tell how to start the app in {app_root.name}: add a Procfile with a web: line, a start script, "
+            "or set start_command in hivemind.toml"
+        )
+
+
+__all__ = ["make_plan"]

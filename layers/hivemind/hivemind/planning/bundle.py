@@ -1,0 +1,123 @@
+"""Source bundles: a folder zipped for upload, and a zip safely unpacked for planning.
+
+What is never bundled or read: version control, dependency and virtualenv folders, caches
+and build output that the instance rebuilds anyway.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from hivemind.errors import SourceError
+
+MAX_BUNDLE_BYTES = 200 * 1024 * 1024
+MAX_FILES = 50_000
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".aws-sam",
+        ".hivemind",
+        ".idea",
+        ".vscode",
+        ".next",
+        ".nuxt",
+        ".terraform",
+        ".gradle",
+        ".cache",
+        "bower_components",
+    }
+)
+SKIP_FILES = frozenset({".DS_Store", "Thumbs.db"})
+_FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def skipped_dir(path: Path) -> bool:
+    """True for folders that are never part of an app's source (a virtualenv by any name too)."""
+    return path.name in SKIP_DIRS or (path / "pyvenv.cfg").is_file()
+
+
+def source_files(root: Path, *, max_files: int = MAX_FILES) -> list[Path]:
+    """The app's files under root, sorted, relative to root; symlinks are not followed."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(root, followlinks=False):
+        here = Path(current)
+        dirs[:] = sorted(d for d in dirs if not skipped_dir(here / d))
+        for name in sorted(files):
+            path = here / name
+            if name in SKIP_FILES or path.is_symlink():
+                continue
+            found.append(path.relative_to(root))
+            if len(found) > max_files:
+                raise SourceError(f"{root} has more than {max_files} files; is a dependency folder included?")
+    return found
+
+
+def bundle_directory(root: Path, *, max_bytes: int = MAX_BUNDLE_BYTES) -> bytes:
+    """Zip a source folder deterministically (sorted entries, fixed times, modes kept)."""
+    if not root.exists():
+        raise SourceError(f"source {root} not found")
+    if not root.is_dir():
+        raise SourceError(f"source {root} is not a folder")
+    files = source_files(root)
+    if not files:
+        raise SourceError(
+            f"source {root} is empty (nothing left after skipping {', '.join(sorted(SKIP_DIRS)[:4])}, ...)"
+        )
+    total = sum((root / f).stat().st_size for f in files)
+    if total > max_bytes:
+        raise SourceError(f"source {root} is {total / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for relative in files:
+            info = zipfile.ZipInfo(relative.as_posix(), date_time=_FIXED_TIME)
+            info.external_attr = (stat.S_IMODE((root / relative).stat().st_mode) | stat.S_IFREG) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, (root / relative).read_bytes())
+    return buffer.getvalue()
+
+
+def extract_bundle(
+    data: bytes, dest: Path, *, max_bytes: int = 4 * MAX_BUNDLE_BYTES, max_files: int = MAX_FILES
+) -> Path:
+    """Unpack a bundle into dest, refusing paths that escape it, links, and zip bombs."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise SourceError("the source bundle is not a zip archive") from exc
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > max_files:
+            raise SourceError(f"the source bundle has {len(entries)} entries, over the {max_files} limit")
+        if sum(e.file_size for e in entries) > max_bytes:
+            raise SourceError(f"the source bundle unpacks to more than {max_bytes / 2**20:.0f} MiB")
+        files = [e for e in entries if not e.is_dir()]
+        if not files:
+            raise SourceError("the source bundle is empty")
+        for entry in files:
+            name = PurePosixPath(entry.filename)
+            if name.is_absolute() or ".." in name.parts or entry.filename.startswith(("/", "\\")):
+                raise SourceError(f"the source bundle has an unsafe path: {entry.filename}")
+            if stat.S_ISLNK(entry.external_attr >> 16):
+                raise SourceError(f"the source bundle has a symbolic link: {entry.filename}")
+            target = dest / Path(*name.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(entry))
+            mode = stat.S_IMODE(entry.external_attr >> 16)
+            if mode:
+                target.chmod(mode | stat.S_IRUSR | stat.S_IWUSR)
+    return dest

@@ -1,0 +1,29 @@
+"""A detector's decision about one plan field, with the evidence for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hivemind.models import Evidence
+from hivemind.models.plan import DecisionSource
+
+
+@dataclass(frozen=True)
+class Decision:
+    value: str | int | None
+    reason: str
+    file: str | None = None
+    line: int | None = None
+    source: DecisionSource = "detected"
+
+    def evidence(self, field: str) -> Evidence:
+        return Evidence(
+            field=field, value=self.value, source=self.source, reason=self.reason, file=self.file, line=self.line
+        )
+
+
+Detection = dict[str, Decision]
+
+
+def default(value: str | int | None, reason: str) -> Decision:
+    return Decision(value, reason, source="default")

@@ -1,0 +1,83 @@
+"""A read-only view of a source tree for detectors: its files, their text, and line searches.
+
+It walks the tree once, skipping what bundle.py never bundles, and reads small text files
+only (so a huge vendored tree stays cheap), each at most once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hivemind.planning.bundle import source_files
+
+MAX_TEXT_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A regex match in a file: where, and the match itself."""
+
+    file: str
+    line: int
+    match: re.Match[str]
+
+
+@dataclass
+class SourceTree:
+    root: Path
+    files: list[str] = field(default_factory=list)
+    _text: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def scan(cls, root: Path) -> SourceTree:
+        return cls(root=root, files=[p.as_posix() for p in source_files(root)])
+
+    def has(self, name: str) -> bool:
+        return name in self._file_set
+
+    @property
+    def _file_set(self) -> set[str]:
+        cached = self.__dict__.get("_files_cache")
+        if cached is None:
+            cached = self.__dict__["_files_cache"] = set(self.files)
+        return cached  # type: ignore[no-any-return]
+
+    def text(self, name: str) -> str | None:
+        """The file's text, or None when it is missing, too large or not text."""
+        if name not in self._text:
+            path = self.root / name
+            try:
+                if path.stat().st_size > MAX_TEXT_BYTES:
+                    self._text[name] = None
+                else:
+                    self._text[name] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self._text[name] = None
+        return self._text[name]
+
+    def with_suffix(self, *suffixes: str, top_levels: int = 3) -> list[str]:
+        """Files with these suffixes, at most `top_levels` folders deep, shallowest first."""
+        chosen = [f for f in self.files if f.endswith(suffixes) and f.count("/") < top_levels]
+        return sorted(chosen, key=lambda f: (f.count("/"), f))
+
+    def search(self, pattern: str | re.Pattern[str], files: Iterable[str]) -> Iterator[Hit]:
+        """Every line match of `pattern` in `files`, in order."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        for name in files:
+            text = self.text(name)
+            if not text:
+                continue
+            for number, line in enumerate(text.splitlines(), start=1):
+                for match in regex.finditer(line):
+                    yield Hit(name, number, match)
+
+    def first(self, pattern: str | re.Pattern[str], files: Iterable[str]) -> Hit | None:
+        return next(self.search(pattern, files), None)
+
+    def line_of(self, name: str, needle: str) -> int | None:
+        """The first line of `name` that contains `needle`."""
+        text = self.text(name) or ""
+        return next((n for n, line in enumerate(text.splitlines(), start=1) if needle in line), None)

@@ -1,0 +1,30 @@
+"""Turn a plan into a CloudFormation template (generate.py) and write it as YAML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from hivemind.templating.generate import render_template
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for multi-line strings (user data reads as a script), insertion order kept."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def to_yaml(template: dict[str, Any]) -> str:
+    """The template as YAML (long-form intrinsics), stable and line-mappable for findings."""
+    return yaml.dump(template, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+__all__ = ["render_template", "to_yaml"]

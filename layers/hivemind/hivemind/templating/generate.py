@@ -1,0 +1,288 @@
+"""A CloudFormation template from a plan: the stack an experienced AWS engineer would write.
+
+VPC with two public subnets in two AZs, an internet-facing ALB (dropping invalid headers)
+with an HTTP listener, a target group with the plan's health check, an instance security
+group that accepts only the ALB on the app port, and one EC2 instance (Amazon Linux 2023 via
+the SSM public parameter, IMDSv2 required, encrypted gp3, SSM instead of SSH) whose user
+data installs the runtime, fetches the source bundle, builds, runs the app under systemd,
+ships its log to CloudWatch and signals CloudFormation once the app answers locally.
+
+Every user-controlled value reaches the template as a parameter or as data: values in user
+data are shell-quoted and their `${` escaped for `Fn::Sub`, so no value can change the
+template's structure or the script's.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from hivemind.models import DeploymentPlan
+from hivemind.templating.userdata import user_data
+
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+VPC_CIDR, SUBNET_CIDRS = "10.0.0.0/16", ("10.0.0.0/24", "10.0.1.0/24")
+# The target group's health check; workflow/target.py bounds its wait with these in mind.
+HEALTH_CHECK = {"interval": 15, "timeout": 5, "healthy": 2, "unhealthy": 3}
+SIGNAL_TIMEOUT = "PT15M"
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"Ref": name}
+
+
+def _tags(plan: DeploymentPlan, deployment_id: str, name: str) -> list[dict[str, Any]]:
+    return [
+        {"Key": "Name", "Value": {"Fn::Sub": f"${{AWS::StackName}}-{name}"}},
+        {"Key": "hivemind:deployment-id", "Value": deployment_id},
+        {"Key": "hivemind:app", "Value": plan.app_name},
+        {"Key": "hivemind:managed-by", "Value": "hivemind"},
+    ]
+
+
+def _split_bundle(uri: str | None) -> tuple[str, str]:
+    if not uri or not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"the plan's source_bundle must be s3://bucket/key, got {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def render_template(plan: DeploymentPlan, *, deployment_id: str, stack_name: str) -> dict[str, Any]:
+    """The template for `plan`, as a dict of plain JSON values and long-form intrinsics."""
+    bucket, key = _split_bundle(plan.source_bundle or "s3://source-bucket-not-set/source.zip")
+    tags = functools.partial(_tags, plan, deployment_id)
+    resources: dict[str, Any] = {}
+    resources.update(_network(tags))
+    resources.update(_load_balancer(plan, tags))
+    resources.update(_instance(plan, tags))
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"HiveMind web stack for {plan.app_name} ({plan.language}"
+        f"{'/' + plan.framework if plan.framework else ''}), deployment {deployment_id}",
+        "Metadata": {"hivemind": {"deployment-id": deployment_id, "stack-name": stack_name}},
+        "Parameters": {
+            "ImageId": {
+                "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+                "Default": AMI_PARAMETER,
+                "Description": "Amazon Linux 2023 AMI, resolved from the SSM public parameter",
+            },
+            "InstanceType": {
+                "Type": "String",
+                "Default": plan.instance_type,
+                "AllowedPattern": r"^[a-z][a-z0-9]*\.[a-z0-9]+$",
+                "Description": "EC2 instance type of the app server",
+            },
+            "SourceBucket": {"Type": "String", "Default": bucket, "Description": "bucket of the source bundle"},
+            "SourceKey": {"Type": "String", "Default": key, "Description": "key of the source bundle (a zip)"},
+        },
+        "Resources": resources,
+        "Outputs": {
+            "URL": {"Description": "the app's URL", "Value": {"Fn::Sub": "http://${LoadBalancer.DNSName}"}},
+            "LoadBalancerDNSName": {"Value": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}},
+            "TargetGroupArn": {"Value": _ref("TargetGroup")},
+            "InstanceId": {"Value": _ref("WebInstance")},
+            "LogGroupName": {"Value": _ref("AppLogGroup")},
+        },
+    }
+
+
+def _network(tags: Any) -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "Vpc": {
+            "Type": "AWS::EC2::VPC",
+            "Properties": {
+                "CidrBlock": VPC_CIDR,
+                "EnableDnsSupport": True,
+                "EnableDnsHostnames": True,
+                "Tags": tags("vpc"),
+            },
+        },
+        "InternetGateway": {"Type": "AWS::EC2::InternetGateway", "Properties": {"Tags": tags("igw")}},
+        "GatewayAttachment": {
+            "Type": "AWS::EC2::VPCGatewayAttachment",
+            "Properties": {"VpcId": _ref("Vpc"), "InternetGatewayId": _ref("InternetGateway")},
+        },
+        "PublicRouteTable": {
+            "Type": "AWS::EC2::RouteTable",
+            "Properties": {"VpcId": _ref("Vpc"), "Tags": tags("public")},
+        },
+        "DefaultRoute": {
+            "Type": "AWS::EC2::Route",
+            "DependsOn": "GatewayAttachment",
+            "Properties": {
+                "RouteTableId": _ref("PublicRouteTable"),
+                "DestinationCidrBlock": "0.0.0.0/0",
+                "GatewayId": _ref("InternetGateway"),
+            },
+        },
+    }
+    for index, (suffix, cidr) in enumerate(zip("AB", SUBNET_CIDRS, strict=True)):
+        resources[f"Subnet{suffix}"] = {
+            "Type": "AWS::EC2::Subnet",
+            "Properties": {
+                "VpcId": _ref("Vpc"),
+                "CidrBlock": cidr,
+                "AvailabilityZone": {"Fn::Select": [index, {"Fn::GetAZs": ""}]},
+                "MapPublicIpOnLaunch": True,
+                "Tags": tags(f"public-{suffix.lower()}"),
+            },
+        }
+        resources[f"Subnet{suffix}RouteTableAssociation"] = {
+            "Type": "AWS::EC2::SubnetRouteTableAssociation",
+            "Properties": {"SubnetId": _ref(f"Subnet{suffix}"), "RouteTableId": _ref("PublicRouteTable")},
+        }
+    return resources
+
+
+def _load_balancer(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
+    return {
+        "LoadBalancerSecurityGroup": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": "HTTP from the internet to the load balancer",
+                "VpcId": _ref("Vpc"),
+                "SecurityGroupIngress": [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 80,
+                        "ToPort": 80,
+                        "CidrIp": "0.0.0.0/0",
+                        "Description": "HTTP from anywhere",
+                    }
+                ],
+                "Tags": tags("alb"),
+            },
+        },
+        "InstanceSecurityGroup": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": "The app port, from the load balancer only",
+                "VpcId": _ref("Vpc"),
+                "SecurityGroupIngress": [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": plan.port,
+                        "ToPort": plan.port,
+                        "SourceSecurityGroupId": {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]},
+                        "Description": "app port from the load balancer",
+                    }
+                ],
+                "Tags": tags("app"),
+            },
+        },
+        "LoadBalancer": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {
+                "Type": "application",
+                "Scheme": "internet-facing",
+                "Subnets": [_ref("SubnetA"), _ref("SubnetB")],
+                "SecurityGroups": [_ref("LoadBalancerSecurityGroup")],
+                "LoadBalancerAttributes": [
+                    {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+                    {"Key": "idle_timeout.timeout_seconds", "Value": "60"},
+                ],
+                "Tags": tags("alb"),
+            },
+        },
+        "TargetGroup": {
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {
+                "VpcId": _ref("Vpc"),
+                "Protocol": "HTTP",
+                "Port": plan.port,
+                "TargetType": "instance",
+                "HealthCheckEnabled": True,
+                "HealthCheckProtocol": "HTTP",
+                "HealthCheckPath": plan.health_path,
+                "HealthCheckPort": "traffic-port",
+                "HealthCheckIntervalSeconds": HEALTH_CHECK["interval"],
+                "HealthCheckTimeoutSeconds": HEALTH_CHECK["timeout"],
+                "HealthyThresholdCount": HEALTH_CHECK["healthy"],
+                "UnhealthyThresholdCount": HEALTH_CHECK["unhealthy"],
+                "Matcher": {"HttpCode": "200-399"},
+                "TargetGroupAttributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
+                "Tags": tags("tg"),
+            },
+        },
+        "HttpListener": {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {
+                "LoadBalancerArn": _ref("LoadBalancer"),
+                "Port": 80,
+                "Protocol": "HTTP",
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": _ref("TargetGroup")}],
+            },
+        },
+    }
+
+
+def _instance(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
+    return {
+        "AppLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"RetentionInDays": 14, "Tags": tags("logs")},
+        },
+        "InstanceRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "The app server: SSM access, its own log group, its own source bundle",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                },
+                "ManagedPolicyArns": [
+                    {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
+                ],
+                "Policies": [
+                    {
+                        "PolicyName": "app-server",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Sid": "ReadOwnSourceBundle",
+                                    "Effect": "Allow",
+                                    "Action": "s3:GetObject",
+                                    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${SourceBucket}/${SourceKey}"},
+                                },
+                                {
+                                    "Sid": "ShipOwnLogs",
+                                    "Effect": "Allow",
+                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                    "Resource": {"Fn::Sub": "${AppLogGroup.Arn}"},
+                                },
+                            ],
+                        },
+                    }
+                ],
+                "Tags": tags("instance-role"),
+            },
+        },
+        "InstanceProfile": {
+            "Type": "AWS::IAM::InstanceProfile",
+            "Properties": {"Roles": [_ref("InstanceRole")]},
+        },
+        "WebInstance": {
+            "Type": "AWS::EC2::Instance",
+            "DependsOn": "DefaultRoute",
+            "CreationPolicy": {"ResourceSignal": {"Count": 1, "Timeout": SIGNAL_TIMEOUT}},
+            "Properties": {
+                "ImageId": _ref("ImageId"),
+                "InstanceType": _ref("InstanceType"),
+                "SubnetId": _ref("SubnetA"),
+                "SecurityGroupIds": [{"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}],
+                "IamInstanceProfile": _ref("InstanceProfile"),
+                "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1},
+                "BlockDeviceMappings": [
+                    {
+                        "DeviceName": "/dev/xvda",
+                        "Ebs": {"VolumeSize": 16, "VolumeType": "gp3", "Encrypted": True, "DeleteOnTermination": True},
+                    }
+                ],
+                "UserData": {"Fn::Base64": {"Fn::Sub": user_data(plan)}},
+                "Tags": tags("app"),
+            },
+        },
+    }

@@ -1,0 +1,140 @@
+"""The app server's user data: a bash script, used as the text of an `Fn::Sub`.
+
+User-controlled values (environment, commands, paths) only ever appear as data: each is
+shell-quoted, written to a file with `printf '%s\\n'`, and its `${` escaped as `${!` so that
+`Fn::Sub` leaves it alone. The script's own `${...}` are CloudFormation references
+(`AWS::StackName`, `AWS::Region`, the `SourceBucket`/`SourceKey` parameters, the log group).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from hivemind.models import DeploymentPlan
+
+APP_DIR = "/opt/app"
+HEALTH_TRIES, HEALTH_SLEEP_S = 90, 5
+
+
+def literal(value: str) -> str:
+    """`value` as one inert shell word inside an Fn::Sub string."""
+    return shlex.quote(value).replace("${", "${!")
+
+
+def _write_file(path: str, lines: list[str], mode: str = "0644") -> str:
+    words = " ".join(literal(line) for line in lines) if lines else "''"
+    return f"printf '%s\\n' {words} > {path}\nchmod {mode} {path}"
+
+
+def _runtime(plan: DeploymentPlan) -> tuple[str, list[str]]:
+    """(install commands as root, PATH entries for the app) for the plan's language."""
+    version = plan.runtime_version
+    if plan.language == "python":
+        python = f"python{version}" if version.count(".") == 1 else "python3"
+        install = (
+            f"dnf install -y {python} {python}-pip || dnf install -y python3 python3-pip\n"
+            f"PYTHON=$(command -v {python} || command -v python3)\n"
+            f"$PYTHON -m venv {APP_DIR}/.venv"
+        )
+        return install, [f"{APP_DIR}/.venv/bin"]
+    if plan.language == "node":
+        major = version.split(".")[0]
+        install = (
+            f"dnf install -y nodejs{major} nodejs{major}-npm || dnf install -y nodejs npm\n"
+            f"alternatives --set node /usr/bin/node-{major} 2>/dev/null || true\n"
+            f"alternatives --set npm /usr/bin/npm-{major} 2>/dev/null || true\n"
+            "corepack enable 2>/dev/null || true"
+        )
+        return install, []
+    raise ValueError(f"no runtime installer for language {plan.language!r}")
+
+
+def _environment(plan: DeploymentPlan, path: list[str]) -> list[str]:
+    env = dict(plan.environment)
+    if plan.port_env:
+        env[plan.port_env] = str(plan.port)
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(env.items())]
+    if path:
+        lines.append(f"export PATH={':'.join(path)}:$PATH")
+    return lines
+
+
+def user_data(plan: DeploymentPlan) -> str:
+    """The bootstrap script for `plan` (an Fn::Sub template string)."""
+    install_runtime, path = _runtime(plan)
+    workdir = f"{APP_DIR}/{plan.subdir}".rstrip("/.") if plan.subdir not in ("", ".") else APP_DIR
+    build = ["#!/bin/bash", "set -euo pipefail", ". /etc/hivemind/app.env.sh", f"cd {shlex.quote(workdir)}"]
+    build += [c for c in (plan.install_command, plan.build_command) if c]
+    start = [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        ". /etc/hivemind/app.env.sh",
+        f"cd {shlex.quote(workdir)}",
+        f"exec {plan.start_command}",
+    ]
+    health_url = f"http://127.0.0.1:{plan.port}{plan.health_path}"
+    unit = [
+        "[Unit]",
+        "Description=HiveMind app",
+        "After=network-online.target",
+        "Wants=network-online.target",
+        "[Service]",
+        "User=app",
+        "Group=app",
+        "ExecStart=/opt/hivemind/start.sh",
+        "Restart=always",
+        "RestartSec=3",
+        "StandardOutput=append:/var/log/hivemind/app.log",
+        "StandardError=append:/var/log/hivemind/app.log",
+        "[Install]",
+        "WantedBy=multi-user.target",
+    ]
+    return "\n".join(
+        [
+            "#!/bin/bash",
+            "# HiveMind app server bootstrap (generated): runtime, source, build, service, logs, signal.",
+            "set -euo pipefail",
+            "exec > >(tee -a /var/log/hivemind-bootstrap.log) 2>&1",
+            "signal() { /opt/aws/bin/cfn-signal -e $1 --stack ${AWS::StackName} --resource WebInstance"
+            " --region ${AWS::Region} || true; }",
+            "trap 'signal 1' ERR",
+            "dnf install -y aws-cfn-bootstrap amazon-cloudwatch-agent unzip",
+            f"mkdir -p {APP_DIR} /opt/hivemind /etc/hivemind /var/log/hivemind",
+            f"id app >/dev/null 2>&1 || useradd --system --home-dir {APP_DIR} --shell /sbin/nologin app",
+            "aws s3 cp s3://${SourceBucket}/${SourceKey} /tmp/source.zip --region ${AWS::Region}",
+            f"unzip -q -o /tmp/source.zip -d {APP_DIR}",
+            install_runtime,
+            _write_file("/etc/hivemind/app.env.sh", _environment(plan, path), "0640"),
+            _write_file("/opt/hivemind/build.sh", build, "0755"),
+            _write_file("/opt/hivemind/start.sh", start, "0755"),
+            _write_file("/etc/systemd/system/hivemind-app.service", unit),
+            f"chown -R app:app {APP_DIR} /var/log/hivemind /etc/hivemind",
+            "runuser -u app -- /opt/hivemind/build.sh",
+            "systemctl daemon-reload",
+            "systemctl enable --now hivemind-app",
+            _cloudwatch_agent(),
+            f"for attempt in $(seq 1 {HEALTH_TRIES}); do",
+            f"  if curl -fsS -o /dev/null --max-time 4 {literal(health_url)}; then signal 0; exit 0; fi",
+            f"  sleep {HEALTH_SLEEP_S}",
+            "done",
+            "echo 'the app never answered on its health path'",
+            "signal 1",
+            "exit 1",
+            "",
+        ]
+    )
+
+
+def _cloudwatch_agent() -> str:
+    config = (
+        '{"logs": {"logs_collected": {"files": {"collect_list": ['
+        '{"file_path": "/var/log/hivemind/app.log", "log_group_name": "${AppLogGroup}", '
+        '"log_stream_name": "{instance_id}/app"}, '
+        '{"file_path": "/var/log/hivemind-bootstrap.log", "log_group_name": "${AppLogGroup}", '
+        '"log_stream_name": "{instance_id}/bootstrap"}]}}}}'
+    )
+    return (
+        f"printf '%s\\n' '{config}' > /opt/hivemind/cloudwatch.json\n"
+        "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s"
+        " -c file:/opt/hivemind/cloudwatch.json || echo 'CloudWatch agent not started'"
+    )

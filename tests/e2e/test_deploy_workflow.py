@@ -1,0 +1,76 @@
+"""Deployments of the example apps on the local runtime: the success path and the failure paths.
+
+Each test starts a fresh local runtime, creates HiveMind from template.yaml, and runs the real
+state machine with the real handlers; only AWS is emulated.
+"""
+
+import pytest
+
+HAPPY_PATH = [
+    "Plan deployment",
+    "Generate template",
+    "Validate template",
+    "Create stack",
+    "Wait for stack",
+    "Register target",
+    "Wait for healthy target",
+    "Report",
+]
+
+
+@pytest.mark.parametrize(
+    ("example", "language", "framework", "port"),
+    [("flask-app", "python", "flask", 5000), ("express-app", "node", "express", 3000)],
+)
+def test_example_app_deploys_to_succeeded(deploy, example, language, framework, port):
+    record, report, stacks = deploy(example)
+
+    assert record.status == "SUCCEEDED", record.error
+    assert [s.name for s in record.steps] == HAPPY_PATH
+    assert all(s.status == "SUCCEEDED" and s.duration_s is not None for s in record.steps)
+    assert record.url and record.url.startswith("http://") and record.url == record.outputs["URL"]
+    assert {"TargetGroupArn", "InstanceId", "LoadBalancerDNSName"} <= set(record.outputs)
+    assert report["status"] == "SUCCEEDED" and report["plan"]["port"] == port
+    assert (report["plan"]["language"], report["plan"]["framework"]) == (language, framework)
+    assert report["health"]["state"] == "healthy"
+    assert stacks == [f"hivemind-{example}"]
+    assert not [f for f in report["findings"] if f["severity"] == "error"]
+
+
+def test_capacity_failure_is_retried_by_the_medic_with_another_instance_type(deploy):
+    record, report, stacks = deploy("flask-app", faults=("capacity",))
+
+    assert record.status == "SUCCEEDED", record.error
+    names = [s.name for s in record.steps]
+    assert names.count("Create stack") == 2 and "Handle failure" in names and "Prepare retry" in names
+    assert report["attempts"] == 2
+    assert report["plan"]["instance_type"] == "t3a.micro"
+    assert report["diagnosis"]["category"] == "capacity"
+    assert stacks == ["hivemind-flask-app"]
+
+
+def test_a_failing_stack_ends_failed_with_the_stack_deleted_and_the_reason_reported(deploy):
+    record, report, stacks = deploy("flask-app", faults=("bad-ami",))
+
+    assert record.status == "FAILED"
+    assert report["status"] == "FAILED"
+    assert report["diagnosis"]["category"] == "invalid-parameter"
+    assert report["diagnosis"]["resource"] == "WebInstance"
+    assert "InvalidAMIID.NotFound" in report["diagnosis"]["summary"]
+    assert report["medic_action"] == "rollback"
+    failed = [s for s in record.steps if s.status == "FAILED"]
+    assert failed and failed[0].name == "Wait for stack"
+    assert [s.name for s in record.steps][-3:] == ["Handle failure", "Retry with fix?", "Report failure"]
+    assert "Traceback" not in (record.error or "")
+    assert stacks == []
+
+
+def test_a_target_that_never_turns_healthy_is_rolled_back(deploy):
+    record, report, stacks = deploy("express-app", faults=("unhealthy",))
+
+    assert record.status == "FAILED"
+    assert report["diagnosis"]["category"] == "unhealthy"
+    assert report["medic_action"] == "rollback"
+    health = next(s for s in record.steps if s.name == "Wait for healthy target")
+    assert health.status == "FAILED" and health.attempts > 1
+    assert stacks == []
