@@ -28,7 +28,7 @@ app = typer.Typer(
     help="Deploy a web application from its source to AWS, safely.",
 )
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_FAILED, EXIT_ERROR = 1, 2
 

@@ -131,6 +131,8 @@ def on_stack_event(
     deployment_id = stacks.tags(description).get(stacks.DEPLOYMENT_TAG) if description else None
     if deployment_id is None:
         return "ignored"
+    if description is not None and description["StackStatus"].startswith("DELETE_"):
+        return "already gone"  # a repeated or late event: the stack was dealt with
     if settle(deployment_id, stack_id, description, cfn=cfn, ddb=ddb, sfn=sfn, settings=settings):
         return "resumed"
     if status in stacks.SUCCEEDED:

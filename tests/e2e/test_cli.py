@@ -1,0 +1,55 @@
+"""The `hivemind` command as a user runs it (in-process, through typer's runner)."""
+
+import json
+
+from typer.testing import CliRunner
+
+from hivemind.cli.main import app
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+
+
+def test_deploy_local_json_prints_the_final_record(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # reports land in ./.hivemind, not in the checkout
+    result = runner.invoke(app, ["deploy", str(EXAMPLES / "express-app"), "--local", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["status"] == "SUCCEEDED"
+    assert record["outputs"]["URL"].startswith("http://")
+    assert record["steps"] and all({"name", "status", "start", "end", "duration_s"} <= set(s) for s in record["steps"])
+    reports = list((tmp_path / ".hivemind" / "reports").glob("*.json"))
+    assert [p.stem for p in reports] == [record["deployment_id"]]
+
+
+def test_failed_deployment_exits_1_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["deploy", str(EXAMPLES / "flask-app"), "--local", "--inject", "bad-ami"])
+    assert result.exit_code == 1
+    assert "FAILED" in result.stdout and "InvalidAMIID.NotFound" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_bad_input_is_one_clear_line_and_exit_2(tmp_path):
+    missing = runner.invoke(app, ["deploy", str(tmp_path / "nope"), "--local"])
+    assert (missing.exit_code, missing.stdout) == (2, "")
+    assert "not found" in missing.stderr
+    bad_name = runner.invoke(app, ["deploy", str(EXAMPLES / "flask-app"), "--local", "--app-name", "Bad Name!"])
+    assert bad_name.exit_code == 2 and "app_name" in bad_name.stderr
+    bad_fault = runner.invoke(app, ["deploy", str(EXAMPLES / "flask-app"), "--local", "--inject", "meteor"])
+    assert bad_fault.exit_code == 2 and "unknown fault" in bad_fault.stderr
+    for result in (missing, bad_name, bad_fault):
+        assert "Traceback" not in result.output
+
+
+def test_plan_and_template_need_no_aws(tmp_path):
+    plan = runner.invoke(app, ["plan", str(EXAMPLES / "flask-app"), "--json"])
+    assert plan.exit_code == 0 and json.loads(plan.stdout)["framework"] == "flask"
+    out = tmp_path / "stack.yaml"
+    template = runner.invoke(app, ["template", str(EXAMPLES / "express-app"), "-o", str(out)])
+    assert template.exit_code == 0 and "AWS::ElasticLoadBalancingV2::LoadBalancer" in out.read_text()
+    checked = runner.invoke(app, ["validate", str(out)])
+    assert checked.exit_code == 0, checked.output
+    out.write_text(out.read_text().replace("HttpTokens: required", "HttpTokens: sometimes"))
+    failed = runner.invoke(app, ["validate", str(out)])
+    assert failed.exit_code == 1 and "E3030" in failed.stdout

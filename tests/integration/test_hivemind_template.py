@@ -1,0 +1,115 @@
+"""HiveMind's own template.yaml: valid for SAM, lint-clean, buildable, and what the local runtime runs."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hivemind.local.runtime import translate_template
+from hivemind.policy import lint_template
+from tests.conftest import ROOT
+
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def _python313() -> str | None:
+    """A real python3.13 (pyenv's shim would answer with the active version instead)."""
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        prefix = subprocess.run([pyenv, "prefix", "3.13"], capture_output=True, text=True)
+        candidate = Path(prefix.stdout.strip()) / "bin" / "python3.13"
+        if prefix.returncode == 0 and candidate.exists():
+            return str(candidate)
+    found = shutil.which("python3.13")
+    if found and subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0:
+        return found
+    return None
+
+
+@pytest.mark.slow
+def test_sam_validate_lint_passes():
+    result = subprocess.run(
+        [str(BIN / "sam"), "validate", "--lint", "--region", "us-east-1"],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_cfn_lint_finds_nothing_in_template_yaml():
+    findings = lint_template((ROOT / "template.yaml").read_text())
+    assert findings == [], findings
+
+
+def test_no_wildcard_action_on_wildcard_resource():
+    from samtranslator.yaml_helper import yaml_parse
+
+    def statements(node):
+        if isinstance(node, dict):
+            if "Effect" in node and "Action" in node:
+                yield node
+            for value in node.values():
+                yield from statements(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from statements(value)
+
+    for statement in statements(yaml_parse((ROOT / "template.yaml").read_text())):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement.get("Resource")
+        if statement["Effect"] == "Allow" and resources == "*":
+            assert not any(a == "*" or a.endswith(":*") for a in actions), statement
+
+
+def test_the_local_runtime_runs_what_sam_deploys():
+    template, handlers = translate_template(ROOT, "s3://code/placeholder.zip")
+    sam_functions = {
+        k for k, r in json.loads(json.dumps(template))["Resources"].items() if r["Type"] == "AWS::Lambda::Function"
+    }
+    assert sam_functions == set(handlers)
+    assert all((code_dir / "app.py").is_file() for code_dir, _ in handlers.values())
+    definition = template["Resources"]["DeployStateMachine"]["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(p for p in definition if isinstance(p, str))
+    assert "${" not in text, "every substitution in the ASL is supplied by DefinitionSubstitutions"
+    assert "$$.Task.Token" in text and "$$.Execution.Id" in text
+
+
+@pytest.mark.slow
+def test_sam_build(tmp_path):
+    python = _python313()
+    if python is None:
+        pytest.skip("sam build needs python3.13 on PATH or under pyenv; none found on this machine")
+    env = {**ENV, "PATH": f"{Path(python).parent}:{ENV['PATH']}"}
+    result = subprocess.run(
+        [str(BIN / "sam"), "build", "--build-dir", str(tmp_path / "build")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    layer = tmp_path / "build" / "DomainLayer" / "python"
+    assert (layer / "hivemind" / "workflow" / "plan.py").is_file() and (layer / "cfnlint").is_dir()
+    probe = subprocess.run(
+        [
+            python,
+            "-c",
+            "import sys; sys.path[:0] = sys.argv[1:]; import app; print(app.handler.__name__)",
+            str(layer),
+            str(tmp_path / "build" / "ValidateFunction"),
+        ],
+        env={**env, "AWS_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert probe.stdout.strip() == "handler", probe.stderr[-2000:]

@@ -1,0 +1,131 @@
+"""The Medic's event paths and the Wait for stack race, against moto."""
+
+import json
+
+import pytest
+
+from hivemind.aws import clients, deployments
+from hivemind.medic.handle import on_execution_ended, on_stack_event
+from hivemind.models import (
+    DeploymentRecord,
+    DeploymentRequest,
+    ExecutionStatusChange,
+    StackStatusChange,
+    WaitStackInput,
+)
+from hivemind.workflow.stack import wait_for_stack
+
+TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+
+
+@pytest.fixture
+def cfn(hivemind):
+    return clients.client("cloudformation")
+
+
+def _stack(cfn, name="hivemind-app", deployment_id="d-1"):
+    tags = [{"Key": "hivemind:deployment-id", "Value": deployment_id}] if deployment_id else []
+    return cfn.create_stack(StackName=name, TemplateBody=TEMPLATE, Tags=tags)["StackId"]
+
+
+def _record(settings, status, stack_id=None, deployment_id="d-1"):
+    now = deployments.now()
+    request = DeploymentRequest(app_name="app", source={"type": "s3", "bucket": "artifacts", "key": "k"})
+    record = DeploymentRecord(
+        deployment_id=deployment_id,
+        app_name="app",
+        status=status,
+        request=request,
+        created_at=now,
+        updated_at=now,
+        stack_id=stack_id,
+    )
+    deployments.put_new(clients.client("dynamodb"), settings.deployments_table, record)
+
+
+def _stack_event(load_event, stack_id, status):
+    event = load_event("stack-status-rollback-complete.json")
+    event["detail"]["stack-id"] = stack_id
+    event["resources"] = [stack_id]
+    event["detail"]["status-details"]["status"] = status
+    return StackStatusChange.model_validate(event)
+
+
+def _stacks(cfn):
+    return [s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+def _medic(event, settings, cfn):
+    return on_stack_event(
+        event,
+        cfn=cfn,
+        ddb=clients.client("dynamodb"),
+        sfn=clients.client("stepfunctions"),
+        settings=settings,
+        delete_timeout_s=5,
+    )
+
+
+def test_stacks_that_are_not_hivemind_s_are_ignored(hivemind, cfn, load_event):
+    stack_id = _stack(cfn, "someone-else", deployment_id=None)
+    assert _medic(_stack_event(load_event, stack_id, "ROLLBACK_COMPLETE"), hivemind, cfn) == "ignored"
+    assert _stacks(cfn) == ["someone-else"]
+
+
+def test_a_failed_stack_nobody_waits_for_is_rolled_back(hivemind, cfn, load_event):
+    stack_id = _stack(cfn)
+    _record(hivemind, "FAILED", stack_id)
+    outcome = _medic(_stack_event(load_event, stack_id, "ROLLBACK_COMPLETE"), hivemind, cfn)
+    assert outcome == "rolled back (DELETE_COMPLETE)"
+    assert _stacks(cfn) == []
+
+
+def test_a_failed_stack_of_a_running_deployment_is_left_to_its_execution(hivemind, cfn, load_event):
+    stack_id = _stack(cfn)
+    _record(hivemind, "RUNNING", stack_id)
+    assert _medic(_stack_event(load_event, stack_id, "ROLLBACK_COMPLETE"), hivemind, cfn) == "execution will settle"
+    assert _stacks(cfn) == ["hivemind-app"]
+
+
+def test_the_same_event_twice_acts_once(hivemind, cfn, load_event):
+    stack_id = _stack(cfn)
+    _record(hivemind, "FAILED", stack_id)
+    event = _stack_event(load_event, stack_id, "ROLLBACK_COMPLETE")
+    assert _medic(event, hivemind, cfn).startswith("rolled back")
+    assert _medic(event, hivemind, cfn) == "already gone"
+
+
+def test_an_execution_that_ended_badly_marks_the_record_and_removes_its_stack(hivemind, cfn):
+    stack_id = _stack(cfn)
+    _record(hivemind, "RUNNING", stack_id)
+    event = ExecutionStatusChange.model_validate(
+        {
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {
+                "executionArn": "arn:aws:states:us-east-1:123456789012:execution:hivemind-deploy:d-1",
+                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:hivemind-deploy",
+                "name": "d-1",
+                "status": "TIMED_OUT",
+                "error": "States.Timeout",
+                "cause": None,
+            },
+        }
+    )
+    ddb = clients.client("dynamodb")
+    outcome = on_execution_ended(event, cfn=cfn, ddb=ddb, settings=hivemind, delete_timeout_s=5)
+    assert outcome == "marked FAILED, deleted stack (DELETE_COMPLETE)"
+    record = deployments.get(ddb, hivemind.deployments_table, "d-1")
+    assert record.status == "FAILED" and "TIMED_OUT" in record.error and "States.Timeout" in record.error
+    assert _stacks(cfn) == []
+    assert on_execution_ended(event, cfn=cfn, ddb=ddb, settings=hivemind) == "nothing left to do"
+
+
+def test_wait_for_stack_settles_itself_when_the_stack_finished_first(hivemind, cfn):
+    stack_id = _stack(cfn)  # moto creates synchronously: already CREATE_COMPLETE, its event long gone
+    _record(hivemind, "RUNNING", stack_id)
+    ddb = clients.client("dynamodb")
+    payload = WaitStackInput(deployment_id="d-1", stack_id=stack_id, task_token="token-1")
+    wait_for_stack(payload, cfn=cfn, ddb=ddb, sfn=clients.client("stepfunctions"), settings=hivemind)
+    # the token was claimed (and used) at once rather than left for an event that already happened
+    assert deployments.claim_task_token(ddb, hivemind.deployments_table, "d-1") is None
