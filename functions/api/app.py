@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from hivemind.aws import artifacts, deployments
+from hivemind.aws.executions import with_live_steps
 from hivemind.aws.clients import client
 from hivemind.errors import ConfigurationError, DeploymentConflict, DeploymentNotFound, SourceError
 from hivemind.models import DeploymentRecord, DeploymentRequest
@@ -35,7 +36,8 @@ def list_deployments() -> list[DeploymentRecord]:
 @app.get("/deployments/<deployment_id>")
 def get(deployment_id: str) -> DeploymentRecord:
     s = get_settings()
-    return deployments.get(client("dynamodb", s.region), s.deployments_table, deployment_id)
+    record = deployments.get(client("dynamodb", s.region), s.deployments_table, deployment_id)
+    return with_live_steps(record, client("stepfunctions", s.region))
 
 
 @app.get("/deployments/<deployment_id>/report")

@@ -38,11 +38,24 @@ def test_post_starts_a_deployment_and_get_reads_it(api, load_event):
     )
     assert [e["name"] for e in executions["executions"]] == [body["deployment_id"]]
 
+    _wait_until_ended(body["execution_arn"])
     event = load_event("api-get-deployment.json")
     event["pathParameters"] = {"deployment_id": body["deployment_id"]}
     event["path"] = f"/deployments/{body['deployment_id']}"
     status, got = _call(api, event)
     assert status == 200 and got["deployment_id"] == body["deployment_id"]
+    # a running deployment shows its steps so far, read from the execution's history
+    assert [s["name"] for s in got["steps"]] == ["Done"]
+
+
+def _wait_until_ended(execution_arn, timeout_s=10):
+    import time
+
+    sfn = clients.client("stepfunctions")
+    deadline = time.monotonic() + timeout_s
+    while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not end"
+        time.sleep(0.02)
 
 
 def test_bad_input_is_a_400_naming_each_field_and_starts_nothing(api, load_event):

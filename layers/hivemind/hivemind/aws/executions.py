@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hivemind.models import StepTiming
+from hivemind.models import DeploymentRecord, StepTiming
 
 
 def start(sfn: Any, state_machine_arn: str, deployment_id: str, document: dict[str, Any]) -> str:
@@ -89,3 +89,10 @@ def _close(step: StepTiming, end: datetime, status: str) -> None:
     step.end = end
     step.status = status  # type: ignore[assignment]
     step.duration_s = round((end - step.start).total_seconds(), 3)
+
+
+def with_live_steps(record: DeploymentRecord, sfn: Any) -> DeploymentRecord:
+    """A running deployment's record with its steps so far, read from the execution's history."""
+    if record.status != "RUNNING" or not record.execution_arn:
+        return record
+    return record.model_copy(update={"steps": step_timings(history(sfn, record.execution_arn))})

@@ -592,6 +592,7 @@ def translate_template(root: Path, code_uri: str) -> tuple[dict[str, Any], dict[
         def load(self) -> dict[str, str]:
             raise RuntimeError("template.yaml must not need IAM managed-policy lookups")
 
+    logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)  # "unpublished metrics"
     with _env(AWS_DEFAULT_REGION=REGION):
         cfn = transform(sam, {}, _NoManagedPolicyLookups())
     for logical_id, text in definitions.items():
