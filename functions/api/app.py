@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from hivemind.aws import artifacts, deployments
-from hivemind.aws.executions import with_live_steps
 from hivemind.aws.clients import client
+from hivemind.aws.executions import with_live_steps
 from hivemind.errors import ConfigurationError, DeploymentConflict, DeploymentNotFound, SourceError
 from hivemind.models import DeploymentRecord, DeploymentRequest
 from hivemind.observability import logger, tracer

@@ -74,3 +74,16 @@ def test_a_target_that_never_turns_healthy_is_rolled_back(deploy):
     health = next(s for s in record.steps if s.name == "Wait for healthy target")
     assert health.status == "FAILED" and health.attempts > 1
     assert stacks == []
+
+
+def test_a_template_that_fails_validation_never_reaches_cloudformation(deploy):
+    record, report, stacks = deploy("flask-app", overrides={"instance_type": "t9.gigantic"})
+
+    assert record.status == "FAILED"
+    names = [s.name for s in record.steps]
+    assert "Create stack" not in names and names[:3] == ["Plan deployment", "Generate template", "Validate template"]
+    assert record.error.startswith("TemplateInvalid:") and "t9.gigantic" in record.error
+    blocking = [f for f in report["findings"] if f["severity"] == "error"]
+    assert blocking and blocking[0]["resource"] == "WebInstance" and blocking[0]["line"]
+    assert report["diagnosis"]["category"] == "template"
+    assert stacks == []

@@ -207,3 +207,9 @@ def test_user_data_runs_the_plan_as_a_service_and_signals_on_health():
     assert "systemctl enable --now hivemind-app" in script
     assert "http://127.0.0.1:5000/health" in script
     assert script.index("systemctl enable") < script.index("signal 0")
+
+
+def test_an_unknown_instance_type_is_a_blocking_lint_finding():
+    template = render_template(_plan(instance_type="t9.gigantic"), deployment_id="d-1", stack_name="s")
+    errors = blocking(lint_template(to_yaml(template)))
+    assert [(f.resource, f.path) for f in errors] == [("WebInstance", "Resources/WebInstance/Properties/InstanceType")]

@@ -393,11 +393,7 @@ def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> 
         return _AMI_REASON.format(ami="ami-0badc0ffee0000000")
     if "capacity" in _state.faults and "capacity" not in _state.fired:
         _state.fired.add("capacity")
-        itype = (
-            resources_map._parameters.get("InstanceType", "t3.micro")
-            if hasattr(resources_map, "_parameters")
-            else "t3.micro"
-        )
+        itype = resource_json.get("Properties", {}).get("InstanceType", "t3.micro")
         return _CAPACITY_REASON.format(itype=itype, az=f"{REGION}a")
     return None
 

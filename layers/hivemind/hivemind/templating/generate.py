@@ -66,12 +66,6 @@ def render_template(plan: DeploymentPlan, *, deployment_id: str, stack_name: str
                 "Default": AMI_PARAMETER,
                 "Description": "Amazon Linux 2023 AMI, resolved from the SSM public parameter",
             },
-            "InstanceType": {
-                "Type": "String",
-                "Default": plan.instance_type,
-                "AllowedPattern": r"^[a-z][a-z0-9]*\.[a-z0-9]+$",
-                "Description": "EC2 instance type of the app server",
-            },
             "SourceBucket": {"Type": "String", "Default": bucket, "Description": "bucket of the source bundle"},
             "SourceKey": {"Type": "String", "Default": key, "Description": "key of the source bundle (a zip)"},
         },
@@ -270,7 +264,8 @@ def _instance(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
             "CreationPolicy": {"ResourceSignal": {"Count": 1, "Timeout": SIGNAL_TIMEOUT}},
             "Properties": {
                 "ImageId": _ref("ImageId"),
-                "InstanceType": _ref("InstanceType"),
+                # a literal, so that cfn-lint checks it against the region's instance types
+                "InstanceType": plan.instance_type,
                 "SubnetId": _ref("SubnetA"),
                 "SecurityGroupIds": [{"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}],
                 "IamInstanceProfile": _ref("InstanceProfile"),

@@ -30,6 +30,6 @@ def generate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> T
         stack_name=stack_name,
         template_key=key,
         template_url=artifacts.https_url(settings.artifacts_bucket, key, settings.region),
-        parameters={"InstanceType": plan.instance_type},
+        parameters={},
         resource_count=len(template["Resources"]),
     )

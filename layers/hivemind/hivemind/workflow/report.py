@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from hivemind.aws import artifacts, deployments, executions
-from hivemind.models import ErrorInfo, Report, ReportInput, ReportResult
+from hivemind.errors import SourceError
+from hivemind.models import ErrorInfo, Finding, Report, ReportInput, ReportResult
 from hivemind.settings import Settings
 
 
@@ -22,6 +23,15 @@ def error_message(error: ErrorInfo | None) -> str | None:
     if isinstance(parsed, dict) and "errorMessage" in parsed:
         message = str(parsed["errorMessage"])
     return f"{error.error}: {message}" if message else error.error
+
+
+def _stored_findings(s3: Any, settings: Settings, deployment_id: str) -> list[Finding]:
+    """Findings of a validation that stopped the deployment (they are not in the state then)."""
+    try:
+        raw = artifacts.get_bytes(s3, settings.artifacts_bucket, artifacts.key(deployment_id, "findings.json"))
+    except SourceError:
+        return []
+    return [Finding.model_validate(f) for f in json.loads(raw)]
 
 
 def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings: Settings) -> ReportResult:
@@ -48,7 +58,7 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         outputs=outputs,
         steps=steps,
         plan=state.plan,
-        findings=state.validation.findings if state.validation else [],
+        findings=state.validation.findings if state.validation else _stored_findings(s3, settings, state.deployment_id),
         health=state.health,
         error=error_message(state.error) if payload.outcome == "FAILED" else None,
         diagnosis=diagnosis,
