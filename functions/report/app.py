@@ -2,14 +2,17 @@
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from hivemind.aws.clients import client
 from hivemind.models import ReportInput
-from hivemind.observability import logger, tracer
+from hivemind.observability import logger, metrics, tracer
 from hivemind.settings import get_settings
 from hivemind.workflow.report import write_report
 
 
 @logger.inject_lambda_context(correlation_id_path="state.deployment_id")
+@metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
@@ -21,4 +24,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sfn=client("stepfunctions", settings.region),
         settings=settings,
     )
+    metrics.add_metric(name=f"Deployments{result.status.title()}", unit=MetricUnit.Count, value=1)
     return result.model_dump(mode="json")

@@ -727,6 +727,9 @@ class LocalRuntime:
             "MOTO_ACCOUNT_ID": ACCOUNT,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
+            # Powertools reads these from the process environment: no X-Ray daemon, and EMF metric
+            # lines (which CloudWatch reads on AWS) would land on stdout
+            "POWERTOOLS_METRICS_DISABLED": "true",
         }
         self._saved_env = {k: os.environ.get(k) for k in env}
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
