@@ -2,17 +2,18 @@
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml | cksum | cut -d' ' -f1)
+STAMP   := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml layers/cfn-guard/install.sh | cksum | cut -d' ' -f1)
 APP     ?= examples/flask-app
 
 .PHONY: setup demo test test-fast lint format bench validate-sam build clean lock
 
-$(STAMP): requirements/lock.txt pyproject.toml
+$(STAMP): requirements/lock.txt pyproject.toml layers/cfn-guard/install.sh
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "HiveMind needs Python 3.11 or newer for its CLI and tests")'
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode -r requirements/lock.txt
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps -e .
+	layers/cfn-guard/install.sh $(BIN)
 	@rm -f $(VENV)/.installed-*; touch $@
 
 setup: $(STAMP)            ## create .venv with the pinned toolchain

@@ -98,6 +98,8 @@ def test_sam_build(tmp_path):
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    guard = tmp_path / "build" / "GuardLayer" / "bin" / "cfn-guard"
+    assert subprocess.run([str(guard), "--version"], capture_output=True, text=True).stdout.strip() == "cfn-guard 3.1.1"
     layer = tmp_path / "build" / "DomainLayer" / "python"
     assert (layer / "hivemind" / "workflow" / "plan.py").is_file() and (layer / "cfnlint").is_dir()
     probe = subprocess.run(

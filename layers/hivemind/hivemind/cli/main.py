@@ -163,22 +163,27 @@ def template(
 @app.command()
 def validate(
     template_file: Annotated[Path, typer.Argument(metavar="TEMPLATE", help="a CloudFormation template")],
+    rules: Annotated[list[Path] | None, typer.Option(help="a folder of your own .guard rules (repeatable)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Lint a template. Exit 0 when it passes, 1 with blocking findings, 2 on error."""
-    from hivemind.policy import blocking, lint_template
+    """cfn-lint and the policy pack. Exit 0 when it passes, 1 with blocking findings, 2 on error."""
+    from hivemind.policy import blocking, check_template
 
     if not template_file.is_file():
         raise _fail(f"template {template_file} not found")
-    findings = lint_template(template_file.read_text())
+    try:
+        findings = check_template(template_file.read_text(), extra_rules=rules or ())
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps([f.model_dump(mode="json") for f in findings]))
     else:
         for f in findings:
             colour = "red" if f.severity == "error" else "yellow"
-            out.print(
-                f"[{colour}]{f.severity:<7}[/{colour}] {f.rule_id} {f.resource or '-'} line {f.line}: {f.message}"
-            )
+            where = f"{f.rule_id} {f.resource or '-'} line {f.line}"
+            out.print(f"[{colour}]{f.severity:<7}[/{colour}] {where}: {f.message}")
+            if f.fix:
+                out.print(f"        fix: {f.fix}")
         out.print(f"{len(blocking(findings))} blocking, {len(findings)} total")
     if blocking(findings):
         raise typer.Exit(EXIT_FAILED)

@@ -1,4 +1,4 @@
-"""Validate template: cfn-lint (warm runner) before CloudFormation ever sees the template."""
+"""Validate template: cfn-lint (warm runner) and the Guard policy pack, before CloudFormation sees it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from hivemind.aws import artifacts
 from hivemind.errors import TemplateInvalid
 from hivemind.models import ValidationResult, WorkflowState
-from hivemind.policy import blocking, lint_template
+from hivemind.policy import blocking, check_template
 from hivemind.settings import Settings
 
 
@@ -16,7 +16,7 @@ def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> V
     if state.template is None:
         raise ValueError("Validate template needs the template")
     body = artifacts.get_bytes(s3, settings.artifacts_bucket, state.template.template_key).decode()
-    findings = lint_template(body, regions=(settings.region,))
+    findings = check_template(body, regions=(settings.region,))
     key = artifacts.put_json(
         s3,
         settings.artifacts_bucket,
@@ -25,6 +25,6 @@ def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> V
     )
     errors = blocking(findings)
     if errors:
-        listed = "; ".join(f"{f.rule_id} {f.resource or ''} line {f.line}: {f.message}" for f in errors[:5])
+        listed = "; ".join(f"{f.rule_id} {f.resource or ''} line {f.line}: {f.fix or f.message}" for f in errors[:5])
         raise TemplateInvalid(f"{len(errors)} blocking finding(s): {listed}")
     return ValidationResult(passed=True, findings=findings, findings_key=key)
