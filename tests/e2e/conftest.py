@@ -14,7 +14,7 @@ from tests.conftest import EXAMPLES, ROOT
 def deploy(tmp_path: Path):
     """deploy(example, faults=...) -> (record, report) on a fresh local runtime."""
 
-    def run(example: str, *, faults: tuple[str, ...] = (), **request_fields):
+    def run(example: str, *, faults: tuple[str, ...] = (), prepare=None, **request_fields):
         import json
 
         fields = {"app_name": example, **request_fields}
@@ -37,6 +37,7 @@ def deploy(tmp_path: Path):
             timeout_s=120,
             root=ROOT,
             inspect=look,
+            prepare=prepare,
         )
         report = json.loads(report_path.read_text()) if report_path else None
         return record, report, left["stacks"]

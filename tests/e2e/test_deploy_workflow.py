@@ -87,3 +87,25 @@ def test_a_template_that_fails_validation_never_reaches_cloudformation(deploy):
     assert blocking and blocking[0]["resource"] == "WebInstance" and blocking[0]["line"]
     assert report["diagnosis"]["category"] == "template"
     assert stacks == []
+
+
+def test_with_a_certificate_the_app_is_served_over_https(deploy):
+    def certificate(runtime):
+        arn = runtime.client("acm").request_certificate(DomainName="app.example.com")["CertificateArn"]
+        return {"stack": {"certificate_arn": arn}}
+
+    record, report, stacks = deploy("express-app", prepare=certificate)
+
+    assert record.status == "SUCCEEDED", record.error
+    assert record.url.startswith("https://") and report["url"] == record.url
+    assert stacks == ["hivemind-express-app"]
+
+
+def test_a_certificate_that_does_not_exist_fails_and_is_rolled_back(deploy):
+    missing = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    record, report, stacks = deploy("express-app", stack={"certificate_arn": missing})
+
+    assert record.status == "FAILED"
+    assert report["diagnosis"]["resource"] == "HttpsListener"
+    assert report["diagnosis"]["category"] == "invalid-parameter"
+    assert stacks == []

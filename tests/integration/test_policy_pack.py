@@ -145,9 +145,20 @@ FLAWS = {
 
 
 def test_the_generated_templates_pass_lint_and_the_whole_pack():
+    from hivemind.models import StackOptions
+
     node = PLAN.model_copy(update={"language": "node", "runtime_version": "20", "start_command": "npm start"})
-    for template in (CLEAN, render_template(node, deployment_id="d-2", stack_name="s")):
-        assert check_template(to_yaml(template)) == []
+    existing = {"vpc_id": "vpc-0123456789abcdef0", "subnet_ids": ["subnet-0aaa1111", "subnet-0bbb2222"]}
+    variants = [
+        StackOptions(),
+        StackOptions(certificate_arn=CERT),
+        StackOptions(**existing),
+        StackOptions(**existing, certificate_arn=CERT),
+    ]
+    for plan in (PLAN, node):
+        for options in variants:
+            template = render_template(plan, deployment_id="d-2", stack_name="s", options=options)
+            assert check_template(to_yaml(template)) == [], options
 
 
 def test_every_rule_in_the_pack_has_a_flawed_template_here():

@@ -213,3 +213,49 @@ def test_an_unknown_instance_type_is_a_blocking_lint_finding():
     template = render_template(_plan(instance_type="t9.gigantic"), deployment_id="d-1", stack_name="s")
     errors = blocking(lint_template(to_yaml(template)))
     assert [(f.resource, f.path) for f in errors] == [("WebInstance", "Resources/WebInstance/Properties/InstanceType")]
+
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
+
+
+def test_a_certificate_adds_https_and_http_redirects():
+    from hivemind.models import StackOptions
+
+    template = render_template(_plan(), deployment_id="d-1", stack_name="s", options=StackOptions(certificate_arn=CERT))
+    https = template["Resources"]["HttpsListener"]["Properties"]
+    assert (https["Protocol"], https["Port"]) == ("HTTPS", 443)
+    assert https["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
+    assert template["Parameters"]["CertificateArn"]["Default"] == CERT
+    http_action = template["Resources"]["HttpListener"]["Properties"]["DefaultActions"][0]
+    assert http_action["Type"] == "redirect" and http_action["RedirectConfig"]["Protocol"] == "HTTPS"
+    ingress = template["Resources"]["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert sorted(rule["FromPort"] for rule in ingress) == [80, 443]
+    assert template["Outputs"]["URL"]["Value"]["Fn::Sub"].startswith("https://")
+    assert blocking(lint_template(to_yaml(template))) == []
+
+
+def test_an_existing_network_is_used_instead_of_a_new_vpc():
+    from hivemind.models import StackOptions
+
+    options = StackOptions(vpc_id="vpc-0123456789abcdef0", subnet_ids=["subnet-0aaa1111", "subnet-0bbb2222"])
+    template = render_template(_plan(), deployment_id="d-1", stack_name="s", options=options)
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert not kinds & {"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::InternetGateway", "AWS::EC2::Route"}
+    assert template["Parameters"]["SubnetIds"]["Default"] == "subnet-0aaa1111,subnet-0bbb2222"
+    assert template["Resources"]["LoadBalancer"]["Properties"]["Subnets"] == {"Ref": "SubnetIds"}
+    assert template["Resources"]["TargetGroup"]["Properties"]["VpcId"] == {"Ref": "VpcId"}
+    assert "DependsOn" not in template["Resources"]["WebInstance"]
+    assert blocking(lint_template(to_yaml(template))) == []
+
+
+def test_network_options_must_be_whole():
+    from pydantic import ValidationError
+
+    from hivemind.models import StackOptions
+
+    with pytest.raises(ValidationError, match="together"):
+        StackOptions(vpc_id="vpc-0123456789abcdef0")
+    with pytest.raises(ValidationError, match="two subnets"):
+        StackOptions(vpc_id="vpc-0123456789abcdef0", subnet_ids=["subnet-0aaa1111"])
+    with pytest.raises(ValidationError):
+        StackOptions(certificate_arn="arn:aws:iam::123456789012:server-certificate/x")

@@ -80,6 +80,15 @@ def _overrides(
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _stack_options(certificate_arn: str | None, vpc_id: str | None, subnet_ids: list[str] | None) -> Any:
+    from hivemind.models import StackOptions
+
+    try:
+        return StackOptions(certificate_arn=certificate_arn, vpc_id=vpc_id, subnet_ids=subnet_ids or [])
+    except ValidationError as exc:
+        raise _fail(_validation_message(exc)) from None
+
+
 def _parse_env(pairs: list[str]) -> dict[str, str]:
     env: dict[str, str] = {}
     for pair in pairs:
@@ -146,12 +155,17 @@ def template(
     source: Annotated[str, typer.Argument(help="the application's folder")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file")] = None,
     app_name: Annotated[str | None, typer.Option("--app-name")] = None,
+    certificate_arn: Annotated[str | None, typer.Option(help="ACM certificate: HTTPS, and HTTP redirects")] = None,
+    vpc_id: Annotated[str | None, typer.Option(help="an existing VPC (with --subnet-id)")] = None,
+    subnet_id: Annotated[list[str] | None, typer.Option(help="an existing public subnet (repeatable, 2+)")] = None,
 ) -> None:
     """Print (or write) the CloudFormation template HiveMind would deploy for SOURCE."""
     from hivemind.templating import render_template, to_yaml
 
+    options = _stack_options(certificate_arn, vpc_id, subnet_id)
     the_plan = _plan(source, app_name, {})
-    body = to_yaml(render_template(the_plan, deployment_id="preview", stack_name=f"hivemind-{the_plan.app_name}"))
+    stack_name = f"hivemind-{the_plan.app_name}"
+    body = to_yaml(render_template(the_plan, deployment_id="preview", stack_name=stack_name, options=options))
     if output is None:
         sys.stdout.write(body)
         return
@@ -199,6 +213,9 @@ def deploy(
     port: Annotated[int | None, typer.Option(help="override the detected port")] = None,
     health_path: Annotated[str | None, typer.Option(help="override the detected health path")] = None,
     instance_type: Annotated[str | None, typer.Option(help="override the instance type")] = None,
+    certificate_arn: Annotated[str | None, typer.Option(help="ACM certificate: HTTPS, and HTTP redirects")] = None,
+    vpc_id: Annotated[str | None, typer.Option(help="an existing VPC (with --subnet-id)")] = None,
+    subnet_id: Annotated[list[str] | None, typer.Option(help="an existing public subnet (repeatable, 2+)")] = None,
     inject: Annotated[list[str] | None, typer.Option(help="local runtime fault to inject (repeatable)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the final deployment record as JSON")] = False,
     reports_dir: Annotated[Path, typer.Option(help="where reports are written")] = Path(".hivemind/reports"),
@@ -215,6 +232,7 @@ def deploy(
             "app_name": app_name or default_app_name(root),
             "environment": _parse_env(env or []),
             "overrides": PlanOverrides(**_overrides(port, health_path, instance_type)),
+            "stack": _stack_options(certificate_arn, vpc_id, subnet_id),
         }
         DeploymentRequest(**request_fields, source=S3Source(bucket="placeholder", key="k"))
     except ValidationError as exc:

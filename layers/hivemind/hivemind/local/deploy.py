@@ -33,9 +33,11 @@ def deploy_locally(
     on_step: StepCallback | None = None,
     root: Path | None = None,
     inspect: Callable[[Any, DeploymentRecord], None] | None = None,
+    prepare: Callable[[Any], dict[str, Any]] | None = None,
 ) -> tuple[DeploymentRecord, Path | None]:
     """Deploy `source` on a fresh local runtime; returns the final record and the report's path.
 
+    `prepare(runtime)` runs first and may add request fields (say, a certificate it created);
     `inspect(runtime, record)` runs before the runtime goes away (tests look at what is left).
     """
     from hivemind.cli.main import project_root
@@ -49,6 +51,8 @@ def deploy_locally(
     ):
         settings = aws.settings
         s3, ddb, sfn = aws.client("s3"), aws.client("dynamodb"), aws.client("stepfunctions")
+        if prepare is not None:
+            request_fields = {**request_fields, **prepare(aws)}
         deployment_id = new_deployment_id()
         key = artifacts.put(
             s3, settings.artifacts_bucket, artifacts.key(deployment_id, "source.zip"), bundle, "application/zip"

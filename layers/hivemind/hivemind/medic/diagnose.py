@@ -44,6 +44,9 @@ _CATEGORIES: dict[str, tuple[str, ...]] = {
         "ValidationError",
         "Template format error",
         "InvalidInstanceType",
+        "CertificateNotFound",
+        "InvalidSubnetID",
+        "InvalidVpcID",
     ),
 }
 _STEP_ERRORS: dict[str, tuple[str, str]] = {

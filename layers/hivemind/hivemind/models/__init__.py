@@ -10,6 +10,7 @@ from hivemind.models.request import (
     PlanOverrides,
     S3Source,
     Source,
+    StackOptions,
 )
 from hivemind.models.workflow import (
     Diagnosis,
@@ -48,6 +49,7 @@ __all__ = [
     "S3Source",
     "Source",
     "StackInfo",
+    "StackOptions",
     "StackStatusChange",
     "StepTiming",
     "TargetInfo",

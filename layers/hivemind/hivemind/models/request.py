@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -62,6 +62,37 @@ class PlanOverrides(_Strict):
         return self.model_dump(exclude_none=True)
 
 
+class StackOptions(_Strict):
+    """Where and how the stack is exposed: an existing network instead of a new VPC, and a
+    certificate for HTTPS (HTTP then redirects to HTTPS)."""
+
+    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    subnet_ids: list[str] = Field(default_factory=list, description="at least two, in two Availability Zones")
+    certificate_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$"
+    )
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [s for s in value if not re.match(r"^subnet-[0-9a-f]{8,17}$", s)]
+        if bad:
+            raise ValueError(f"not subnet ids: {', '.join(bad)}")
+        if len(set(value)) != len(value):
+            raise ValueError("subnet ids repeat")
+        return value
+
+    @model_validator(mode="after")
+    def _network_is_whole(self) -> StackOptions:
+        if bool(self.vpc_id) != bool(self.subnet_ids):
+            raise ValueError("give vpc_id and subnet_ids together (an existing network), or neither (a new VPC)")
+        if self.subnet_ids and len(self.subnet_ids) < 2:
+            raise ValueError("an Application Load Balancer needs at least two subnets in two Availability Zones")
+        return self
+
+
 class DeploymentRequest(_Strict):
     """POST /deployments body, the CLI's deploy and a push's translation all produce this."""
 
@@ -69,6 +100,7 @@ class DeploymentRequest(_Strict):
     source: Source
     environment: dict[str, str] = Field(default_factory=dict, description="environment variables of the app")
     overrides: PlanOverrides = Field(default_factory=PlanOverrides)
+    stack: StackOptions = Field(default_factory=StackOptions)
 
     @field_validator("environment")
     @classmethod

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from hivemind.models import DeploymentPlan
+from hivemind.models import DeploymentPlan, StackOptions
 from hivemind.templating.userdata import user_data
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -25,6 +25,7 @@ VPC_CIDR, SUBNET_CIDRS = "10.0.0.0/16", ("10.0.0.0/24", "10.0.1.0/24")
 # The target group's health check; workflow/target.py bounds its wait with these in mind.
 HEALTH_CHECK = {"interval": 15, "timeout": 5, "healthy": 2, "unhealthy": 3}
 SIGNAL_TIMEOUT = "PT15M"
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -47,37 +48,71 @@ def _split_bundle(uri: str | None) -> tuple[str, str]:
     return bucket, key
 
 
-def render_template(plan: DeploymentPlan, *, deployment_id: str, stack_name: str) -> dict[str, Any]:
+def render_template(
+    plan: DeploymentPlan, *, deployment_id: str, stack_name: str, options: StackOptions | None = None
+) -> dict[str, Any]:
     """The template for `plan`, as a dict of plain JSON values and long-form intrinsics."""
+    options = options or StackOptions()
     bucket, key = _split_bundle(plan.source_bundle or "s3://source-bucket-not-set/source.zip")
     tags = functools.partial(_tags, plan, deployment_id)
-    resources: dict[str, Any] = {}
-    resources.update(_network(tags))
-    resources.update(_load_balancer(plan, tags))
-    resources.update(_instance(plan, tags))
+    new_network = options.vpc_id is None
+    resources: dict[str, Any] = _network(tags) if new_network else {}
+    resources.update(_load_balancer(plan, tags, https=options.certificate_arn is not None, new_network=new_network))
+    resources.update(_instance(plan, tags, new_network=new_network))
+    parameters: dict[str, Any] = {
+        "ImageId": {
+            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            "Default": AMI_PARAMETER,
+            "Description": "Amazon Linux 2023 AMI, resolved from the SSM public parameter",
+        },
+        "SourceBucket": {"Type": "String", "Default": bucket, "Description": "bucket of the source bundle"},
+        "SourceKey": {"Type": "String", "Default": key, "Description": "key of the source bundle (a zip)"},
+    }
+    if options.vpc_id:
+        parameters["VpcId"] = {
+            "Type": "AWS::EC2::VPC::Id",
+            "Default": options.vpc_id,
+            "Description": "the existing VPC",
+        }
+        parameters["SubnetIds"] = {
+            "Type": "List<AWS::EC2::Subnet::Id>",
+            "Default": ",".join(options.subnet_ids),
+            "Description": "existing public subnets, in at least two Availability Zones",
+        }
+    if options.certificate_arn:
+        parameters["CertificateArn"] = {
+            "Type": "String",
+            "Default": options.certificate_arn,
+            "Description": "ACM certificate for the HTTPS listener",
+        }
+    scheme = "https" if options.certificate_arn else "http"
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"HiveMind web stack for {plan.app_name} ({plan.language}"
         f"{'/' + plan.framework if plan.framework else ''}), deployment {deployment_id}",
         "Metadata": {"hivemind": {"deployment-id": deployment_id, "stack-name": stack_name}},
-        "Parameters": {
-            "ImageId": {
-                "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-                "Default": AMI_PARAMETER,
-                "Description": "Amazon Linux 2023 AMI, resolved from the SSM public parameter",
-            },
-            "SourceBucket": {"Type": "String", "Default": bucket, "Description": "bucket of the source bundle"},
-            "SourceKey": {"Type": "String", "Default": key, "Description": "key of the source bundle (a zip)"},
-        },
+        "Parameters": parameters,
         "Resources": resources,
         "Outputs": {
-            "URL": {"Description": "the app's URL", "Value": {"Fn::Sub": "http://${LoadBalancer.DNSName}"}},
+            "URL": {"Description": "the app's URL", "Value": {"Fn::Sub": f"{scheme}://${{LoadBalancer.DNSName}}"}},
             "LoadBalancerDNSName": {"Value": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}},
             "TargetGroupArn": {"Value": _ref("TargetGroup")},
             "InstanceId": {"Value": _ref("WebInstance")},
             "LogGroupName": {"Value": _ref("AppLogGroup")},
         },
     }
+
+
+def _vpc(new_network: bool) -> dict[str, Any]:
+    return _ref("Vpc") if new_network else _ref("VpcId")
+
+
+def _subnets(new_network: bool) -> Any:
+    return [_ref("SubnetA"), _ref("SubnetB")] if new_network else _ref("SubnetIds")
+
+
+def _instance_subnet(new_network: bool) -> Any:
+    return _ref("SubnetA") if new_network else {"Fn::Select": [0, _ref("SubnetIds")]}
 
 
 def _network(tags: Any) -> dict[str, Any]:
@@ -128,21 +163,23 @@ def _network(tags: Any) -> dict[str, Any]:
     return resources
 
 
-def _load_balancer(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
-    return {
+def _load_balancer(plan: DeploymentPlan, tags: Any, *, https: bool, new_network: bool) -> dict[str, Any]:
+    public_ports = [80, 443] if https else [80]
+    resources: dict[str, Any] = {
         "LoadBalancerSecurityGroup": {
             "Type": "AWS::EC2::SecurityGroup",
             "Properties": {
-                "GroupDescription": "HTTP from the internet to the load balancer",
-                "VpcId": _ref("Vpc"),
+                "GroupDescription": "HTTP(S) from the internet to the load balancer",
+                "VpcId": _vpc(new_network),
                 "SecurityGroupIngress": [
                     {
                         "IpProtocol": "tcp",
-                        "FromPort": 80,
-                        "ToPort": 80,
+                        "FromPort": port,
+                        "ToPort": port,
                         "CidrIp": "0.0.0.0/0",
-                        "Description": "HTTP from anywhere",
+                        "Description": f"{'HTTPS' if port == 443 else 'HTTP'} from anywhere",
                     }
+                    for port in public_ports
                 ],
                 "Tags": tags("alb"),
             },
@@ -151,7 +188,7 @@ def _load_balancer(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
             "Type": "AWS::EC2::SecurityGroup",
             "Properties": {
                 "GroupDescription": "The app port, from the load balancer only",
-                "VpcId": _ref("Vpc"),
+                "VpcId": _vpc(new_network),
                 "SecurityGroupIngress": [
                     {
                         "IpProtocol": "tcp",
@@ -169,7 +206,7 @@ def _load_balancer(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
             "Properties": {
                 "Type": "application",
                 "Scheme": "internet-facing",
-                "Subnets": [_ref("SubnetA"), _ref("SubnetB")],
+                "Subnets": _subnets(new_network),
                 "SecurityGroups": [_ref("LoadBalancerSecurityGroup")],
                 "LoadBalancerAttributes": [
                     {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
@@ -181,7 +218,7 @@ def _load_balancer(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
         "TargetGroup": {
             "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
             "Properties": {
-                "VpcId": _ref("Vpc"),
+                "VpcId": _vpc(new_network),
                 "Protocol": "HTTP",
                 "Port": plan.port,
                 "TargetType": "instance",
@@ -204,13 +241,38 @@ def _load_balancer(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
                 "LoadBalancerArn": _ref("LoadBalancer"),
                 "Port": 80,
                 "Protocol": "HTTP",
-                "DefaultActions": [{"Type": "forward", "TargetGroupArn": _ref("TargetGroup")}],
+                "DefaultActions": [_redirect_to_https() if https else _forward()],
             },
         },
     }
+    if https:
+        resources["HttpsListener"] = {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {
+                "LoadBalancerArn": _ref("LoadBalancer"),
+                "Port": 443,
+                "Protocol": "HTTPS",
+                "SslPolicy": TLS_POLICY,
+                "Certificates": [{"CertificateArn": _ref("CertificateArn")}],
+                "DefaultActions": [_forward()],
+            },
+        }
+    return resources
 
 
-def _instance(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
+def _forward() -> dict[str, Any]:
+    return {"Type": "forward", "TargetGroupArn": _ref("TargetGroup")}
+
+
+def _redirect_to_https() -> dict[str, Any]:
+    return {
+        "Type": "redirect",
+        "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"},
+    }
+
+
+def _instance(plan: DeploymentPlan, tags: Any, *, new_network: bool) -> dict[str, Any]:
+    instance_extra = {"DependsOn": "DefaultRoute"} if new_network else {}
     return {
         "AppLogGroup": {
             "Type": "AWS::Logs::LogGroup",
@@ -260,13 +322,13 @@ def _instance(plan: DeploymentPlan, tags: Any) -> dict[str, Any]:
         },
         "WebInstance": {
             "Type": "AWS::EC2::Instance",
-            "DependsOn": "DefaultRoute",
+            **instance_extra,
             "CreationPolicy": {"ResourceSignal": {"Count": 1, "Timeout": SIGNAL_TIMEOUT}},
             "Properties": {
                 "ImageId": _ref("ImageId"),
                 # a literal, so that cfn-lint checks it against the region's instance types
                 "InstanceType": plan.instance_type,
-                "SubnetId": _ref("SubnetA"),
+                "SubnetId": _instance_subnet(new_network),
                 "SecurityGroupIds": [{"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}],
                 "IamInstanceProfile": _ref("InstanceProfile"),
                 "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1},

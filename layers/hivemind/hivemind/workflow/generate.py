@@ -21,7 +21,9 @@ def generate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> T
         raise ValueError("Generate template needs the plan")
     plan = state.plan
     stack_name = stack_name_for(plan.app_name, settings)
-    template = render_template(plan, deployment_id=state.deployment_id, stack_name=stack_name)
+    template = render_template(
+        plan, deployment_id=state.deployment_id, stack_name=stack_name, options=state.request.stack
+    )
     name = "template.yaml" if state.attempt == 1 else f"template-{state.attempt}.yaml"
     key = artifacts.put(
         s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, name), to_yaml(template), "text/yaml"
