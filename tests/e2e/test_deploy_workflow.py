@@ -33,6 +33,7 @@ def test_example_app_deploys_to_succeeded(deploy, example, language, framework, 
     assert report["status"] == "SUCCEEDED" and report["plan"]["port"] == port
     assert (report["plan"]["language"], report["plan"]["framework"]) == (language, framework)
     assert report["health"]["state"] == "healthy"
+    assert report["plan"]["cost"]["monthly_usd"] > 0
     assert stacks == [f"hivemind-{example}"]
     assert not [f for f in report["findings"] if f["severity"] == "error"]
 
@@ -45,6 +46,7 @@ def test_capacity_failure_is_retried_by_the_medic_with_another_instance_type(dep
     assert names.count("Create stack") == 2 and "Handle failure" in names and "Prepare retry" in names
     assert report["attempts"] == 2
     assert report["plan"]["instance_type"] == "t3a.micro"
+    assert report["plan"]["cost"]["items"][0]["name"] == "EC2 t3a.micro"
     assert report["diagnosis"]["category"] == "capacity"
     assert stacks == ["hivemind-flask-app"]
 

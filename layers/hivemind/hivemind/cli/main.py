@@ -108,7 +108,10 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
 ) -> None:
     """Decide how to build and run SOURCE, with the evidence for each decision."""
+    from hivemind.templating.cost import estimate
+
     the_plan = _plan(source, app_name, _overrides(None, None, None, subdir))
+    the_plan = the_plan.model_copy(update={"cost": estimate(the_plan)})
     if as_json:
         out.print_json(the_plan.model_dump_json())
         return
@@ -134,6 +137,13 @@ def plan(
             name, str(getattr(the_plan, name)), why.source if why else "", f"{where}{why.reason if why else ''}"
         )
     out.print(table)
+    cost = the_plan.cost
+    out.print(f"Estimated cost: ${cost.monthly_usd:.2f}/month ({cost.region}, on-demand)")
+    for item in cost.items:
+        out.print(f"  {item.name:<28} ${item.monthly_usd:>7.2f}  {item.basis}")
+    if cost.note:
+        out.print(f"  note: {cost.note}")
+    out.print(f"  prices: {cost.retrieved}")
 
 
 def _plan(source: str, app_name: str | None, overrides: dict[str, Any]) -> Any:

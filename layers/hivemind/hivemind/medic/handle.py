@@ -18,6 +18,7 @@ from hivemind.models import (
 from hivemind.models.events import ExecutionStatusChange, StackStatusChange
 from hivemind.observability import logger
 from hivemind.settings import Settings
+from hivemind.templating.cost import estimate
 from hivemind.workflow.report import error_message
 from hivemind.workflow.stack import settle
 
@@ -83,6 +84,7 @@ def _retry_decision(state: WorkflowState, diagnosis: Diagnosis, plan: Deployment
         Evidence(field="instance_type", value=other, source="medic", reason=f"retry after: {diagnosis.summary}")
     ]
     fixed = plan.model_copy(update={"instance_type": other, "evidence": evidence})
+    fixed = fixed.model_copy(update={"cost": estimate(fixed)})
     return MedicDecision(action="retry", diagnosis=diagnosis, next_attempt=state.attempt + 1, plan=fixed, fix=fix)
 
 

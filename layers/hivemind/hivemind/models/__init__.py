@@ -1,7 +1,7 @@
 """The contracts. Every state's input and output, the request, the record and the report."""
 
 from hivemind.models.events import ExecutionStatusChange, StackStatusChange
-from hivemind.models.plan import DeploymentPlan, Evidence
+from hivemind.models.plan import CostEstimate, CostItem, DeploymentPlan, Evidence
 from hivemind.models.record import TERMINAL_STATUSES, DeploymentRecord, Report, StepTiming
 from hivemind.models.request import (
     CodeCommitSource,
@@ -31,6 +31,8 @@ from hivemind.models.workflow import (
 __all__ = [
     "TERMINAL_STATUSES",
     "CodeCommitSource",
+    "CostEstimate",
+    "CostItem",
     "DeploymentPlan",
     "DeploymentRecord",
     "DeploymentRequest",

@@ -22,6 +22,28 @@ class Evidence(BaseModel):
     line: int | None = None
 
 
+class CostItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    monthly_usd: float
+    basis: str
+
+
+class CostEstimate(BaseModel):
+    """The stack's on-demand monthly cost, from the price table in the repository."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    monthly_usd: float
+    items: list[CostItem]
+    region: str
+    source: str
+    retrieved: str
+    complete: bool = True
+    note: str | None = None
+
+
 class DeploymentPlan(BaseModel):
     """Output of "Plan deployment". Field names are the plan's public contract."""
 
@@ -42,6 +64,7 @@ class DeploymentPlan(BaseModel):
     environment: dict[str, str] = Field(default_factory=dict)
     source_bundle: str | None = Field(default=None, description="s3://bucket/key of the source the instance fetches")
     evidence: list[Evidence] = Field(default_factory=list)
+    cost: CostEstimate | None = Field(default=None, description="monthly cost of the stack for this plan")
 
     def why(self, field: str) -> Evidence | None:
         """The evidence recorded for a field, if any."""

@@ -12,6 +12,7 @@ from hivemind.models import DeploymentPlan, S3Source, WorkflowState
 from hivemind.planning import make_plan
 from hivemind.planning.bundle import extract_bundle
 from hivemind.settings import Settings
+from hivemind.templating.cost import estimate
 
 MAX_BUNDLE_BYTES = 200 * 1024 * 1024
 
@@ -31,6 +32,7 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings) -> Dep
             environment=state.request.environment,
             source_bundle=f"s3://{source.bucket}/{source.key}",
         )
+    plan = plan.model_copy(update={"cost": estimate(plan)})
     artifacts.put_json(
         s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, "plan.json"), plan.model_dump(mode="json")
     )
