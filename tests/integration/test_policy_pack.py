@@ -155,7 +155,8 @@ def test_the_generated_templates_pass_lint_and_the_whole_pack():
         StackOptions(**existing),
         StackOptions(**existing, certificate_arn=CERT),
     ]
-    for plan in (PLAN, node):
+    with_secrets = PLAN.model_copy(update={"secrets": {"DB": "ssm:/prod/db", "KEY": "secretsmanager:prod/key"}})
+    for plan in (PLAN, node, with_secrets):
         for options in variants:
             template = render_template(plan, deployment_id="d-2", stack_name="s", options=options)
             assert check_template(to_yaml(template)) == [], options

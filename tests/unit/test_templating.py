@@ -259,3 +259,35 @@ def test_network_options_must_be_whole():
         StackOptions(vpc_id="vpc-0123456789abcdef0", subnet_ids=["subnet-0aaa1111"])
     with pytest.raises(ValidationError):
         StackOptions(certificate_arn="arn:aws:iam::123456789012:server-certificate/x")
+
+
+def test_secrets_are_references_read_at_start_with_access_to_exactly_them():
+    plan = _plan(secrets={"DB_PASSWORD": "ssm:/prod/db/password", "API_KEY": "secretsmanager:prod/api-key"})
+    template = render_template(plan, deployment_id="d-1", stack_name="s")
+    statements = {
+        s["Sid"]: s
+        for s in template["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    }
+    assert statements["ReadOwnParameters"]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/prod/db/password"}
+    ]
+    assert statements["ReadOwnSecrets"]["Action"] == "secretsmanager:GetSecretValue"
+    script = template["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    start = next(line for line in script.splitlines() if line.endswith("> /opt/hivemind/start.sh"))
+    assert "aws ssm get-parameter --with-decryption --name /prod/db/password" in start
+    assert start.index("DB_PASSWORD") < start.index("exec gunicorn")
+    assert blocking(lint_template(to_yaml(template))) == []
+
+
+def test_a_secret_must_be_a_reference_not_a_value():
+    from pydantic import ValidationError
+
+    from hivemind.models import DeploymentRequest
+
+    source = {"type": "s3", "bucket": "bkt", "key": "k"}
+    with pytest.raises(ValidationError, match="reference, never the value"):
+        DeploymentRequest(app_name="app", source=source, secrets={"DB_PASSWORD": "hunter2"})
+    with pytest.raises(ValidationError, match="both as environment and as secret"):
+        DeploymentRequest(app_name="app", source=source, environment={"X": "1"}, secrets={"X": "ssm:/x"})
+    with pytest.raises(ValidationError):
+        DeploymentRequest(app_name="app", source=source, secrets={"X": "ssm:/x$(reboot)"})

@@ -220,6 +220,10 @@ def deploy(
     local: Annotated[bool, typer.Option("--local", help="run on the offline local AWS runtime")] = False,
     app_name: Annotated[str | None, typer.Option("--app-name", help="defaults to the folder name")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", help="NAME=VALUE for the app (repeatable)")] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option("--secret", help="NAME=ssm:/param or NAME=secretsmanager:name, read at start (repeatable)"),
+    ] = None,
     port: Annotated[int | None, typer.Option(help="override the detected port")] = None,
     health_path: Annotated[str | None, typer.Option(help="override the detected health path")] = None,
     instance_type: Annotated[str | None, typer.Option(help="override the instance type")] = None,
@@ -241,6 +245,7 @@ def deploy(
         request_fields = {
             "app_name": app_name or default_app_name(root),
             "environment": _parse_env(env or []),
+            "secrets": _parse_env(secret or []),
             "overrides": PlanOverrides(**_overrides(port, health_path, instance_type)),
             "stack": _stack_options(certificate_arn, vpc_id, subnet_id),
         }

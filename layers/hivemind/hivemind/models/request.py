@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+# A secret is a reference, never a value: an SSM SecureString parameter or a Secrets Manager secret.
+SECRET_REF_PATTERN = r"^(ssm:/[A-Za-z0-9_./-]{1,1011}|secretsmanager:[A-Za-z0-9/_+=.@-]{1,512})$"
 
 
 class _Strict(BaseModel):
@@ -99,6 +101,10 @@ class DeploymentRequest(_Strict):
     app_name: str = Field(pattern=APP_NAME_PATTERN, description="lower-case name, used in the stack name")
     source: Source
     environment: dict[str, str] = Field(default_factory=dict, description="environment variables of the app")
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment variables read at start from ssm:/parameter/name or secretsmanager:secret-name",
+    )
     overrides: PlanOverrides = Field(default_factory=PlanOverrides)
     stack: StackOptions = Field(default_factory=StackOptions)
 
@@ -113,3 +119,26 @@ class DeploymentRequest(_Strict):
         if len(value) > 50:
             raise ValueError("at most 50 environment variables")
         return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_refs(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        bad_names = [k for k in value if not re.match(ENV_NAME_PATTERN, k)]
+        if bad_names:
+            raise ValueError(f"invalid environment variable name(s): {', '.join(sorted(bad_names))}")
+        bad_refs = [k for k, ref in value.items() if not re.match(SECRET_REF_PATTERN, ref)]
+        if bad_refs:
+            raise ValueError(
+                f"secret(s) {', '.join(sorted(bad_refs))} must be ssm:/parameter/name or secretsmanager:name "
+                "(a reference, never the value)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_name_twice(self) -> DeploymentRequest:
+        both = sorted(set(self.environment) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} given both as environment and as secret")
+        return self

@@ -50,6 +50,7 @@ def make_plan(
     app_name: str,
     overrides: PlanOverrides | None = None,
     environment: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
     source_bundle: str | None = None,
 ) -> DeploymentPlan:
     """The DeploymentPlan for the app at `root` (or at `overrides.subdir` inside it)."""
@@ -79,6 +80,7 @@ def make_plan(
         return DeploymentPlan(
             app_name=app_name,
             environment=dict(environment or {}),
+            secrets=dict(secrets or {}),
             source_bundle=source_bundle,
             evidence=[decisions[name].evidence(name) for name in PLAN_FIELDS if name in decisions],
             **values,

@@ -18,7 +18,7 @@ import functools
 from typing import Any
 
 from hivemind.models import DeploymentPlan, StackOptions
-from hivemind.templating.userdata import user_data
+from hivemind.templating.userdata import literal_sub, user_data
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 VPC_CIDR, SUBNET_CIDRS = "10.0.0.0/16", ("10.0.0.0/24", "10.0.1.0/24")
@@ -26,6 +26,7 @@ VPC_CIDR, SUBNET_CIDRS = "10.0.0.0/16", ("10.0.0.0/24", "10.0.1.0/24")
 HEALTH_CHECK = {"interval": 15, "timeout": 5, "healthy": 2, "unhealthy": 3}
 SIGNAL_TIMEOUT = "PT15M"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+_ARN_PREFIX = "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:"
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -101,6 +102,41 @@ def render_template(
             "LogGroupName": {"Value": _ref("AppLogGroup")},
         },
     }
+
+
+def _secret_statements(plan: DeploymentPlan) -> list[dict[str, Any]]:
+    """Read access to exactly the secrets the app references (values never reach the template)."""
+    ssm = sorted({ref.removeprefix("ssm:").lstrip("/") for ref in plan.secrets.values() if ref.startswith("ssm:")})
+    vaults = sorted(
+        {ref.removeprefix("secretsmanager:") for ref in plan.secrets.values() if ref.startswith("secretsmanager:")}
+    )
+    statements: list[dict[str, Any]] = []
+    if ssm:
+        statements.append(
+            {
+                "Sid": "ReadOwnParameters",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": [
+                    {"Fn::Sub": _ARN_PREFIX.format(service="ssm") + f"parameter/{literal_sub(p)}"} for p in ssm
+                ],
+            }
+        )
+    if vaults:
+        statements.append(
+            {
+                "Sid": "ReadOwnSecrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": [
+                    v
+                    if v.startswith("arn:")
+                    else {"Fn::Sub": _ARN_PREFIX.format(service="secretsmanager") + f"secret:{literal_sub(v)}-*"}
+                    for v in vaults
+                ],
+            }
+        )
+    return statements
 
 
 def _vpc(new_network: bool) -> dict[str, Any]:
@@ -303,6 +339,7 @@ def _instance(plan: DeploymentPlan, tags: Any, *, new_network: bool) -> dict[str
                                     "Action": "s3:GetObject",
                                     "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${SourceBucket}/${SourceKey}"},
                                 },
+                                *_secret_statements(plan),
                                 {
                                     "Sid": "ShipOwnLogs",
                                     "Effect": "Allow",

@@ -16,9 +16,28 @@ APP_DIR = "/opt/app"
 HEALTH_TRIES, HEALTH_SLEEP_S = 90, 5
 
 
+def literal_sub(value: str) -> str:
+    """`value` as literal text inside an Fn::Sub string."""
+    return value.replace("${", "${!")
+
+
 def literal(value: str) -> str:
     """`value` as one inert shell word inside an Fn::Sub string."""
-    return shlex.quote(value).replace("${", "${!")
+    return literal_sub(shlex.quote(value))
+
+
+def _secret_exports(plan: DeploymentPlan) -> list[str]:
+    """start.sh lines that read each secret when the app starts (so a restart picks up rotation)."""
+    lines = []
+    for name, ref in sorted(plan.secrets.items()):
+        kind, _, target = ref.partition(":")
+        if kind == "ssm":
+            read = f"aws ssm get-parameter --with-decryption --name {shlex.quote(target)} --query Parameter.Value"
+        else:
+            read = f"aws secretsmanager get-secret-value --secret-id {shlex.quote(target)} --query SecretString"
+        lines.append(f'{name}="$({read} --output text)"')
+        lines.append(f"export {name}")
+    return lines
 
 
 def _write_file(path: str, lines: list[str], mode: str = "0644") -> str:
@@ -69,6 +88,7 @@ def user_data(plan: DeploymentPlan) -> str:
         "#!/bin/bash",
         "set -euo pipefail",
         ". /etc/hivemind/app.env.sh",
+        *_secret_exports(plan),
         f"cd {shlex.quote(workdir)}",
         f"exec {plan.start_command}",
     ]
@@ -105,6 +125,7 @@ def user_data(plan: DeploymentPlan) -> str:
             f"unzip -q -o /tmp/source.zip -d {APP_DIR}",
             install_runtime,
             _write_file("/etc/hivemind/app.env.sh", _environment(plan, path), "0640"),
+            "echo export AWS_DEFAULT_REGION=${AWS::Region} >> /etc/hivemind/app.env.sh",
             _write_file("/opt/hivemind/build.sh", build, "0755"),
             _write_file("/opt/hivemind/start.sh", start, "0755"),
             _write_file("/etc/systemd/system/hivemind-app.service", unit),

@@ -30,6 +30,7 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings) -> Dep
             app_name=state.request.app_name,
             overrides=state.request.overrides,
             environment=state.request.environment,
+            secrets=state.request.secrets,
             source_bundle=f"s3://{source.bucket}/{source.key}",
         )
     plan = plan.model_copy(update={"cost": estimate(plan)})
