@@ -46,25 +46,22 @@ SKIP_FILES = frozenset({".DS_Store", "Thumbs.db"})
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def skipped_dir(path: Path) -> bool:
-    """True for folders that are never part of an app's source (a virtualenv by any name too)."""
-    return path.name in SKIP_DIRS or (path / "pyvenv.cfg").is_file()
-
-
 def source_files(root: Path, *, max_files: int = MAX_FILES) -> list[Path]:
     """The app's files under root, sorted, relative to root; symlinks are not followed."""
-    found: list[Path] = []
-    for current, dirs, files in os.walk(root, followlinks=False):
-        here = Path(current)
-        dirs[:] = sorted(d for d in dirs if not skipped_dir(here / d))
+    base = str(root)
+    found: list[str] = []
+    for current, dirs, files in os.walk(base, followlinks=False):
+        dirs[:] = sorted(
+            d for d in dirs if d not in SKIP_DIRS and not os.path.isfile(os.path.join(current, d, "pyvenv.cfg"))
+        )
+        prefix = current[len(base) :].lstrip(os.sep)
         for name in sorted(files):
-            path = here / name
-            if name in SKIP_FILES or path.is_symlink():
+            if name in SKIP_FILES or os.path.islink(os.path.join(current, name)):
                 continue
-            found.append(path.relative_to(root))
+            found.append(f"{prefix}{os.sep}{name}" if prefix else name)
             if len(found) > max_files:
                 raise SourceError(f"{root} has more than {max_files} files; is a dependency folder included?")
-    return found
+    return [Path(f) for f in found]
 
 
 def bundle_directory(root: Path, *, max_bytes: int = MAX_BUNDLE_BYTES) -> bytes:

@@ -14,6 +14,9 @@ from pathlib import Path
 from hivemind.planning.bundle import source_files
 
 MAX_TEXT_BYTES = 1024 * 1024
+# Detectors read code to find ports and routes; entry points sit near the top of a tree, so the
+# shallowest files are searched and a huge tree costs no more than this many reads.
+MAX_SEARCHED_FILES = 1500
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class SourceTree:
     def with_suffix(self, *suffixes: str, top_levels: int = 3) -> list[str]:
         """Files with these suffixes, at most `top_levels` folders deep, shallowest first."""
         chosen = [f for f in self.files if f.endswith(suffixes) and f.count("/") < top_levels]
-        return sorted(chosen, key=lambda f: (f.count("/"), f))
+        return sorted(chosen, key=lambda f: (f.count("/"), f))[:MAX_SEARCHED_FILES]
 
     def search(self, pattern: str | re.Pattern[str], files: Iterable[str]) -> Iterator[Hit]:
         """Every line match of `pattern` in `files`, in order."""
