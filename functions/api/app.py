@@ -13,6 +13,7 @@ from hivemind.errors import ConfigurationError, DeploymentConflict, DeploymentNo
 from hivemind.models import DeploymentRecord, DeploymentRequest
 from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
+from hivemind.workflow.destroy import destroy_deployment
 from hivemind.workflow.start import start_deployment
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -38,6 +39,15 @@ def get(deployment_id: str) -> DeploymentRecord:
     s = get_settings()
     record = deployments.get(client("dynamodb", s.region), s.deployments_table, deployment_id)
     return with_live_steps(record, client("stepfunctions", s.region))
+
+
+@app.delete("/deployments/<deployment_id>")
+def destroy(deployment_id: str) -> Response[DeploymentRecord]:
+    s = get_settings()
+    record = destroy_deployment(
+        deployment_id, ddb=client("dynamodb", s.region), cfn=client("cloudformation", s.region), settings=s
+    )
+    return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
 
 
 @app.get("/deployments/<deployment_id>/report")

@@ -71,3 +71,53 @@ def test_bad_input_is_a_400_naming_each_field_and_starts_nothing(api, load_event
 def test_unknown_deployment_is_a_404(api, load_event):
     status, body = _call(api, load_event("api-get-deployment.json"))
     assert status == 404 and "no deployment" in body["error"]
+
+
+def _delete_event(load_event, deployment_id):
+    event = load_event("api-get-deployment.json")
+    event.update(
+        httpMethod="DELETE", path=f"/deployments/{deployment_id}", pathParameters={"deployment_id": deployment_id}
+    )
+    event["requestContext"]["httpMethod"] = "DELETE"
+    return event
+
+
+def test_destroy_deletes_the_stack_and_the_medic_records_the_end(api, load_event, hivemind):
+    from hivemind.aws import deployments
+    from hivemind.medic.handle import on_stack_event
+    from hivemind.models import StackStatusChange
+
+    status, body = _call(api, load_event("api-create-deployment.json"))
+    deployment_id = body["deployment_id"]
+    cfn, ddb = clients.client("cloudformation"), clients.client("dynamodb")
+    stack_id = cfn.create_stack(
+        StackName="hivemind-flask-app",
+        TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+        Tags=[{"Key": "hivemind:deployment-id", "Value": deployment_id}],
+    )["StackId"]
+    # still running: refused, nothing deleted
+    status, refused = _call(api, _delete_event(load_event, deployment_id))
+    assert status == 409 and "still RUNNING" in refused["error"]
+    deployments.update(ddb, hivemind.deployments_table, deployment_id, status="SUCCEEDED", stack_id=stack_id)
+
+    status, body = _call(api, _delete_event(load_event, deployment_id))
+    assert (status, body["status"]) == (202, "DELETING")
+    assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    event = load_event("stack-status-rollback-complete.json")
+    event["detail"].update({"stack-id": stack_id, "status-details": {"status": "DELETE_COMPLETE", "status-reason": ""}})
+    outcome = on_stack_event(
+        StackStatusChange.model_validate(event),
+        cfn=cfn,
+        ddb=ddb,
+        sfn=clients.client("stepfunctions"),
+        settings=hivemind,
+    )
+    assert outcome == "deleted"
+    assert deployments.get(ddb, hivemind.deployments_table, deployment_id).status == "DELETED"
+    status, again = _call(api, _delete_event(load_event, deployment_id))
+    assert (status, again["status"]) == (202, "DELETED")
+
+
+def test_destroy_of_an_unknown_deployment_is_a_404(api, load_event):
+    status, body = _call(api, _delete_event(load_event, "d-nope"))
+    assert status == 404 and "d-nope" in body["error"]

@@ -129,3 +129,23 @@ def test_wait_for_stack_settles_itself_when_the_stack_finished_first(hivemind, c
     wait_for_stack(payload, cfn=cfn, ddb=ddb, sfn=clients.client("stepfunctions"), settings=hivemind)
     # the token was claimed (and used) at once rather than left for an event that already happened
     assert deployments.claim_task_token(ddb, hivemind.deployments_table, "d-1") is None
+
+
+def test_an_app_that_is_already_deployed_is_not_created_again(hivemind, cfn):
+    from hivemind.errors import StackCreateFailed
+    from hivemind.models import TemplateArtifact, WorkflowState
+    from hivemind.workflow.stack import create_stack
+
+    _stack(cfn, "hivemind-app", deployment_id="d-old")
+    _record(hivemind, "RUNNING", deployment_id="d-new")
+    state = WorkflowState(
+        deployment_id="d-new",
+        request=DeploymentRequest(app_name="app", source={"type": "s3", "bucket": "artifacts", "key": "k"}),
+        plan={"app_name": "app", "language": "python", "runtime_version": "3.12", "start_command": "x", "port": 80},
+        template=TemplateArtifact(
+            stack_name="hivemind-app", template_key="k", template_url="https://x/k", resource_count=1
+        ),
+    )
+    with pytest.raises(StackCreateFailed, match=r"already deployed as stack hivemind-app .*deployment d-old"):
+        create_stack(state, cfn=cfn, ddb=clients.client("dynamodb"), settings=hivemind)
+    assert _stacks(cfn) == ["hivemind-app"]

@@ -127,12 +127,14 @@ def on_stack_event(
     stack no execution is waiting on any more (an orphan), roll it back. Idempotent."""
     stack_id = event.detail.stack_id
     status = event.detail.status_details.status
-    if status not in stacks.SETTLED or status == "DELETE_COMPLETE":
+    if status not in stacks.SETTLED:
         return "ignored"
     description = stacks.describe(cfn, stack_id)
     deployment_id = stacks.tags(description).get(stacks.DEPLOYMENT_TAG) if description else None
     if deployment_id is None:
         return "ignored"
+    if status in ("DELETE_COMPLETE", "DELETE_FAILED"):
+        return _deletion_ended(deployment_id, status, event.detail.status_details.status_reason, ddb, settings)
     if description is not None and description["StackStatus"].startswith("DELETE_"):
         return "already gone"  # a repeated or late event: the stack was dealt with
     if settle(deployment_id, stack_id, description, cfn=cfn, ddb=ddb, sfn=sfn, settings=settings):
@@ -149,6 +151,27 @@ def on_stack_event(
     final = stacks.delete(cfn, stack_id, token=f"medic-{deployment_id}", timeout_s=delete_timeout_s)
     logger.warning("rolled back orphan stack", extra={"stack_id": stack_id, "cause": diagnosis.summary})
     return f"rolled back ({final})"
+
+
+def _deletion_ended(deployment_id: str, status: str, reason: str, ddb: Any, settings: Settings) -> str:
+    """A destroyed deployment's stack is gone (or could not be deleted): say so on its record."""
+    try:
+        record = deployments.get(ddb, settings.deployments_table, deployment_id)
+    except DeploymentNotFound:
+        return "ignored"
+    if record.status != "DELETING":
+        return "ignored"  # a roll back or a retry deleted it; the workflow records that itself
+    if status == "DELETE_COMPLETE":
+        deployments.update(ddb, settings.deployments_table, deployment_id, status="DELETED")
+        return "deleted"
+    deployments.update(
+        ddb,
+        settings.deployments_table,
+        deployment_id,
+        status="DELETE_FAILED",
+        error=f"the stack could not be deleted: {reason or 'see its events'}",
+    )
+    return "delete failed"
 
 
 def on_execution_ended(

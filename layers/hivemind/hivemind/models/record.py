@@ -11,8 +11,9 @@ from hivemind.models.plan import DeploymentPlan
 from hivemind.models.request import DeploymentRequest
 from hivemind.models.workflow import Diagnosis, Finding, HealthInfo
 
-DeploymentStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED"})
+DeploymentStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "DELETING", "DELETED", "DELETE_FAILED"]
+# the workflow is over (whatever happened to the stack since)
+TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "DELETING", "DELETED", "DELETE_FAILED"})
 
 
 class StepTiming(BaseModel):

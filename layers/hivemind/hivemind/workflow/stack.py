@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hivemind.aws import deployments, executions, stacks
+from hivemind.errors import StackCreateFailed
 from hivemind.models import StackInfo, WaitStackInput, WorkflowState
 from hivemind.observability import logger
 from hivemind.settings import Settings
@@ -16,6 +17,14 @@ def create_stack(state: WorkflowState, *, cfn: Any, ddb: Any, settings: Settings
     if state.template is None or state.plan is None:
         raise ValueError("Create stack needs the template and the plan")
     token = state.deployment_id if state.attempt == 1 else f"{state.deployment_id}-{state.attempt}"
+    existing = stacks.describe(cfn, state.template.stack_name)
+    if existing is not None and existing["StackStatus"] != "DELETE_COMPLETE":
+        owner = stacks.tags(existing).get(stacks.DEPLOYMENT_TAG, "unknown")
+        raise StackCreateFailed(
+            f"{state.request.app_name} is already deployed as stack {state.template.stack_name} "
+            f"({existing['StackStatus']}, deployment {owner}); updating a deployed app is not supported yet: "
+            f"destroy that deployment first (DELETE /deployments/{owner})"
+        )
     tags = {
         stacks.DEPLOYMENT_TAG: state.deployment_id,
         "hivemind:app": state.request.app_name,

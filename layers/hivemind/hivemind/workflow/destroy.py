@@ -1,0 +1,28 @@
+"""Destroy a deployment: delete its stack. The Medic records the end (DELETED or DELETE_FAILED)
+when CloudFormation's stack-status event arrives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hivemind.aws import deployments, stacks
+from hivemind.errors import DeploymentConflict
+from hivemind.models import DeploymentRecord
+from hivemind.settings import Settings
+
+
+def destroy_deployment(deployment_id: str, *, ddb: Any, cfn: Any, settings: Settings) -> DeploymentRecord:
+    """Start deleting the deployment's stack; idempotent, refused while the workflow runs."""
+    record = deployments.get(ddb, settings.deployments_table, deployment_id)
+    if record.status in ("PENDING", "RUNNING"):
+        raise DeploymentConflict(f"deployment {deployment_id} is still {record.status}; destroy it once it has ended")
+    if record.status in ("DELETING", "DELETED"):
+        return record
+    description = stacks.describe(cfn, record.stack_id) if record.stack_id else None
+    if description is None or description["StackStatus"] == "DELETE_COMPLETE":
+        status = "DELETED"
+    else:
+        cfn.delete_stack(StackName=description["StackId"], ClientRequestToken=f"{deployment_id}-destroy")
+        status = "DELETING"
+    deployments.update(ddb, settings.deployments_table, deployment_id, status=status)
+    return deployments.get(ddb, settings.deployments_table, deployment_id)
