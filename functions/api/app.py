@@ -28,6 +28,21 @@ def create(request: Annotated[DeploymentRequest, Body()]) -> Response[Deployment
     return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
 
 
+@app.post("/uploads")
+def create_upload() -> Response[dict[str, Any]]:
+    """Where to PUT a source bundle (a zip, Content-Type application/zip), and the source to deploy it."""
+    import uuid
+
+    s = get_settings()
+    key = f"uploads/{uuid.uuid4().hex}/source.zip"
+    body = {
+        "upload_url": artifacts.upload_url(client("s3", s.region), s.artifacts_bucket, key),
+        "expires_in": 900,
+        "source": {"type": "s3", "bucket": s.artifacts_bucket, "key": key},
+    }
+    return Response(status_code=201, body=body, content_type=content_types.APPLICATION_JSON)
+
+
 @app.get("/deployments")
 def list_deployments() -> list[DeploymentRecord]:
     s = get_settings()

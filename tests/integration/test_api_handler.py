@@ -121,3 +121,21 @@ def test_destroy_deletes_the_stack_and_the_medic_records_the_end(api, load_event
 def test_destroy_of_an_unknown_deployment_is_a_404(api, load_event):
     status, body = _call(api, _delete_event(load_event, "d-nope"))
     assert status == 404 and "d-nope" in body["error"]
+
+
+def test_an_upload_url_takes_a_bundle_that_then_deploys(api, load_event):
+    import urllib.parse
+
+    event = load_event("api-create-deployment.json")
+    event.update(path="/uploads", resource="/uploads", body=None)
+    status, upload = _call(api, event)
+    assert status == 201
+    source = upload["source"]
+    assert source["bucket"] == "artifacts" and source["key"].startswith("uploads/")
+    url = urllib.parse.urlparse(upload["upload_url"])
+    assert url.path.endswith(source["key"]) and "Signature" in url.query
+    clients.client("s3").put_object(Bucket=source["bucket"], Key=source["key"], Body=b"PK")
+    request = load_event("api-create-deployment.json")
+    request["body"] = json.dumps({"app_name": "flask-app", "source": source})
+    status, body = _call(api, request)
+    assert status == 202 and body["request"]["source"]["key"] == source["key"]

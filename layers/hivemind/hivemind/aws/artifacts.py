@@ -55,3 +55,14 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
         raise SourceError(f"not an s3://bucket/key URI: {uri}")
     return parsed.netloc, parsed.path.lstrip("/")
+
+
+def upload_url(s3: Any, bucket: str, object_key: str, expires_s: int = 900) -> str:
+    """A presigned PUT URL for a source bundle (zip), valid for `expires_s` seconds."""
+    return str(
+        s3.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": bucket, "Key": object_key, "ContentType": "application/zip"},
+            ExpiresIn=expires_s,
+        )
+    )
