@@ -9,6 +9,7 @@ import pytest
 from hivemind.models import DeploymentPlan
 from hivemind.policy import check_template, guard_findings
 from hivemind.templating import render_template, to_yaml
+from tests.fixtures.repos import CORPUS
 
 PLAN = DeploymentPlan(
     app_name="flask-app",
@@ -211,3 +212,18 @@ def test_hivemind_s_own_template_passes_the_applicable_rules():
     }
     findings = [f for f in guard_findings(json.dumps(template)) if f.rule_id in applicable]
     assert findings == []
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_every_planner_fixture_gets_a_stack_that_passes_lint_and_the_pack(tmp_path, name):
+    from hivemind.models import PlanOverrides
+    from hivemind.planning import make_plan
+
+    repo = CORPUS[name]
+    plan = make_plan(
+        repo.write(tmp_path),
+        app_name="app",
+        overrides=PlanOverrides(**repo.overrides),
+        source_bundle="s3://artifacts/deployments/d-1/source.zip",
+    )
+    assert check_template(to_yaml(render_template(plan, deployment_id="d-1", stack_name="hivemind-app"))) == []

@@ -8,6 +8,7 @@ from hivemind.errors import PlanError
 from hivemind.models import PlanOverrides
 from hivemind.planning import make_plan
 from tests.conftest import EXAMPLES
+from tests.fixtures.repos import CORPUS
 
 
 def repo(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -158,3 +159,14 @@ def test_vendored_folders_are_never_read(tmp_path):
     plan = plan_of(root)
     assert (plan.language, plan.port) == ("python", 5055)
     assert all(e.file is None or not e.file.startswith((".venv", "node_modules")) for e in plan.evidence)
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_corpus_repository_plans_as_expected(tmp_path, name):
+    repo_ = CORPUS[name]
+    plan = plan_of(repo_.write(tmp_path), **repo_.overrides)
+    got = {field: getattr(plan, field) for field in repo_.expected}
+    assert got == repo_.expected
+    for field in ("language", "start_command", "port"):
+        why = plan.why(field)
+        assert why is not None and why.reason, field
