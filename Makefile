@@ -21,8 +21,9 @@ setup: $(STAMP)            ## create .venv with the pinned toolchain
 demo: setup                ## deploy an example app end to end on the local AWS runtime
 	$(BIN)/hivemind deploy $(APP) --local
 
-test: setup                ## lint + the whole test suite (unit, integration on moto, e2e on the local runtime)
+test: setup                ## lint, types, and the whole test suite (unit, integration on moto, e2e on the local runtime)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2 -q
 
 test-fast: setup           ## unit tests only
@@ -31,6 +32,7 @@ test-fast: setup           ## unit tests only
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .

@@ -22,7 +22,8 @@ def client(service: str, region: str | None = None) -> Any:
         return cached
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.session.Session().client(service, region_name=region, config=_CONFIG)
+            session = boto3.session.Session()
+            _clients[key] = session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
         return _clients[key]
 
 

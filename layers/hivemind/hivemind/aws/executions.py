@@ -74,7 +74,7 @@ def step_timings(events: list[dict[str, Any]]) -> list[StepTiming]:
         elif kind in _SUCCEEDED:
             current.error = None
         elif kind in _FAILED:
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             current.error = details.get("error") or kind
         elif kind.endswith("StateExited"):
             _close(current, event["timestamp"], "FAILED" if current.error else "SUCCEEDED")

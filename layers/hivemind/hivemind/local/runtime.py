@@ -136,8 +136,8 @@ def _invoke(fn: Any, event: Any) -> tuple[str, bool, str]:
     """Run a function's real handler in-process -> (payload json, errored, logs)."""
     registered = _state.functions.get(fn.function_name)
     if registered is None:
-        payload = {"errorType": "ResourceNotFoundException", "errorMessage": f"no handler for {fn.function_name}"}
-        return json.dumps(payload), True, ""
+        missing = {"errorType": "ResourceNotFoundException", "errorMessage": f"no handler for {fn.function_name}"}
+        return json.dumps(missing), True, ""
     if isinstance(event, (str, bytes)):
         event = json.loads(event or "{}")
     started = time.perf_counter()
@@ -146,7 +146,7 @@ def _invoke(fn: Any, event: Any) -> tuple[str, bool, str]:
             result = registered.handler(copy.deepcopy(event), _Context(fn))
         return json.dumps(result, default=str), False, ""
     except Exception as exc:  # noqa: BLE001  # a Lambda's unhandled error becomes its error payload, as on AWS
-        payload = {
+        payload: dict[str, Any] = {
             "errorType": type(exc).__name__,
             "errorMessage": str(exc),
             "stackTrace": traceback.format_exception(exc)[-6:],
@@ -173,7 +173,7 @@ def _patch_lambda() -> None:
 
     def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
         if not _state.active:
-            return original(self, event)  # type: ignore[no-any-return]
+            return original(self, event)
         return _invoke(self, event)
 
     lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
@@ -188,7 +188,7 @@ def _patch_eventbridge() -> None:
 
     def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
         if not _state.active:
-            return original(self, original_event, transform_input)  # type: ignore[no-any-return]
+            return original(self, original_event, transform_input)
         if not self.event_pattern.matches_event(original_event):
             return
         lambdas = [t for t in self.targets if ":lambda:" in t["Arn"]]
@@ -292,7 +292,7 @@ def _patch_cloudformation() -> None:
 
     def create_resources(self: Any) -> None:
         if not _state.active:
-            return original_create_resources(self)  # type: ignore[no-any-return]
+            return original_create_resources(self)
         self.status = "CREATE_IN_PROGRESS"
         # Outputs resolve lazily and would create resources from the describing thread.
         self.output_map = parsing.OutputMap(self.resource_map, {**self.template_dict, "Outputs": {}}, self.stack_id)
@@ -307,7 +307,7 @@ def _patch_cloudformation() -> None:
         """AWS deletes in dependency order; moto's delete can stop on a VPC it thinks is still in use
         (a terminated instance's interface), so what it leaves behind is logged, not raised."""
         if not _state.active:
-            return original_delete(self)  # type: ignore[no-any-return]
+            return original_delete(self)
         self._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
         try:
             self.resource_map.delete()
@@ -477,7 +477,7 @@ def _patch_execution_events() -> None:
 
     def terminated(self: Any) -> None:
         if not _state.active:
-            return original(self)  # type: ignore[no-any-return]
+            return original(self)
         with _state.lock:  # counted before the status flips, so drain() waits for the event's delivery
             _state.in_flight += 1
         try:
@@ -675,7 +675,7 @@ def _load_handler(logical_id: str, code_dir: Path, handler: str) -> Callable[[An
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
-    return getattr(module, attr)  # type: ignore[no-any-return]
+    return getattr(module, attr)
 
 
 def _placeholder_zip() -> bytes:
@@ -839,7 +839,7 @@ class LocalRuntime:
         payload = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):
             raise RuntimeError(f"{logical_id} failed: {payload}")
-        return payload  # type: ignore[no-any-return]
+        return payload
 
     @staticmethod
     def invocations() -> list[tuple[str, float]]:

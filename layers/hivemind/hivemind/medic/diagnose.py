@@ -11,6 +11,7 @@ from typing import Any
 
 from hivemind.aws import stacks
 from hivemind.models import Diagnosis, ErrorInfo
+from hivemind.models.workflow import Category
 
 CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
 
@@ -60,11 +61,11 @@ _STEP_ERRORS: dict[str, tuple[str, str]] = {
 }
 
 
-def classify(reason: str) -> str:
+def classify(reason: str) -> Category:
     """The category of a CloudFormation failure reason."""
     for category, markers in _CATEGORIES.items():
         if any(re.search(rf"\b{re.escape(m)}", reason) for m in markers):
-            return category
+            return category  # type: ignore[return-value]
     return "unknown"
 
 
@@ -99,7 +100,7 @@ def diagnose_stack(cfn: Any, stack_id: str, status: str | None = None) -> Diagno
     reason = cause.get("ResourceStatusReason") or "no reason given"
     resource, kind = cause["LogicalResourceId"], cause.get("ResourceType")
     return Diagnosis(
-        category=classify(reason),  # type: ignore[arg-type]
+        category=classify(reason),
         summary=f"{resource} ({kind}) failed: {reason}",
         failed_step="Wait for stack",
         resource=resource,

@@ -91,21 +91,24 @@ class ErrorInfo(BaseModel):
         return "" if value is None else value
 
 
+Category = Literal[
+    "capacity",
+    "quota",
+    "invalid-parameter",
+    "name-conflict",
+    "permissions",
+    "boot-timeout",
+    "unhealthy",
+    "template",
+    "source",
+    "unknown",
+]
+
+
 class Diagnosis(_Part):
     """Medic's reading of a failure."""
 
-    category: Literal[
-        "capacity",
-        "quota",
-        "invalid-parameter",
-        "name-conflict",
-        "permissions",
-        "boot-timeout",
-        "unhealthy",
-        "template",
-        "source",
-        "unknown",
-    ]
+    category: Category
     summary: str
     failed_step: str | None = None
     resource: str | None = None

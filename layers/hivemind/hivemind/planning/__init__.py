@@ -73,7 +73,7 @@ def make_plan(
             value, "set in hivemind.toml", "hivemind.toml", tree.line_of("hivemind.toml", name), source="hivemind.toml"
         )
     for name, value in overrides.provided().items():
-        decisions[name] = Decision(value, "set in the deployment request", source="request")
+        decisions[name] = Decision(value, "set in the deployment request", source="request")  # type: ignore[arg-type]
     _require(decisions, app_root)
     values: dict[str, Any] = {name: decisions[name].value for name in PLAN_FIELDS if name in decisions}
     try:

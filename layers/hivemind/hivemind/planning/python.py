@@ -45,7 +45,7 @@ def dependencies(tree: SourceTree) -> dict[str, tuple[str, int | None]]:
     return found
 
 
-def _toml(tree: SourceTree, name: str) -> dict:  # type: ignore[type-arg]
+def _toml(tree: SourceTree, name: str) -> dict:
     text = tree.text(name) if tree.has(name) else None
     try:
         return tomllib.loads(text) if text else {}
@@ -221,7 +221,7 @@ def _health(tree: SourceTree, sources: list[str], framework: object) -> Decision
 HEALTH_NAMES = ("/health", "/healthz", "/healthcheck", "/health-check", "/ping", "/status", "/ready", "/livez")
 
 
-def pick_health_path(routes: list) -> Decision:  # type: ignore[type-arg]
+def pick_health_path(routes: list) -> Decision:
     """`/` when the app defines it, else a health-like route, else `/` by default."""
     paths = [(("/" + h.match.group("path").lstrip("/")) if h.match.group("path") != "" else "/", h) for h in routes]
     root = next((h for p, h in paths if p == "/"), None)

@@ -46,7 +46,7 @@ class SourceTree:
         cached = self.__dict__.get("_files_cache")
         if cached is None:
             cached = self.__dict__["_files_cache"] = set(self.files)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def text(self, name: str) -> str | None:
         """The file's text, or None when it is missing, too large or not text."""

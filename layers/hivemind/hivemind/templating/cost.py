@@ -17,7 +17,7 @@ ALB_ADDRESSES = 2  # an internet-facing ALB holds one public IPv4 address per Av
 
 @functools.cache
 def prices() -> dict[str, Any]:
-    return json.loads(PRICES.read_text())  # type: ignore[no-any-return]
+    return json.loads(PRICES.read_text())
 
 
 def estimate(plan: DeploymentPlan) -> CostEstimate:
