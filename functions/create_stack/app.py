@@ -1,4 +1,4 @@
-"""Create stack: start CloudFormation with the deployment id as ClientRequestToken."""
+"""Create stack: create the app's stack, or update it through a change set (deployment id as token)."""
 
 from typing import Any
 
@@ -15,4 +15,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     state = WorkflowState.model_validate(event)
     cfn, ddb = client("cloudformation", settings.region), client("dynamodb", settings.region)
-    return create_stack(state, cfn=cfn, ddb=ddb, settings=settings).model_dump(mode="json")
+    s3 = client("s3", settings.region)
+    return create_stack(state, cfn=cfn, ddb=ddb, s3=s3, settings=settings).model_dump(mode="json")

@@ -33,9 +33,12 @@ def test_records_round_trip_and_ids_are_unique(hivemind):
 def test_a_task_token_is_claimed_exactly_once(hivemind):
     ddb = clients.client("dynamodb")
     deployments.put_new(ddb, hivemind.deployments_table, _record())
-    deployments.store_task_token(ddb, hivemind.deployments_table, "d-1", "arn:stack", "token-123")
-    assert deployments.claim_task_token(ddb, hivemind.deployments_table, "d-1") == "token-123"
-    assert deployments.claim_task_token(ddb, hivemind.deployments_table, "d-1") is None
+    deployments.park_task_token(ddb, hivemind.deployments_table, "arn:stack", "d-1", "token-123")
+    assert deployments.claim_task_token(ddb, hivemind.deployments_table, "arn:stack") == "token-123"
+    assert deployments.claim_task_token(ddb, hivemind.deployments_table, "arn:stack") is None
+    # the waiter is not a deployment: listings skip it
+    deployments.park_task_token(ddb, hivemind.deployments_table, "arn:stack", "d-1", "token-456")
+    assert [r.deployment_id for r in deployments.list_recent(ddb, hivemind.deployments_table)] == ["d-1"]
     # the internal token never leaks into the record users read
     assert "task_token" not in deployments.get(ddb, hivemind.deployments_table, "d-1").model_dump()
 

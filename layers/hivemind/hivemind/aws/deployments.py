@@ -19,7 +19,7 @@ from hivemind.models import DeploymentRecord
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
-_INTERNAL = ("task_token", "token_stack_id")
+_INTERNAL: tuple[str, ...] = ()
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +96,8 @@ def list_recent(ddb: Any, table: str, limit: int = 50) -> list[DeploymentRecord]
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     records = []
     for item in items:
+        if item["deployment_id"]["S"].startswith(WAITER_PREFIX):
+            continue
         values = _from_item(item)
         for name in _INTERNAL:
             values.pop(name, None)
@@ -104,22 +106,22 @@ def list_recent(ddb: Any, table: str, limit: int = 50) -> list[DeploymentRecord]
     return records[:limit]
 
 
-def store_task_token(ddb: Any, table: str, deployment_id: str, stack_id: str, token: str) -> None:
-    update(ddb, table, deployment_id, task_token=token, token_stack_id=stack_id)
+WAITER_PREFIX = "waiter#"
 
 
-def claim_task_token(ddb: Any, table: str, deployment_id: str) -> str | None:
-    """Remove and return the stored task token; None when someone else claimed it first."""
-    try:
-        out = ddb.update_item(
-            TableName=table,
-            Key={"deployment_id": {"S": deployment_id}},
-            UpdateExpression="REMOVE task_token, token_stack_id",
-            ConditionExpression="attribute_exists(task_token)",
-            ReturnValues="UPDATED_OLD",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
-    return str(out["Attributes"]["task_token"]["S"])
+def park_task_token(ddb: Any, table: str, stack_id: str, deployment_id: str, token: str) -> None:
+    """Park the token of the execution waiting on a stack, keyed by the stack: whatever the
+    stack's tags say after an update or a roll back, its status event finds the waiter."""
+    ddb.put_item(
+        TableName=table,
+        Item=_to_item({"deployment_id": f"{WAITER_PREFIX}{stack_id}", "waiting": deployment_id, "task_token": token}),
+    )
+
+
+def claim_task_token(ddb: Any, table: str, stack_id: str) -> str | None:
+    """Remove and return the token parked for a stack; None when someone else claimed it first."""
+    out = ddb.delete_item(
+        TableName=table, Key={"deployment_id": {"S": f"{WAITER_PREFIX}{stack_id}"}}, ReturnValues="ALL_OLD"
+    )
+    old = out.get("Attributes")
+    return str(old["task_token"]["S"]) if old else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -26,6 +27,9 @@ FAILED = frozenset(
     }
 )
 SETTLED = SUCCEEDED | FAILED
+UPDATABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"})
+# a failed create leaves these, and only these are safe to delete as orphans
+CREATE_FAILURES = frozenset({"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED"})
 DEPLOYMENT_TAG = "hivemind:deployment-id"
 
 
@@ -56,6 +60,71 @@ def create(
     except ClientError as exc:
         err = exc.response["Error"]
         raise StackCreateFailed(f"CloudFormation refused the stack: {err['Code']}: {err['Message']}") from exc
+
+
+def update(
+    cfn: Any,
+    *,
+    stack_name: str,
+    template_url: str,
+    parameters: dict[str, str],
+    tags: dict[str, str],
+    token: str,
+    role_arn: str | None = None,
+    timeout_s: float = 120,
+    poll_s: float = 2.0,
+) -> bool:
+    """Update a live stack (by name) through a change set: create it, wait, execute it.
+    False when there is nothing to change."""
+    kwargs: dict[str, Any] = {
+        "StackName": stack_name,
+        "ChangeSetName": f"hivemind-{token}"[:128],
+        "ChangeSetType": "UPDATE",
+        "TemplateURL": template_url,
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        "Capabilities": ["CAPABILITY_IAM"],
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+        "ClientToken": token,
+    }
+    if role_arn:
+        kwargs["RoleARN"] = role_arn
+    try:
+        change_set = cfn.create_change_set(**kwargs)["Id"]
+        deadline = time.monotonic() + timeout_s
+        while True:
+            described = cfn.describe_change_set(ChangeSetName=change_set)
+            if described["Status"] in ("CREATE_COMPLETE", "FAILED") or time.monotonic() > deadline:
+                break
+            time.sleep(poll_s)
+        if not described.get("Changes"):
+            # CloudFormation marks an empty change set FAILED ("didn't contain changes"): nothing to do
+            cfn.delete_change_set(ChangeSetName=change_set)
+            return False
+        if described["Status"] != "CREATE_COMPLETE":
+            raise StackCreateFailed(f"the change set was not created: {described.get('StatusReason', 'timed out')}")
+        cfn.execute_change_set(ChangeSetName=change_set, ClientRequestToken=token)
+    except ClientError as exc:
+        err = exc.response["Error"]
+        raise StackCreateFailed(f"CloudFormation refused the update: {err['Code']}: {err['Message']}") from exc
+    return True
+
+
+def template_body(cfn: Any, stack_id: str) -> str:
+    body = cfn.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
+    return body if isinstance(body, str) else json.dumps(body)
+
+
+def wait_settled(cfn: Any, stack_id: str, *, timeout_s: float, poll_s: float = 5.0) -> str:
+    """Poll (bounded) until the stack is settled; the last status seen."""
+    deadline = time.monotonic() + timeout_s
+    status = "UNKNOWN"
+    while time.monotonic() < deadline:
+        description = describe(cfn, stack_id)
+        status = description["StackStatus"] if description else "DELETE_COMPLETE"
+        if status in SETTLED:
+            return status
+        time.sleep(poll_s)
+    return status
 
 
 def describe(cfn: Any, stack: str) -> dict[str, Any] | None:

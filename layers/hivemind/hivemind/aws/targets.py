@@ -34,3 +34,12 @@ def health(elbv2: Any, target_group_arn: str, instance_id: str, port: int) -> He
         return HealthInfo(state="unavailable", reason="Target.NotRegistered")
     th = found[0]["TargetHealth"]
     return HealthInfo(state=th["State"], reason=th.get("Reason"), description=th.get("Description"))
+
+
+def deregister_others(elbv2: Any, target_group_arn: str, keep_instance_id: str) -> list[str]:
+    """Deregister every target but one (the instance an update replaced); the ids removed."""
+    found = elbv2.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
+    others = [d["Target"] for d in found if d["Target"]["Id"] != keep_instance_id]
+    if others:
+        elbv2.deregister_targets(TargetGroupArn=target_group_arn, Targets=others)
+    return [t["Id"] for t in others]

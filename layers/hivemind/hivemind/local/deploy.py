@@ -43,34 +43,54 @@ def deploy_locally(
     from hivemind.cli.main import project_root
     from hivemind.local.runtime import LocalRuntime
 
-    bundle = bundle_directory(source)
     reports_dir.mkdir(parents=True, exist_ok=True)
     with (
         _logs_to(reports_dir.parent / "logs" / "local.log"),
         LocalRuntime(root or project_root(), faults=faults) as aws,
     ):
-        settings = aws.settings
-        s3, ddb, sfn = aws.client("s3"), aws.client("dynamodb"), aws.client("stepfunctions")
         if prepare is not None:
             request_fields = {**request_fields, **prepare(aws)}
-        deployment_id = new_deployment_id()
-        key = artifacts.put(
-            s3, settings.artifacts_bucket, artifacts.key(deployment_id, "source.zip"), bundle, "application/zip"
+        record, report_path = deploy_on(
+            aws, source, request_fields, reports_dir=reports_dir, timeout_s=timeout_s, on_step=on_step
         )
-        request = DeploymentRequest(**request_fields, source=S3Source(bucket=settings.artifacts_bucket, key=key))
-        record = start_deployment(request, settings=settings, ddb=ddb, sfn=sfn, deployment_id=deployment_id)
-        assert record.execution_arn is not None
-        follow(sfn, record.execution_arn, timeout_s=timeout_s, on_step=on_step)
-        aws.drain(timeout_s=30)
-        record = deployments.get(ddb, settings.deployments_table, deployment_id)
-        report_path = None
-        if record.report_key:
-            report_path = reports_dir / f"{deployment_id}.json"
-            body = artifacts.get_bytes(s3, settings.artifacts_bucket, record.report_key)
-            report_path.write_text(json.dumps(json.loads(body), indent=2) + "\n")
         if inspect is not None:
             inspect(aws, record)
         return record, report_path
+
+
+def deploy_on(
+    aws: Any,
+    source: Path,
+    request_fields: dict[str, Any],
+    *,
+    reports_dir: Path,
+    timeout_s: float = 600,
+    on_step: StepCallback | None = None,
+) -> tuple[DeploymentRecord, Path | None]:
+    """One deployment on a running local runtime (several can follow each other on one)."""
+    settings = aws.settings
+    s3, ddb, sfn = aws.client("s3"), aws.client("dynamodb"), aws.client("stepfunctions")
+    deployment_id = new_deployment_id()
+    key = artifacts.put(
+        s3,
+        settings.artifacts_bucket,
+        artifacts.key(deployment_id, "source.zip"),
+        bundle_directory(source),
+        "application/zip",
+    )
+    request = DeploymentRequest(**request_fields, source=S3Source(bucket=settings.artifacts_bucket, key=key))
+    record = start_deployment(request, settings=settings, ddb=ddb, sfn=sfn, deployment_id=deployment_id)
+    assert record.execution_arn is not None
+    follow(sfn, record.execution_arn, timeout_s=timeout_s, on_step=on_step)
+    aws.drain(timeout_s=30)
+    record = deployments.get(ddb, settings.deployments_table, deployment_id)
+    report_path = None
+    if record.report_key:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        report_path = reports_dir / f"{deployment_id}.json"
+        body = artifacts.get_bytes(s3, settings.artifacts_bucket, record.report_key)
+        report_path.write_text(json.dumps(json.loads(body), indent=2) + "\n")
+    return record, report_path
 
 
 def follow(

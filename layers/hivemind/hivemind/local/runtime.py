@@ -106,6 +106,7 @@ class _State:
     health_script: dict[str, Iterator[tuple[str, str | None]]] = field(default_factory=dict)
     threads: list[threading.Thread] = field(default_factory=list)
     in_flight: int = 0  # event deliveries running now
+    restoring: bool = False  # an update is rolling back: the previous version builds as it did
     invocations: list[tuple[str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -317,6 +318,29 @@ def _patch_cloudformation() -> None:
         self._add_stack_event("DELETE_COMPLETE")
         return None
 
+    original_execute = cfn_models.CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        """Updates run like creates: asynchronously, with events, and a failed update rolls back
+        to the previous template (moto applies change sets synchronously, without tags or roll back)."""
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+        )
+        if not _state.active or change_set is None or change_set.change_set_type != "UPDATE":
+            return original_execute(self, change_set_name, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack.status = "UPDATE_IN_PROGRESS"
+        stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        change_set.execution_status = "EXECUTE_IN_PROGRESS"
+        thread = threading.Thread(
+            target=_apply_update, args=(stack, change_set), name=f"cfn-update-{stack.name}", daemon=True
+        )
+        with _state.lock:
+            _state.threads.append(thread)
+        thread.start()
+        return None
+
+    cfn_models.CloudFormationBackend.execute_change_set = execute_change_set
     cfn_models.Stack._add_stack_event = add_stack_event
     cfn_models.Stack.create_resources = create_resources
     cfn_models.Stack.delete = delete
@@ -336,6 +360,60 @@ def _provision(stack: Any) -> None:
         _roll_back(stack, failure)
     except Exception as exc:  # noqa: BLE001  # an emulator bug must still end the stack, as AWS always does
         _roll_back(stack, ResourceFailed(stack.name, "AWS::CloudFormation::Stack", f"{type(exc).__name__}: {exc}"))
+
+
+def _apply_update(stack: Any, change_set: Any) -> None:
+    """Replace the stack's resources with the change set's template (a coarse but faithful enough
+    update: what changed is new, outputs follow); on failure restore the previous template."""
+    previous = (stack.template, dict(stack.parameters), dict(stack.tags))
+    time.sleep(_state.provision_delay_s)
+    try:
+        _rebuild(stack, change_set.template, change_set.parameters or stack.parameters, change_set.tags)
+        stack.status = "UPDATE_COMPLETE"
+        stack._add_stack_event("UPDATE_COMPLETE")
+    except Exception as exc:  # noqa: BLE001 - any failure of an update rolls it back, as on AWS
+        failure = (
+            exc
+            if isinstance(exc, ResourceFailed)
+            else ResourceFailed(stack.name, "AWS::CloudFormation::Stack", f"{type(exc).__name__}: {exc}")
+        )
+        log.warning("update of %s failed: %s", stack.name, failure.reason)
+        _resource_event(stack, failure.logical_id, failure.resource_type, "", "UPDATE_FAILED", failure.reason)
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        stack._add_stack_event(
+            "UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to update: [{failure.logical_id}]."
+        )
+        _state.restoring = True
+        try:
+            _rebuild(stack, *previous)
+        except Exception as exc:  # noqa: BLE001 - the stack must still settle
+            log.warning("roll back of %s failed: %s", stack.name, exc)
+            stack.status = "UPDATE_ROLLBACK_FAILED"
+            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", f"{type(exc).__name__}: {exc}"[:1000])
+            return
+        finally:
+            _state.restoring = False
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+def _rebuild(stack: Any, template: Any, parameters: dict[str, str], tags: dict[str, str] | None) -> None:
+    try:
+        stack.resource_map.delete()
+    except Exception as exc:  # noqa: BLE001 - see Stack.delete's patch
+        log.debug("moto kept some resources of %s: %s", stack.name, exc)
+    stack.template = template
+    stack._parse_template()
+    stack.parameters = parameters
+    if tags:
+        stack.tags = dict(tags)
+    stack.resource_map = stack._create_resource_map()
+    stack.output_map = type(stack.output_map)(
+        stack.resource_map, {**stack.template_dict, "Outputs": {}}, stack.stack_id
+    )
+    stack.resource_map.create(stack.template_dict)
+    stack.output_map = stack._create_output_map()
 
 
 def _roll_back(stack: Any, failure: ResourceFailed) -> None:
@@ -387,7 +465,7 @@ def _resource_event(stack: Any, logical_id: str, kind: str, physical: str, statu
 
 
 def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> str | None:
-    if kind != "AWS::EC2::Instance":
+    if kind != "AWS::EC2::Instance" or _state.restoring:
         return None
     if "bad-ami" in _state.faults:
         return _AMI_REASON.format(ami="ami-0badc0ffee0000000")
@@ -840,6 +918,15 @@ class LocalRuntime:
         if response.get("FunctionError"):
             raise RuntimeError(f"{logical_id} failed: {payload}")
         return payload
+
+    def inject(self, *faults: str) -> None:
+        """Change the faults of a running runtime (say, between two deployments)."""
+        unknown = sorted(set(faults) - set(FAULTS))
+        if unknown:
+            raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+        self.faults = set(faults)
+        _state.faults, _state.fired = set(faults), set()
+        _state.health_script.clear()
 
     @staticmethod
     def invocations() -> list[tuple[str, float]]:

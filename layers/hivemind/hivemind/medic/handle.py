@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from hivemind.aws import deployments, stacks, targets
+from hivemind.aws import artifacts, deployments, stacks, targets
 from hivemind.errors import DeploymentNotFound
 from hivemind.medic.diagnose import diagnose_error, diagnose_stack
 from hivemind.models import (
     TERMINAL_STATUSES,
     DeploymentPlan,
+    DeploymentRecord,
     Diagnosis,
     Evidence,
     MedicDecision,
@@ -46,12 +47,17 @@ def handle_failure(
 ) -> MedicDecision:
     """Diagnose the failure, then retry with a fix (bounded) or roll everything back."""
     diagnosis = _diagnose(state, cfn)
-    plan = state.plan
-    decision = _retry_decision(state, diagnosis, plan)
-    if decision is None:
+    record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
+    if state.stack is not None and record.stack_operation in ("update", "unchanged"):
+        decision = _restore(
+            state, record, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=delete_timeout_s
+        )
+    elif (retry := _retry_decision(state, diagnosis, state.plan)) is not None:
+        decision = retry
+        if state.stack is not None:  # the failed stack must be gone before the same name is reused
+            _delete(state, cfn, settings, delete_timeout_s)
+    else:
         decision = _roll_back(state, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=delete_timeout_s)
-    elif state.stack is not None:  # the failed stack must be gone before the same name is reused
-        _delete(state, cfn, settings, delete_timeout_s)
     deployments.update(
         ddb,
         settings.deployments_table,
@@ -109,6 +115,67 @@ def _roll_back(
     )
 
 
+def _restore(
+    state: WorkflowState,
+    record: DeploymentRecord,
+    diagnosis: Diagnosis,
+    *,
+    cfn: Any,
+    elbv2: Any,
+    settings: Settings,
+    timeout_s: float,
+) -> MedicDecision:
+    """A failed update never deletes the app: put its previous version back."""
+    assert state.stack is not None
+    previous = record.previous_deployment_id or "the previous deployment"
+    description = stacks.describe(cfn, state.stack.stack_id)
+    status = description["StackStatus"] if description else "DELETE_COMPLETE"
+    if status == "UPDATE_ROLLBACK_COMPLETE" or record.stack_operation == "unchanged":
+        fix = (
+            f"CloudFormation restored the previous version ({previous})"
+            if record.stack_operation == "update"
+            else "the stack was unchanged; the previous version still runs"
+        )
+        return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, fix=fix)
+    if record.previous_template_key is None:
+        return MedicDecision(
+            action="escalate",
+            diagnosis=diagnosis,
+            next_attempt=state.attempt,
+            fix="the update failed and no previous template was kept; redeploy the last good version",
+        )
+    url = artifacts.https_url(settings.artifacts_bucket, record.previous_template_key, settings.region)
+    tags = {stacks.DEPLOYMENT_TAG: previous, "hivemind:app": state.request.app_name, "hivemind:managed-by": "hivemind"}
+    stacks.update(
+        cfn,
+        stack_name=state.stack.stack_name,
+        template_url=url,
+        parameters={},
+        tags=tags,
+        token=f"{state.deployment_id}-restore",
+        role_arn=settings.stack_role_arn,
+    )
+    final = stacks.wait_settled(cfn, state.stack.stack_id, timeout_s=timeout_s)
+    restored = stacks.describe(cfn, state.stack.stack_id)
+    outputs = stacks.info(restored).outputs if restored else {}
+    if final not in stacks.SUCCEEDED or not outputs.get("InstanceId"):
+        return MedicDecision(
+            action="escalate",
+            diagnosis=diagnosis,
+            next_attempt=state.attempt,
+            fix=f"restoring the previous version left the stack {final}; see its events",
+        )
+    port = state.target.port if state.target else (state.plan.port if state.plan else 80)
+    targets.register(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"], port)
+    targets.deregister_others(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"])
+    return MedicDecision(
+        action="rollback",
+        diagnosis=diagnosis,
+        next_attempt=state.attempt,
+        fix=f"restored the previous version ({previous}) of the stack",
+    )
+
+
 def _delete(state: WorkflowState, cfn: Any, settings: Settings, timeout_s: float) -> str:
     assert state.stack is not None
     token = f"{state.deployment_id}-delete-{state.attempt}"
@@ -137,10 +204,10 @@ def on_stack_event(
         return _deletion_ended(deployment_id, status, event.detail.status_details.status_reason, ddb, settings)
     if description is not None and description["StackStatus"].startswith("DELETE_"):
         return "already gone"  # a repeated or late event: the stack was dealt with
-    if settle(deployment_id, stack_id, description, cfn=cfn, ddb=ddb, sfn=sfn, settings=settings):
+    if settle(stack_id, description, cfn=cfn, ddb=ddb, sfn=sfn, settings=settings):
         return "resumed"
-    if status in stacks.SUCCEEDED:
-        return "nothing waiting"
+    if status not in stacks.CREATE_FAILURES:
+        return "nothing waiting"  # a settled update (or its CloudFormation roll back) keeps the app
     try:
         record = deployments.get(ddb, settings.deployments_table, deployment_id)
     except DeploymentNotFound:
@@ -196,7 +263,13 @@ def on_execution_ended(
         )
         actions.append("marked FAILED")
     description = stacks.describe(cfn, record.stack_id) if record.stack_id else None
-    if description is not None and description["StackStatus"] != "DELETE_COMPLETE":
+    owned = description is not None and stacks.tags(description).get(stacks.DEPLOYMENT_TAG) == record.deployment_id
+    if (
+        description is not None
+        and owned
+        and record.stack_operation == "create"
+        and (description["StackStatus"] != "DELETE_COMPLETE")
+    ):
         final = stacks.delete(
             cfn, description["StackId"], token=f"medic-{record.deployment_id}-end", timeout_s=delete_timeout_s
         )

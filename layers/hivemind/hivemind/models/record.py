@@ -44,6 +44,9 @@ class DeploymentRecord(BaseModel):
     execution_arn: str | None = None
     stack_name: str | None = None
     stack_id: str | None = None
+    stack_operation: Literal["create", "update", "unchanged"] | None = None
+    previous_template_key: str | None = Field(default=None, description="the stack's template before an update")
+    previous_deployment_id: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict)
     url: str | None = None
     steps: list[StepTiming] = Field(default_factory=list)

@@ -24,6 +24,8 @@ def register_target(state: WorkflowState, *, elbv2: Any) -> TargetInfo:
         raise TargetRegistrationFailed(f"stack {state.stack.stack_name} has no output(s) {', '.join(missing)}")
     plan = state.plan
     targets.register(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"], plan.port)
+    # after an update that replaced the instance, only the new one may serve
+    targets.deregister_others(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"])
     return TargetInfo(
         target_group_arn=outputs["TargetGroupArn"],
         instance_id=outputs["InstanceId"],

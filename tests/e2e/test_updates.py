@@ -1,0 +1,71 @@
+"""Redeploying an app: the stack is updated through a change set, and a failed update never
+takes the running version down (the Medic restores it)."""
+
+import json
+
+from hivemind.aws import stacks
+from hivemind.local.deploy import deploy_on
+from hivemind.local.runtime import LocalRuntime
+from tests.conftest import EXAMPLES, ROOT
+
+
+def _owner(aws, name="hivemind-express-app"):
+    description = stacks.describe(aws.client("cloudformation"), name)
+    return description["StackStatus"], stacks.tags(description)[stacks.DEPLOYMENT_TAG], stacks.info(description).outputs
+
+
+def _served_by(aws, outputs):
+    found = aws.client("elbv2").describe_target_health(TargetGroupArn=outputs["TargetGroupArn"])
+    return sorted(d["Target"]["Id"] for d in found["TargetHealthDescriptions"])
+
+
+def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_path):
+    app = EXAMPLES / "express-app"
+    with LocalRuntime(ROOT) as aws:
+        first, _ = deploy_on(aws, app, {"app_name": "express-app"}, reports_dir=tmp_path, timeout_s=120)
+        assert first.status == "SUCCEEDED", first.error
+
+        # Given a deployed app, when it is deployed again with a change
+        second, _ = deploy_on(
+            aws,
+            app,
+            {"app_name": "express-app", "environment": {"GREETING": "v2"}},
+            reports_dir=tmp_path,
+            timeout_s=120,
+        )
+        # Then the same stack is updated, now owned by the new deployment, serving its new instance only
+        assert second.status == "SUCCEEDED", second.error
+        assert (second.stack_id, second.stack_operation) == (first.stack_id, "update")
+        status, owner, outputs = _owner(aws)
+        assert (status, owner) == ("UPDATE_COMPLETE", second.deployment_id)
+        assert _served_by(aws, outputs) == [outputs["InstanceId"]] != [first.outputs["InstanceId"]]
+
+        # When a third version never turns healthy
+        aws.inject("unhealthy")
+        third, report_path = deploy_on(
+            aws,
+            app,
+            {"app_name": "express-app", "environment": {"GREETING": "v3"}},
+            reports_dir=tmp_path,
+            timeout_s=120,
+        )
+        # Then it fails, and the Medic puts the second version back instead of deleting the app
+        assert third.status == "FAILED"
+        status, owner, outputs = _owner(aws)
+        assert (status, owner) == ("UPDATE_COMPLETE", second.deployment_id)
+        assert _served_by(aws, outputs) == [outputs["InstanceId"]]
+        assert third.diagnosis.category == "unhealthy"
+        assert json.loads(report_path.read_text())["medic_action"] == "rollback"
+
+        # When an update itself fails (the instance cannot be created), CloudFormation rolls back
+        aws.inject("bad-ami")
+        fourth, _ = deploy_on(
+            aws,
+            app,
+            {"app_name": "express-app", "environment": {"GREETING": "v4"}},
+            reports_dir=tmp_path,
+            timeout_s=120,
+        )
+        assert fourth.status == "FAILED"
+        status, owner, _ = _owner(aws)
+        assert (status, owner) == ("UPDATE_ROLLBACK_COMPLETE", second.deployment_id)
