@@ -139,3 +139,20 @@ def test_an_upload_url_takes_a_bundle_that_then_deploys(api, load_event):
     request["body"] = json.dumps({"app_name": "flask-app", "source": source})
     status, body = _call(api, request)
     assert status == 202 and body["request"]["source"]["key"] == source["key"]
+
+
+def test_destroying_a_superseded_deployment_leaves_the_app_running(api, load_event, hivemind):
+    from hivemind.aws import deployments
+
+    status, body = _call(api, load_event("api-create-deployment.json"))
+    old_id = body["deployment_id"]
+    cfn, ddb = clients.client("cloudformation"), clients.client("dynamodb")
+    stack_id = cfn.create_stack(
+        StackName="hivemind-flask-app",
+        TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+        Tags=[{"Key": "hivemind:deployment-id", "Value": "d-newer"}],
+    )["StackId"]
+    deployments.update(ddb, hivemind.deployments_table, old_id, status="SUCCEEDED", stack_id=stack_id)
+    status, refused = _call(api, _delete_event(load_event, old_id))
+    assert status == 409 and "d-newer" in refused["error"]
+    assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"

@@ -21,6 +21,10 @@ def destroy_deployment(deployment_id: str, *, ddb: Any, cfn: Any, settings: Sett
     description = stacks.describe(cfn, record.stack_id) if record.stack_id else None
     if description is None or description["StackStatus"] == "DELETE_COMPLETE":
         status = "DELETED"
+    elif (owner := stacks.tags(description).get(stacks.DEPLOYMENT_TAG)) != deployment_id:
+        raise DeploymentConflict(
+            f"the stack of deployment {deployment_id} now runs deployment {owner}; destroy {owner} to remove the app"
+        )
     else:
         cfn.delete_stack(StackName=description["StackId"], ClientRequestToken=f"{deployment_id}-destroy")
         status = "DELETING"
