@@ -30,6 +30,7 @@ def test_errors_name_rule_resource_path_and_line():
     assert finding.rule_id.startswith("E") and finding.resource == "Queue"
     assert finding.path.startswith("Resources/Queue/Properties")
     assert "VisibilityTimout" in body.splitlines()[finding.line - 1]
+    assert finding.fix and "http" in finding.fix
 
 
 def test_unparseable_template_is_a_finding_not_an_exception():

@@ -59,5 +59,13 @@ def _finding(match: Any) -> Finding:
         resource=resource,
         path="/".join(path) or None,
         line=getattr(match, "linenumber", None),
+        fix=_fix(match.rule),
         tool="cfn-lint",
     )
+
+
+def _fix(rule: Any) -> str | None:
+    """cfn-lint's message says what is wrong; the rule says what it checks and where to read more."""
+    summary = str(getattr(rule, "shortdesc", "") or "").rstrip(".")
+    url = str(getattr(rule, "source_url", "") or "")
+    return f"{summary} ({url})" if summary and url else summary or None
