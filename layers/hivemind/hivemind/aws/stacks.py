@@ -33,6 +33,22 @@ CREATE_FAILURES = frozenset({"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAI
 DEPLOYMENT_TAG = "hivemind:deployment-id"
 
 
+def _request(
+    stack_name: str, template_url: str, parameters: dict[str, str], tags: dict[str, str], role_arn: str | None
+) -> dict[str, Any]:
+    """What creating and updating a stack both send."""
+    request: dict[str, Any] = {
+        "StackName": stack_name,
+        "TemplateURL": template_url,
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        "Capabilities": ["CAPABILITY_IAM"],
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+    }
+    if role_arn:
+        request["RoleARN"] = role_arn
+    return request
+
+
 def create(
     cfn: Any,
     *,
@@ -44,19 +60,9 @@ def create(
     role_arn: str | None = None,
 ) -> str:
     """Start creating a stack and return its id; CloudFormation's refusal is StackCreateFailed."""
-    kwargs: dict[str, Any] = {
-        "StackName": stack_name,
-        "TemplateURL": template_url,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        "Capabilities": ["CAPABILITY_IAM"],
-        "OnFailure": "ROLLBACK",
-        "ClientRequestToken": token,
-        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
-    }
-    if role_arn:
-        kwargs["RoleARN"] = role_arn
+    kwargs = _request(stack_name, template_url, parameters, tags, role_arn)
     try:
-        return str(cfn.create_stack(**kwargs)["StackId"])
+        return str(cfn.create_stack(**kwargs, OnFailure="ROLLBACK", ClientRequestToken=token)["StackId"])
     except ClientError as exc:
         err = exc.response["Error"]
         raise StackCreateFailed(f"CloudFormation refused the stack: {err['Code']}: {err['Message']}") from exc
@@ -76,20 +82,11 @@ def update(
 ) -> bool:
     """Update a live stack (by name) through a change set: create it, wait, execute it.
     False when there is nothing to change."""
-    kwargs: dict[str, Any] = {
-        "StackName": stack_name,
-        "ChangeSetName": f"hivemind-{token}"[:128],
-        "ChangeSetType": "UPDATE",
-        "TemplateURL": template_url,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        "Capabilities": ["CAPABILITY_IAM"],
-        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
-        "ClientToken": token,
-    }
-    if role_arn:
-        kwargs["RoleARN"] = role_arn
+    kwargs = _request(stack_name, template_url, parameters, tags, role_arn)
     try:
-        change_set = cfn.create_change_set(**kwargs)["Id"]
+        change_set = cfn.create_change_set(
+            **kwargs, ChangeSetName=f"hivemind-{token}"[:128], ChangeSetType="UPDATE", ClientToken=token
+        )["Id"]
         deadline = time.monotonic() + timeout_s
         while True:
             described = cfn.describe_change_set(ChangeSetName=change_set)

@@ -6,7 +6,7 @@ from typing import Any
 
 from hivemind.aws import artifacts
 from hivemind.errors import TemplateInvalid
-from hivemind.models import ValidationResult, WorkflowState
+from hivemind.models import Finding, ValidationResult, WorkflowState
 from hivemind.policy import blocking, check_template
 from hivemind.settings import Settings
 
@@ -25,6 +25,12 @@ def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> V
     )
     errors = blocking(findings)
     if errors:
-        listed = "; ".join(f"{f.rule_id} {f.resource or ''} line {f.line}: {f.fix or f.message}" for f in errors[:5])
+        listed = "; ".join(_one_line(f) for f in errors[:5])
         raise TemplateInvalid(f"{len(errors)} blocking finding(s): {listed}")
     return ValidationResult(passed=True, findings=findings, findings_key=key)
+
+
+def _one_line(finding: Finding) -> str:
+    """cfn-lint's message names the bad value; a policy rule's fix says what to do."""
+    what = finding.fix if finding.tool == "guard" and finding.fix else finding.message
+    return f"{finding.rule_id} {finding.resource or '-'} line {finding.line}: {what}"
