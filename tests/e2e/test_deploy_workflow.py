@@ -111,3 +111,12 @@ def test_a_certificate_that_does_not_exist_fails_and_is_rolled_back(deploy):
     assert report["diagnosis"]["resource"] == "HttpsListener"
     assert report["diagnosis"]["category"] == "invalid-parameter"
     assert stacks == []
+
+
+def test_a_target_that_is_slow_to_turn_healthy_is_waited_for(deploy):
+    record, report, _ = deploy("flask-app", faults=("slow-health",))
+
+    assert record.status == "SUCCEEDED", record.error
+    health = next(s for s in record.steps if s.name == "Wait for healthy target")
+    assert health.status == "SUCCEEDED" and health.attempts > 1
+    assert report["health"]["state"] == "healthy"
