@@ -29,7 +29,8 @@ class GitSource(_Strict):
     """A git repository over HTTPS at a branch, tag or commit."""
 
     type: Literal["git"] = "git"
-    url: str = Field(pattern=r"^https://[^\s]+$", max_length=2048)
+    # HTTPS only; plain HTTP is accepted on the loopback address for local testing
+    url: str = Field(pattern=r"^(https://|http://(127\.0\.0\.1|localhost)(:\d+)?/)[^\s]+$", max_length=2048)
     ref: str = Field(default="HEAD", min_length=1, max_length=255)
 
 

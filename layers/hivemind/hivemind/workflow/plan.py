@@ -8,9 +8,10 @@ from typing import Any
 
 from hivemind.aws import artifacts
 from hivemind.errors import SourceError
-from hivemind.models import DeploymentPlan, S3Source, WorkflowState
+from hivemind.models import DeploymentPlan, GitSource, S3Source, WorkflowState
 from hivemind.planning import make_plan
-from hivemind.planning.bundle import extract_bundle
+from hivemind.planning.bundle import bundle_directory, extract_bundle
+from hivemind.planning.sources import fetch_git
 from hivemind.settings import Settings
 from hivemind.templating.cost import estimate
 
@@ -18,20 +19,34 @@ MAX_BUNDLE_BYTES = 200 * 1024 * 1024
 
 
 def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings) -> DeploymentPlan:
-    """Read the source bundle, plan it, and store the plan next to the deployment's artifacts."""
+    """Fetch the source, plan it, and store the plan next to the deployment's artifacts. A git
+    source is bundled into the artifacts bucket, where the instance fetches it."""
     source = state.request.source
-    if not isinstance(source, S3Source):
-        raise SourceError(f"source type '{source.type}' is not supported yet; upload an S3 bundle instead")
-    data = artifacts.get_bytes(s3, source.bucket, source.key, max_bytes=MAX_BUNDLE_BYTES)
     with tempfile.TemporaryDirectory(prefix="hivemind-src-") as tmp:
-        root = extract_bundle(data, Path(tmp))
+        root = Path(tmp) / "src"
+        if isinstance(source, S3Source):
+            data = artifacts.get_bytes(s3, source.bucket, source.key, max_bytes=MAX_BUNDLE_BYTES)
+            extract_bundle(data, root)
+            bundle_uri = f"s3://{source.bucket}/{source.key}"
+        elif isinstance(source, GitSource):
+            fetch_git(source.url, source.ref, root)
+            key = artifacts.put(
+                s3,
+                settings.artifacts_bucket,
+                artifacts.key(state.deployment_id, "source.zip"),
+                bundle_directory(root),
+                "application/zip",
+            )
+            bundle_uri = f"s3://{settings.artifacts_bucket}/{key}"
+        else:
+            raise SourceError(f"source type '{source.type}' is not supported yet; use an S3 bundle or a git URL")
         plan = make_plan(
             root,
             app_name=state.request.app_name,
             overrides=state.request.overrides,
             environment=state.request.environment,
             secrets=state.request.secrets,
-            source_bundle=f"s3://{source.bucket}/{source.key}",
+            source_bundle=bundle_uri,
         )
     plan = plan.model_copy(update={"cost": estimate(plan)})
     artifacts.put_json(

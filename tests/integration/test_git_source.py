@@ -1,0 +1,98 @@
+"""Git sources over HTTP(S) without a git binary: a real git smart-HTTP server (dulwich's) on
+the loopback address serves a repository made for the test."""
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from dulwich import porcelain
+from dulwich.repo import Repo
+from dulwich.server import DictBackend
+from dulwich.web import WSGIRequestHandlerLogger, WSGIServerLogger, make_server, make_wsgi_chain
+
+from hivemind.aws import deployments
+from hivemind.errors import SourceError
+from hivemind.local.deploy import follow
+from hivemind.local.runtime import LocalRuntime
+from hivemind.models import DeploymentRequest
+from hivemind.planning.sources import fetch_git
+from hivemind.workflow.start import start_deployment
+from tests.conftest import EXAMPLES, ROOT
+
+
+class _QuietHandler(WSGIRequestHandlerLogger):
+    def log_message(self, format, *args):
+        pass
+
+
+def _commit(repo: Repo, root: Path, message: str) -> str:
+    porcelain.add(repo, [str(p) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts])
+    sha = porcelain.commit(repo, message=message.encode(), author=b"t <t@example.com>", committer=b"t <t@example.com>")
+    return sha.decode()
+
+
+@pytest.fixture(scope="module")
+def git_server(tmp_path_factory):
+    """(base URL, first commit, second commit) of express-app served as /app.git."""
+    root = tmp_path_factory.mktemp("repo")
+    shutil.copytree(EXAMPLES / "express-app", root, dirs_exist_ok=True)
+    repo = Repo.init(str(root))
+    first = _commit(repo, root, "first")
+    (root / "server.js").write_text((root / "server.js").read_text().replace("3000", "3100"))
+    porcelain.branch_create(repo, "stable", objectish=first)
+    second = _commit(repo, root, "second")
+    server = make_server(
+        "127.0.0.1",
+        0,
+        make_wsgi_chain(DictBackend({"/app.git": repo})),
+        handler_class=_QuietHandler,
+        server_class=WSGIServerLogger,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", first, second
+    server.shutdown()
+    repo.close()
+
+
+def test_head_branch_and_commit_are_fetched_as_plain_trees(git_server, tmp_path):
+    base, first, _ = git_server
+    head = fetch_git(f"{base}/app.git", "HEAD", tmp_path / "head")
+    assert "3100" in (head / "server.js").read_text() and not (head / ".git").exists()
+    stable = fetch_git(f"{base}/app.git", "stable", tmp_path / "stable")
+    assert "3000" in (stable / "server.js").read_text()
+    pinned = fetch_git(f"{base}/app.git", first, tmp_path / "pinned")
+    assert "3000" in (pinned / "server.js").read_text()
+
+
+def test_bad_git_sources_are_clear_errors(git_server, tmp_path):
+    base, _, _ = git_server
+    with pytest.raises(SourceError, match="not found"):
+        fetch_git(f"{base}/nope.git", "HEAD", tmp_path / "a")
+    with pytest.raises(SourceError, match="not found"):
+        fetch_git(f"{base}/app.git", "no-such-branch", tmp_path / "b")
+    with pytest.raises(SourceError, match=r"commit .* not found"):
+        fetch_git(f"{base}/app.git", "0" * 40, tmp_path / "c")
+    with pytest.raises(SourceError, match="over the"):
+        fetch_git(f"{base}/app.git", "HEAD", tmp_path / "d", max_bytes=10)
+
+
+def test_unreachable_host_is_a_clear_error(tmp_path):
+    with pytest.raises(SourceError, match="could not"):
+        fetch_git("http://127.0.0.1:9/app.git", "HEAD", tmp_path / "x")
+
+
+def test_a_deployment_from_git_plans_and_bundles_the_fetched_tree(git_server):
+    base, _, _ = git_server
+    with LocalRuntime(ROOT) as aws:
+        settings = aws.settings
+        request = DeploymentRequest(app_name="express-app", source={"type": "git", "url": f"{base}/app.git"})
+        record = start_deployment(
+            request, settings=settings, ddb=aws.client("dynamodb"), sfn=aws.client("stepfunctions")
+        )
+        follow(aws.client("stepfunctions"), record.execution_arn, timeout_s=120, on_step=None)
+        aws.drain(timeout_s=30)
+        final = deployments.get(aws.client("dynamodb"), settings.deployments_table, record.deployment_id)
+        assert final.status == "SUCCEEDED", final.error
+        keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=settings.artifacts_bucket)["Contents"]]
+        assert f"deployments/{record.deployment_id}/source.zip" in keys
