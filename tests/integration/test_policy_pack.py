@@ -6,25 +6,13 @@ import json
 
 import pytest
 
-from hivemind.models import DeploymentPlan
 from hivemind.policy import check_template, guard_findings
 from hivemind.templating import render_template, to_yaml
+from tests.fixtures.plans import CERT, plan
 from tests.fixtures.repos import CORPUS
 
-PLAN = DeploymentPlan(
-    app_name="flask-app",
-    language="python",
-    framework="flask",
-    runtime_version="3.12",
-    install_command="pip install -r requirements.txt",
-    start_command="gunicorn app:app",
-    port=5000,
-    port_env="PORT",
-    health_path="/health",
-    source_bundle="s3://artifacts/d-1/source.zip",
-)
+PLAN = plan(source_bundle="s3://artifacts/d-1/source.zip")
 CLEAN = render_template(PLAN, deployment_id="d-1", stack_name="hivemind-flask-app")
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
 
 
 def _props(t, logical_id):
@@ -157,9 +145,9 @@ def test_the_generated_templates_pass_lint_and_the_whole_pack():
         StackOptions(**existing, certificate_arn=CERT),
     ]
     with_secrets = PLAN.model_copy(update={"secrets": {"DB": "ssm:/prod/db", "KEY": "secretsmanager:prod/key"}})
-    for plan in (PLAN, node, with_secrets):
+    for each in (PLAN, node, with_secrets):
         for options in variants:
-            template = render_template(plan, deployment_id="d-2", stack_name="s", options=options)
+            template = render_template(each, deployment_id="d-2", stack_name="s", options=options)
             assert check_template(to_yaml(template)) == [], options
 
 

@@ -5,39 +5,11 @@ import json
 import pytest
 import yaml
 
-from hivemind.models import DeploymentPlan
 from hivemind.policy import blocking, lint_template
 from hivemind.templating import render_template, to_yaml
+from tests.fixtures.plans import CERT, NODE, plan
 
-BUNDLE = "s3://hivemind-artifacts/deployments/d-1/source.zip"
-
-
-def _plan(**changes) -> DeploymentPlan:
-    base = dict(
-        app_name="flask-app",
-        language="python",
-        framework="flask",
-        runtime_version="3.12",
-        install_command="pip install -r requirements.txt",
-        start_command="gunicorn app:app",
-        port=5000,
-        port_env="PORT",
-        health_path="/health",
-        source_bundle=BUNDLE,
-    )
-    return DeploymentPlan(**{**base, **changes})
-
-
-NODE = dict(
-    app_name="express-app",
-    language="node",
-    framework="express",
-    runtime_version="20",
-    install_command="npm ci",
-    build_command="npm run build",
-    start_command="npm start",
-    port=3000,
-)
+_plan = plan
 
 
 def _resources(template, kind):
@@ -213,9 +185,6 @@ def test_an_unknown_instance_type_is_a_blocking_lint_finding():
     template = render_template(_plan(instance_type="t9.gigantic"), deployment_id="d-1", stack_name="s")
     errors = blocking(lint_template(to_yaml(template)))
     assert [(f.resource, f.path) for f in errors] == [("WebInstance", "Resources/WebInstance/Properties/InstanceType")]
-
-
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
 
 
 def test_a_certificate_adds_https_and_http_redirects():
