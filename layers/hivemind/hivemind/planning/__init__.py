@@ -7,9 +7,8 @@ Precedence, highest first: the request's overrides, the repository's `hivemind.t
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -20,26 +19,22 @@ from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import SourceTree
 
-DETECTORS: tuple[tuple[str, Callable[[SourceTree], Detection | None]], ...] = (
-    ("python", python.detect),
-    ("node", node.detect),
-)
-_PROCFILE_LANGUAGE = {
-    "python": "python",
-    "python3": "python",
-    "gunicorn": "python",
-    "uvicorn": "python",
-    "flask": "python",
-    "hypercorn": "python",
-    "daphne": "python",
-    "waitress-serve": "python",
-    "node": "node",
-    "npm": "node",
-    "yarn": "node",
-    "pnpm": "node",
-    "npx": "node",
-    "next": "node",
-}
+
+class Language(Protocol):
+    LANGUAGE: str
+    MANIFESTS: tuple[str, ...]
+    PROCFILE_WORDS: frozenset[str]
+
+    def detect(self, tree: SourceTree) -> Detection | None: ...
+
+
+# Every supported language is one module with `detect(tree)`, its `LANGUAGE` name, its
+# `MANIFESTS` (named in the error when nothing is found) and its `PROCFILE_WORDS` (the first
+# words of a Procfile web command that mean this language). The order breaks ties: a real server runtime before the
+# Dockerfile, the Dockerfile before serving files as a static site.
+LANGUAGES: tuple[Language, ...] = (python, node)
+
+
 PLAN_FIELDS = tuple(PlanOverrides.model_fields)
 DEFAULT_INSTANCE_TYPE = "t3.micro"
 
@@ -120,19 +115,29 @@ def _repository_overrides(tree: SourceTree) -> dict[str, Any]:
 
 
 def _detect(tree: SourceTree) -> Detection:
-    candidates = [(language, found) for language, detector in DETECTORS if (found := detector(tree)) is not None]
-    procfile = web_command(tree)
+    """The best candidate: the Procfile's language first, then one with a recognised framework,
+    then one that knows how to start; ties go to the order of LANGUAGES."""
+    candidates = [found for language in LANGUAGES if (found := language.detect(tree)) is not None]
     if not candidates:
-        looked = ", ".join(sorted({*python.MANIFESTS, "package.json"}))
+        looked = ", ".join(sorted({m for language in LANGUAGES for m in language.MANIFESTS}))
         raise PlanError(f"no supported application found in {tree.root.name or tree.root}: looked for {looked}")
-    chosen = candidates[0][1]
+    procfile = web_command(tree)
+    wanted = None
     if procfile is not None:
         first_word = str(procfile.value).split()[0].rsplit("/", 1)[-1]
-        wanted = _PROCFILE_LANGUAGE.get(first_word)
-        chosen = next((found for language, found in candidates if language == wanted), chosen)
-    elif len(candidates) > 1:
-        chosen = next((found for _, found in candidates if found["framework"].value is not None), chosen)
-    decisions = dict(chosen)
+        wanted = next((lang for lang in LANGUAGES if first_word in lang.PROCFILE_WORDS), None)
+
+    def score(found: Detection) -> tuple[bool, bool, bool]:
+        language = found["language"].value
+        start = found.get("start_command")
+        return (
+            wanted is not None and language == wanted.LANGUAGE,
+            found.get("framework", default(None, "")).value is not None,
+            start is not None and start.value is not None,
+        )
+
+    best: Detection = max(candidates, key=score)  # max keeps the first of equals
+    decisions = dict(best)
     if procfile is not None:
         decisions["start_command"] = procfile
         if "$PORT" in str(procfile.value) and decisions.get("port_env", default(None, "")).value is None:

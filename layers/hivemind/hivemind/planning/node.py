@@ -10,6 +10,9 @@ from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.python import pick_health_path
 from hivemind.planning.tree import SourceTree
 
+LANGUAGE = "node"
+MANIFESTS: tuple[str, ...] = ("package.json",)
+PROCFILE_WORDS = frozenset({"node", "npm", "yarn", "pnpm", "npx", "next", "bun"})
 DEFAULT_VERSION = "20"
 FRAMEWORKS = (
     ("@nestjs/core", "nestjs"),

@@ -8,7 +8,11 @@ import tomllib
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.tree import SourceTree
 
-MANIFESTS = ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py")
+LANGUAGE = "python"
+MANIFESTS: tuple[str, ...] = ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py")
+PROCFILE_WORDS = frozenset(
+    {"python", "python3", "gunicorn", "uvicorn", "flask", "hypercorn", "daphne", "waitress-serve", "granian"}
+)
 DEFAULT_VERSION = "3.12"
 DEFAULT_PORTS = {"flask": 5000, "django": 8000, "fastapi": 8000, None: 8000}
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

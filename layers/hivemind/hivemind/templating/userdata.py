@@ -9,7 +9,9 @@ shell-quoted, written to a file with `printf '%s\\n'`, and its `${` escaped as `
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 
+from hivemind.errors import PlanError
 from hivemind.models import DeploymentPlan
 
 APP_DIR = "/opt/app"
@@ -45,27 +47,41 @@ def _write_file(path: str, lines: list[str], mode: str = "0644") -> str:
     return f"printf '%s\\n' {words} > {path}\nchmod {mode} {path}"
 
 
-def _runtime(plan: DeploymentPlan) -> tuple[str, list[str]]:
-    """(install commands as root, PATH entries for the app) for the plan's language."""
+def _python(plan: DeploymentPlan) -> tuple[str, list[str]]:
     version = plan.runtime_version
-    if plan.language == "python":
-        python = f"python{version}" if version.count(".") == 1 else "python3"
-        install = (
-            f"dnf install -y {python} {python}-pip || dnf install -y python3 python3-pip\n"
-            f"PYTHON=$(command -v {python} || command -v python3)\n"
-            f"$PYTHON -m venv {APP_DIR}/.venv"
-        )
-        return install, [f"{APP_DIR}/.venv/bin"]
-    if plan.language == "node":
-        major = version.split(".")[0]
-        install = (
-            f"dnf install -y nodejs{major} nodejs{major}-npm || dnf install -y nodejs npm\n"
-            f"alternatives --set node /usr/bin/node-{major} 2>/dev/null || true\n"
-            f"alternatives --set npm /usr/bin/npm-{major} 2>/dev/null || true\n"
-            "corepack enable 2>/dev/null || true"
-        )
-        return install, []
-    raise ValueError(f"no runtime installer for language {plan.language!r}")
+    python = f"python{version}" if version.count(".") == 1 else "python3"
+    install = (
+        f"dnf install -y {python} {python}-pip || dnf install -y python3 python3-pip\n"
+        f"PYTHON=$(command -v {python} || command -v python3)\n"
+        f"$PYTHON -m venv {APP_DIR}/.venv"
+    )
+    return install, [f"{APP_DIR}/.venv/bin"]
+
+
+def _node(plan: DeploymentPlan) -> tuple[str, list[str]]:
+    major = plan.runtime_version.split(".")[0]
+    install = (
+        f"dnf install -y nodejs{major} nodejs{major}-npm || dnf install -y nodejs npm\n"
+        f"alternatives --set node /usr/bin/node-{major} 2>/dev/null || true\n"
+        f"alternatives --set npm /usr/bin/npm-{major} 2>/dev/null || true\n"
+        "corepack enable 2>/dev/null || true"
+    )
+    return install, []
+
+
+# language -> (install commands run as root, PATH entries for the app); one function a language.
+RUNTIMES: dict[str, Callable[[DeploymentPlan], tuple[str, list[str]]]] = {
+    "python": _python,
+    "node": _node,
+}
+
+
+def _runtime(plan: DeploymentPlan) -> tuple[str, list[str]]:
+    installer = RUNTIMES.get(plan.language)
+    if installer is None:
+        known = ", ".join(sorted(RUNTIMES))
+        raise PlanError(f"HiveMind cannot run language {plan.language!r} on an instance; it runs {known}")
+    return installer(plan)
 
 
 def _environment(plan: DeploymentPlan, path: list[str]) -> list[str]:
