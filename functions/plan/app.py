@@ -1,4 +1,4 @@
-"""Plan deployment: fetch the source bundle and decide how to build and run the app."""
+"""Plan deployment: fetch the source (S3 bundle, git, CodeCommit) and decide how to build and run the app."""
 
 from typing import Any
 
@@ -14,4 +14,10 @@ from hivemind.workflow.plan import plan_deployment
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     state = WorkflowState.model_validate(event)
-    return plan_deployment(state, s3=client("s3", settings.region), settings=settings).model_dump(mode="json")
+    plan = plan_deployment(
+        state,
+        s3=client("s3", settings.region),
+        codecommit=client("codecommit", settings.region),
+        settings=settings,
+    )
+    return plan.model_dump(mode="json")

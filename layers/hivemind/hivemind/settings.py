@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from hivemind.errors import ConfigurationError
 
@@ -28,6 +28,11 @@ class Settings(BaseModel):
     state_machine_arn: str | None = None
     stack_role_arn: str | None = None
     stack_prefix: str = "hivemind-"
+    max_source_mib: int = Field(default=200, ge=1, le=2048, description="largest source tree HiveMind fetches")
+
+    @property
+    def max_source_bytes(self) -> int:
+        return self.max_source_mib * 1024 * 1024
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -37,14 +42,15 @@ class Settings(BaseModel):
             "state_machine_arn": "STATE_MACHINE_ARN",
             "stack_role_arn": "STACK_ROLE_ARN",
             "stack_prefix": "STACK_PREFIX",
+            "max_source_mib": "MAX_SOURCE_MIB",
         }
         values: dict[str, str] = {f: environ[v] for f, v in names.items() if environ.get(v)}
         values["region"] = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            missing = [names.get(str(e["loc"][0]), "AWS_REGION") for e in exc.errors()]
-            raise ConfigurationError(f"missing environment variable(s): {', '.join(missing)}") from exc
+            problems = [f"{names.get(str(e['loc'][0]), 'AWS_REGION')}: {e['msg']}" for e in exc.errors()]
+            raise ConfigurationError(f"bad environment variable(s): {'; '.join(problems)}") from exc
 
 
 def environ() -> Mapping[str, str]:

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import ClientError
 
 from hivemind.errors import SourceError
+from hivemind.planning.bundle import size_text
 
 
 def key(deployment_id: str, name: str) -> str:
@@ -34,7 +35,8 @@ def get_bytes(s3: Any, bucket: str, object_key: str, max_bytes: int | None = Non
         if max_bytes is not None:
             size = s3.head_object(Bucket=bucket, Key=object_key)["ContentLength"]
             if size > max_bytes:
-                raise SourceError(f"s3://{bucket}/{object_key} is {size} bytes, over the {max_bytes} limit")
+                limit = size_text(max_bytes)
+                raise SourceError(f"s3://{bucket}/{object_key} is {size_text(size)}, over the {limit} limit")
         return bytes(s3.get_object(Bucket=bucket, Key=object_key)["Body"].read())
     except ClientError as exc:
         code = exc.response["Error"]["Code"]

@@ -48,20 +48,25 @@ def make_plan(
     secrets: dict[str, str] | None = None,
     source_bundle: str | None = None,
 ) -> DeploymentPlan:
-    """The DeploymentPlan for the app at `root` (or at `overrides.subdir` inside it)."""
+    """The DeploymentPlan for the app at `root`, or in the folder `overrides.subdir` names, or in
+    the one app folder of a monorepo (see `_find_app`)."""
     overrides = overrides or PlanOverrides()
-    subdir = _subdir(root, overrides.subdir)
-    app_root = root / subdir if subdir != "." else root
-    tree = SourceTree.scan(app_root)
+    whole = SourceTree.scan(root)
+    if not whole.files:
+        raise SourceError("the source has no files (after skipping version control, dependency and build folders)")
+    if overrides.subdir:
+        subdir = _subdir(root, overrides.subdir)
+        where = Decision(subdir, "the request's subdir", source="request")
+    else:
+        where = _find_app(whole)
+        subdir = str(where.value)
+    tree = whole if subdir == "." else whole.sub(subdir)
+    app_root = tree.root
     if not tree.files:
-        raise SourceError(f"{subdir if subdir != '.' else 'the source'} has no files")
+        raise SourceError(f"{subdir} has no files")
     repo_file = _repository_overrides(tree)
     decisions = _detect(tree)
-    decisions["subdir"] = (
-        Decision(subdir, "the request's subdir", source="request")
-        if subdir != "."
-        else default(".", "the app is at the root of the source")
-    )
+    decisions["subdir"] = where
     decisions.setdefault("instance_type", default(DEFAULT_INSTANCE_TYPE, "smallest general-purpose burstable size"))
     for name, value in repo_file.items():
         decisions[name] = Decision(
@@ -82,6 +87,95 @@ def make_plan(
         )
     except ValidationError as exc:
         raise PlanError(f"the plan is not valid: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+
+
+# Folders that hold examples, documentation or tests: never deployed unless the request names them.
+ASIDE = frozenset(
+    {
+        "docs",
+        "doc",
+        "documentation",
+        "example",
+        "examples",
+        "sample",
+        "samples",
+        "test",
+        "tests",
+        "e2e",
+        "fixtures",
+        "testdata",
+        "benchmarks",
+        "bench",
+        "scripts",
+        "tools",
+        "vendor",
+        "third_party",
+    }
+)
+# Files that say "this folder is deployed": a monorepo's app folder with one of them wins.
+RECIPES = ("Procfile", "hivemind.toml", "Dockerfile", "app.yaml", "fly.toml", "render.yaml", "railway.json")
+WORKSPACE_FILES = ("pnpm-workspace.yaml", "lerna.json", "nx.json", "turbo.json", "rush.json", "go.work")
+MAX_APP_DEPTH = 3
+
+
+def _find_app(tree: SourceTree) -> Decision:
+    """Where the app is: the root when it is runnable; else the one runnable app folder (the one
+    with its own deploy recipe when there are several); else a PlanError listing them."""
+    if not _is_workspace_root(tree) and _runnable(tree):
+        return default(".", "the app is at the root of the source")
+    folders = _app_folders(tree)
+    runnable = [f for f in folders if _runnable(tree.sub(f))]
+    # the shallowest wins over a folder inside it (apps/web over apps/web/client)
+    runnable = [f for f in runnable if not any(f.startswith(other + "/") for other in runnable)]
+    chosen = [f for f in runnable if not set(f.split("/")) & ASIDE]
+    if len(chosen) == 1:
+        return Decision(chosen[0], "the only app folder in the repository", _manifest_in(tree, chosen[0]), 1)
+    with_recipe = [f for f in chosen if any(tree.has(f"{f}/{r}") for r in RECIPES)]
+    if len(with_recipe) == 1:
+        recipe = next(f"{with_recipe[0]}/{r}" for r in RECIPES if tree.has(f"{with_recipe[0]}/{r}"))
+        others = ", ".join(f for f in chosen if f != with_recipe[0])
+        return Decision(with_recipe[0], f"its own deploy recipe ({recipe}); also apps: {others}", recipe, 1)
+    if len(chosen) > 1:
+        raise PlanError(
+            f"the repository has {len(chosen)} apps ({', '.join(chosen)}) and none is the obvious one: "
+            "set subdir in the request (--subdir) to choose"
+        )
+    if runnable:
+        raise PlanError(
+            f"no app at the root of the source; {', '.join(runnable)} look like examples or tests: "
+            "set subdir in the request (--subdir) to deploy one"
+        )
+    return default(".", "the app is at the root of the source")
+
+
+def _is_workspace_root(tree: SourceTree) -> bool:
+    if any(tree.has(name) for name in WORKSPACE_FILES):
+        return True
+    text = tree.text("package.json") if tree.has("package.json") else None
+    return bool(text and '"workspaces"' in text and '"start"' not in text)
+
+
+def _app_folders(tree: SourceTree) -> list[str]:
+    """Folders (at most MAX_APP_DEPTH deep) holding a manifest of a supported language, shallowest first."""
+    manifests = {m for language in LANGUAGES for m in language.MANIFESTS}
+    folders = {f.rsplit("/", 1)[0] for f in tree.files if "/" in f and f.rsplit("/", 1)[1] in manifests}
+    return sorted((f for f in folders if f.count("/") < MAX_APP_DEPTH), key=lambda f: (f.count("/"), f))
+
+
+def _manifest_in(tree: SourceTree, folder: str) -> str | None:
+    manifests = [m for language in LANGUAGES for m in language.MANIFESTS]
+    return next((f"{folder}/{m}" for m in manifests if tree.has(f"{folder}/{m}")), None)
+
+
+def _runnable(tree: SourceTree) -> bool:
+    """Whether detection (with a Procfile or hivemind.toml) knows how to start an app here."""
+    try:
+        decisions = _detect(tree)
+        decisions.update({k: Decision(v, "") for k, v in _repository_overrides(tree).items()})
+    except PlanError:
+        return False
+    start = decisions.get("start_command")
+    return start is not None and start.value is not None
 
 
 def _subdir(root: Path, subdir: str | None) -> str:
@@ -120,6 +214,8 @@ def _detect(tree: SourceTree) -> Detection:
     candidates = [found for language in LANGUAGES if (found := language.detect(tree)) is not None]
     if not candidates:
         looked = ", ".join(sorted({m for language in LANGUAGES for m in language.MANIFESTS}))
+        if tree.is_binary_only():
+            raise SourceError(f"the source holds only binary files ({len(tree.files)}, e.g. {tree.files[0]})")
         raise PlanError(f"no supported application found in {tree.root.name or tree.root}: looked for {looked}")
     procfile = web_command(tree)
     wanted = None

@@ -46,6 +46,14 @@ SKIP_FILES = frozenset({".DS_Store", "Thumbs.db"})
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
+def size_text(size: int) -> str:
+    """A byte count as people read it: "200 MiB", "4.9 KiB"."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
 def source_files(root: Path, *, max_files: int = MAX_FILES) -> list[Path]:
     """The app's files under root, sorted, relative to root; symlinks are not followed."""
     base = str(root)
@@ -77,7 +85,7 @@ def bundle_directory(root: Path, *, max_bytes: int = MAX_BUNDLE_BYTES) -> bytes:
         )
     total = sum((root / f).stat().st_size for f in files)
     if total > max_bytes:
-        raise SourceError(f"source {root} is {total / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
+        raise SourceError(f"source {root} is {size_text(total)}, over the {size_text(max_bytes)} limit")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for relative in files:
@@ -101,7 +109,7 @@ def extract_bundle(
         if len(entries) > max_files:
             raise SourceError(f"the source bundle has {len(entries)} entries, over the {max_files} limit")
         if sum(e.file_size for e in entries) > max_bytes:
-            raise SourceError(f"the source bundle unpacks to more than {max_bytes / 2**20:.0f} MiB")
+            raise SourceError(f"the source bundle unpacks to more than {size_text(max_bytes)}")
         files = [e for e in entries if not e.is_dir()]
         if not files:
             raise SourceError("the source bundle is empty")

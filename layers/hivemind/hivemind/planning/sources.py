@@ -1,15 +1,22 @@
-"""Sources other than an uploaded bundle: a git repository over HTTPS at a branch, tag or
-commit, fetched without a git binary (dulwich), as a plain tree (its .git removed)."""
+"""Sources other than an uploaded bundle, each fetched into a plain folder (no .git):
+
+- a git repository over HTTPS at a branch, tag or commit, without a git binary (dulwich);
+- a CodeCommit repository at a commit, through the CodeCommit API (GetFolder, GetBlob), so
+  the Plan function needs IAM permissions only, no git credentials.
+"""
 
 from __future__ import annotations
 
 import io
 import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from hivemind.errors import SourceError
-from hivemind.planning.bundle import MAX_BUNDLE_BYTES
+from hivemind.planning.bundle import MAX_BUNDLE_BYTES, MAX_FILES, SKIP_DIRS, size_text
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -45,7 +52,67 @@ def fetch_git(url: str, ref: str, dest: Path, *, max_bytes: int = MAX_BUNDLE_BYT
     shutil.rmtree(dest / ".git", ignore_errors=True)
     size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
     if size > max_bytes:
-        raise SourceError(f"{url} at {ref} is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
+        raise SourceError(f"{url} at {ref} is {size_text(size)}, over the {size_text(max_bytes)} limit")
     if not any(dest.iterdir()):
         raise SourceError(f"{url} at {ref} is empty")
     return dest
+
+
+def fetch_codecommit(
+    codecommit: Any, repository: str, commit: str, dest: Path, *, max_bytes: int = MAX_BUNDLE_BYTES
+) -> Path:
+    """Write the tree of `repository` at `commit` into dest, skipping what is never bundled.
+
+    Symbolic links and submodules are not followed (a bundle never holds them either).
+    """
+    where = f"CodeCommit repository {repository} at {commit[:12]}"
+    total, count, folders = 0, 0, ["/"]
+    try:
+        while folders:
+            folder = codecommit.get_folder(repositoryName=repository, commitSpecifier=commit, folderPath=folders.pop())
+            folders += [
+                sub["absolutePath"] for sub in folder.get("subFolders", []) if sub["relativePath"] not in SKIP_DIRS
+            ]
+            for entry in folder.get("files", []):
+                count += 1
+                if count > MAX_FILES:
+                    raise SourceError(f"{where} has more than {MAX_FILES} files; is a dependency folder committed?")
+                content = codecommit.get_blob(repositoryName=repository, blobId=entry["blobId"])["content"]
+                total += len(content)
+                if total > max_bytes:
+                    raise SourceError(f"{where} is over the {size_text(max_bytes)} limit")
+                relative = PurePosixPath(entry["absolutePath"].lstrip("/"))
+                if ".." in relative.parts:
+                    raise SourceError(f"{where} has an unsafe path: {entry['absolutePath']}")
+                target = dest.joinpath(*relative.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+                if entry.get("fileMode") == "EXECUTABLE":
+                    target.chmod(0o755)
+    except ClientError as exc:
+        raise _codecommit_error(exc, repository, commit) from exc
+    if count == 0:
+        raise SourceError(f"{where} is empty")
+    return dest
+
+
+_CODECOMMIT_ERRORS = {
+    "RepositoryDoesNotExistException": "CodeCommit repository {repository} not found",
+    "InvalidRepositoryNameException": "{repository!r} is not a valid CodeCommit repository name",
+    "CommitDoesNotExistException": "commit {commit} not found in CodeCommit repository {repository}",
+    "InvalidCommitException": "commit {commit} not found in CodeCommit repository {repository}",
+    "AccessDeniedException": (
+        "no access to CodeCommit repository {repository}: the Plan function needs codecommit:GetFolder "
+        "and codecommit:GetBlob on it"
+    ),
+    "EncryptionKeyAccessDeniedException": "no access to the KMS key of CodeCommit repository {repository}",
+    "FileTooLargeException": "a file in CodeCommit repository {repository} is too large to fetch",
+}
+
+
+def _codecommit_error(exc: ClientError, repository: str, commit: str) -> SourceError:
+    code = exc.response.get("Error", {}).get("Code", "")
+    template = _CODECOMMIT_ERRORS.get(code)
+    if template is None:
+        return SourceError(f"could not read CodeCommit repository {repository} at {commit[:12]}: {code or exc}")
+    return SourceError(template.format(repository=repository, commit=commit))

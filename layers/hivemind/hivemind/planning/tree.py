@@ -38,6 +38,22 @@ class SourceTree:
     def scan(cls, root: Path) -> SourceTree:
         return cls(root=root, files=[p.as_posix() for p in source_files(root)])
 
+    def sub(self, folder: str) -> SourceTree:
+        """The tree of one folder inside this one, without walking the disk again."""
+        prefix = folder.strip("/") + "/"
+        return SourceTree(root=self.root / folder, files=[f[len(prefix) :] for f in self.files if f.startswith(prefix)])
+
+    def is_binary_only(self, sample: int = 200) -> bool:
+        """No text file among the first `sample` files (a NUL byte in the first 8 KiB means binary)."""
+        for name in self.files[:sample]:
+            try:
+                with (self.root / name).open("rb") as handle:
+                    if b"\0" not in handle.read(8192):
+                        return False
+            except OSError:
+                continue
+        return bool(self.files)
+
     def has(self, name: str) -> bool:
         return name in self._file_set
 

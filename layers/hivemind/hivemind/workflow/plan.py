@@ -8,38 +8,40 @@ from typing import Any
 
 from hivemind.aws import artifacts
 from hivemind.errors import SourceError
-from hivemind.models import DeploymentPlan, GitSource, S3Source, WorkflowState
+from hivemind.models import CodeCommitSource, DeploymentPlan, GitSource, S3Source, WorkflowState
 from hivemind.planning import make_plan
 from hivemind.planning.bundle import bundle_directory, extract_bundle
-from hivemind.planning.sources import fetch_git
+from hivemind.planning.sources import fetch_codecommit, fetch_git
 from hivemind.settings import Settings
 from hivemind.templating.cost import estimate
 
-MAX_BUNDLE_BYTES = 200 * 1024 * 1024
 
-
-def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings) -> DeploymentPlan:
+def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codecommit: Any = None) -> DeploymentPlan:
     """Fetch the source, plan it, and store the plan next to the deployment's artifacts. A git
-    source is bundled into the artifacts bucket, where the instance fetches it."""
+    or CodeCommit source is bundled into the artifacts bucket, where the instance fetches it."""
     source = state.request.source
+    limit = settings.max_source_bytes
     with tempfile.TemporaryDirectory(prefix="hivemind-src-") as tmp:
         root = Path(tmp) / "src"
         if isinstance(source, S3Source):
-            data = artifacts.get_bytes(s3, source.bucket, source.key, max_bytes=MAX_BUNDLE_BYTES)
+            data = artifacts.get_bytes(s3, source.bucket, source.key, max_bytes=limit)
             extract_bundle(data, root)
             bundle_uri = f"s3://{source.bucket}/{source.key}"
-        elif isinstance(source, GitSource):
-            fetch_git(source.url, source.ref, root)
+        else:
+            if isinstance(source, GitSource):
+                fetch_git(source.url, source.ref, root, max_bytes=limit)
+            elif isinstance(source, CodeCommitSource) and codecommit is not None:
+                fetch_codecommit(codecommit, source.repository, source.commit, root, max_bytes=limit)
+            else:
+                raise SourceError(f"source type '{source.type}' cannot be fetched here")
             key = artifacts.put(
                 s3,
                 settings.artifacts_bucket,
                 artifacts.key(state.deployment_id, "source.zip"),
-                bundle_directory(root),
+                bundle_directory(root, max_bytes=limit),
                 "application/zip",
             )
             bundle_uri = f"s3://{settings.artifacts_bucket}/{key}"
-        else:
-            raise SourceError(f"source type '{source.type}' is not supported yet; use an S3 bundle or a git URL")
         plan = make_plan(
             root,
             app_name=state.request.app_name,
