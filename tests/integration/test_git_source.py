@@ -1,6 +1,7 @@
 """Git sources over HTTP(S) without a git binary: a real git smart-HTTP server (dulwich's) on
 the loopback address serves a repository made for the test."""
 
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -96,3 +97,19 @@ def test_a_deployment_from_git_plans_and_bundles_the_fetched_tree(git_server):
         assert final.status == "SUCCEEDED", final.error
         keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=settings.artifacts_bucket)["Contents"]]
         assert f"deployments/{record.deployment_id}/source.zip" in keys
+
+
+def test_the_cli_plans_a_git_url_at_a_ref(git_server):
+    from typer.testing import CliRunner
+
+    from hivemind.cli.main import app
+
+    base, _, _ = git_server
+    runner = CliRunner()
+    stable = runner.invoke(app, ["plan", f"{base}/app.git", "--ref", "stable", "--json"])
+    assert stable.exit_code == 0, stable.output
+    assert (json.loads(stable.stdout)["port"], json.loads(stable.stdout)["app_name"]) == (3000, "app")
+    head = runner.invoke(app, ["plan", f"{base}/app.git", "--json"])
+    assert json.loads(head.stdout)["port"] == 3100
+    missing = runner.invoke(app, ["plan", f"{base}/app.git", "--ref", "nope"])
+    assert missing.exit_code == 2 and "ref 'nope' not found" in missing.stderr and "Traceback" not in missing.output

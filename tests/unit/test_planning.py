@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hivemind.errors import PlanError
+from hivemind.errors import PlanError, SourceError
 from hivemind.models import PlanOverrides
 from hivemind.planning import make_plan
 from tests.conftest import EXAMPLES
@@ -170,3 +170,77 @@ def test_corpus_repository_plans_as_expected(tmp_path, name):
     for field in ("language", "start_command", "port"):
         why = plan.why(field)
         assert why is not None and why.reason, field
+
+
+def test_a_monorepo_with_two_apps_and_no_recipe_is_a_clear_error_naming_them(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "apps/api/requirements.txt": "flask\n",
+            "apps/api/app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "apps/web/package.json": '{"scripts": {"start": "node s.js"}}',
+            "apps/web/s.js": "require('http').createServer().listen(3000)\n",
+        },
+    )
+    with pytest.raises(PlanError, match=r"2 apps \(apps/api, apps/web\).*--subdir"):
+        plan_of(root)
+    assert plan_of(root, subdir="apps/web").language == "node"
+
+
+def test_a_workspace_root_is_not_the_app_its_one_app_folder_is(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "package.json": '{"private": true, "scripts": {"lint": "eslint ."}}',
+            "pnpm-workspace.yaml": "packages:\n  - 'packages/*'\n",
+            "packages/ui/package.json": '{"name": "ui", "main": "index.js"}',
+            "packages/server/package.json": '{"scripts": {"start": "node main.js"}}',
+            "packages/server/main.js": "require('http').createServer().listen(process.env.PORT || 5050)\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.subdir, plan.port) == ("packages/server", 5050)
+    assert plan.why("subdir").file == "packages/server/package.json"
+
+
+def test_only_examples_are_never_deployed_on_their_own(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='lib')\n",
+            "lib/__init__.py": "",
+            "examples/flask/requirements.txt": "flask\n",
+            "examples/flask/app.py": "from flask import Flask\napp = Flask(__name__)\n",
+        },
+    )
+    with pytest.raises(PlanError, match=r"only examples or tests \(examples/flask\)"):
+        plan_of(root)
+
+
+def test_a_literal_port_in_the_procfile_wins_over_the_code(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "requirements.txt": "flask\ngunicorn\n",
+            "Procfile": "web: gunicorn -b 0.0.0.0:8443 app:app\n",
+            "app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\n"
+            "port = os.environ.get('PORT', 5000)\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.port, plan.port_env, plan.why("port").file) == (8443, None, "Procfile")
+
+
+@pytest.mark.parametrize(
+    ("files", "error", "message"),
+    [
+        ({}, SourceError, "the source has no files"),
+        ({"node_modules/x/index.js": "1"}, SourceError, "the source has no files"),
+        ({"logo.png": "\x89PNG\r\n\x1a\n\x00\x00", "a.bin": "\x00\x01"}, SourceError, "only binary files"),
+        ({"notes.txt": "hello"}, PlanError, "no supported application found"),
+    ],
+)
+def test_sources_with_nothing_to_run_say_why(tmp_path, files, error, message):
+    root = repo(tmp_path, files)
+    with pytest.raises(error, match=message):
+        plan_of(root)

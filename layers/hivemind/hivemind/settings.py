@@ -28,6 +28,7 @@ class Settings(BaseModel):
     state_machine_arn: str | None = None
     stack_role_arn: str | None = None
     stack_prefix: str = "hivemind-"
+    tracked_branch: str = Field(default="main", description="the CodeCommit branch whose pushes deploy")
     max_source_mib: int = Field(default=200, ge=1, le=2048, description="largest source tree HiveMind fetches")
 
     @property
@@ -43,6 +44,7 @@ class Settings(BaseModel):
             "stack_role_arn": "STACK_ROLE_ARN",
             "stack_prefix": "STACK_PREFIX",
             "max_source_mib": "MAX_SOURCE_MIB",
+            "tracked_branch": "TRACKED_BRANCH",
         }
         values: dict[str, str] = {f: environ[v] for f, v in names.items() if environ.get(v)}
         values["region"] = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""

@@ -48,11 +48,9 @@ def _validation_message(exc: ValidationError) -> str:
 
 def default_app_name(source: Path) -> str:
     """A valid app name from a folder name ("My_App" -> "my-app")."""
-    name = re.sub(r"[^a-z0-9-]+", "-", source.resolve().name.lower()).strip("-")
-    name = re.sub(r"-{2,}", "-", name)
-    if not name or not name[0].isalpha():
-        name = f"app-{name}".strip("-")
-    return name[:32].rstrip("-") or "app"
+    from hivemind.models.request import app_name_from
+
+    return app_name_from(source.resolve().name)
 
 
 def project_root() -> Path:
@@ -100,17 +98,22 @@ def _parse_env(pairs: list[str]) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------ plan
+_SOURCE_HELP = "the application's folder, or a git repository URL (https://...)"
+_REF_HELP = "with a git URL: the branch, tag or commit (default: the remote's HEAD)"
+
+
 @app.command()
 def plan(
-    source: Annotated[str, typer.Argument(help="the application's folder")],
+    source: Annotated[str, typer.Argument(help=_SOURCE_HELP)],
     subdir: Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")] = None,
+    ref: Annotated[str, typer.Option(help=_REF_HELP)] = "HEAD",
     app_name: Annotated[str | None, typer.Option("--app-name", help="defaults to the folder name")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
 ) -> None:
     """Decide how to build and run SOURCE, with the evidence for each decision."""
     from hivemind.templating.cost import estimate
 
-    the_plan = _plan(source, app_name, _overrides(None, None, None, subdir))
+    the_plan = _plan(source, app_name, _overrides(None, None, None, subdir), ref)
     the_plan = the_plan.model_copy(update={"cost": estimate(the_plan)})
     if as_json:
         out.print_json(the_plan.model_dump_json())
@@ -146,13 +149,23 @@ def plan(
     out.print(f"  prices: {cost.retrieved}")
 
 
-def _plan(source: str, app_name: str | None, overrides: dict[str, Any]) -> Any:
-    from hivemind.models import PlanOverrides
-    from hivemind.planning import make_plan
+def _plan(source: str, app_name: str | None, overrides: dict[str, Any], ref: str = "HEAD") -> Any:
+    """The plan for a folder, or for a git repository fetched (without a git binary) at `ref`."""
+    import tempfile
 
-    root = _source_dir(source)
+    from hivemind.models import GitSource, PlanOverrides
+    from hivemind.planning import make_plan
+    from hivemind.planning.sources import fetch_git
+
     try:
-        return make_plan(root, app_name=app_name or default_app_name(root), overrides=PlanOverrides(**overrides))
+        if not re.match(r"^[a-z][a-z0-9+.-]*://", source):
+            root = _source_dir(source)
+            return make_plan(root, app_name=app_name or default_app_name(root), overrides=PlanOverrides(**overrides))
+        git = GitSource(url=source, ref=ref)
+        name = app_name or default_app_name(Path(source.rstrip("/").removesuffix(".git")))
+        with tempfile.TemporaryDirectory(prefix="hivemind-git-") as tmp:
+            root = fetch_git(git.url, git.ref, Path(tmp) / "src")
+            return make_plan(root, app_name=name, overrides=PlanOverrides(**overrides))
     except ValidationError as exc:
         raise _fail(_validation_message(exc)) from None
     except HiveMindError as exc:
@@ -162,8 +175,10 @@ def _plan(source: str, app_name: str | None, overrides: dict[str, Any]) -> Any:
 # -------------------------------------------------------------------------------------- template
 @app.command()
 def template(
-    source: Annotated[str, typer.Argument(help="the application's folder")],
+    source: Annotated[str, typer.Argument(help=_SOURCE_HELP)],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file")] = None,
+    subdir: Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")] = None,
+    ref: Annotated[str, typer.Option(help=_REF_HELP)] = "HEAD",
     app_name: Annotated[str | None, typer.Option("--app-name")] = None,
     certificate_arn: Annotated[str | None, typer.Option(help="ACM certificate: HTTPS, and HTTP redirects")] = None,
     vpc_id: Annotated[str | None, typer.Option(help="an existing VPC (with --subnet-id)")] = None,
@@ -173,7 +188,7 @@ def template(
     from hivemind.templating import render_template, to_yaml
 
     options = _stack_options(certificate_arn, vpc_id, subnet_id)
-    the_plan = _plan(source, app_name, {})
+    the_plan = _plan(source, app_name, _overrides(None, None, None, subdir), ref)
     stack_name = f"hivemind-{the_plan.app_name}"
     body = to_yaml(render_template(the_plan, deployment_id="preview", stack_name=stack_name, options=options))
     if output is None:

@@ -882,10 +882,12 @@ class LocalRuntime:
             r.get("LogicalResourceId"): r.get("PhysicalResourceId")
             for r in cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
         }
-        for logical_id, (code_dir, handler) in handlers.items():
+        # a function whose Condition is false (say, PushFunction with no tracked repositories) is not created
+        created = {lid: source for lid, source in handlers.items() if lid in physical}
+        for logical_id, (code_dir, handler) in created.items():
             name = physical[logical_id]
             _state.functions[name] = _Function(name, logical_id, code_dir, handler)
-        self.function_names = {lid: physical[lid] for lid in handlers}
+        self.function_names = {lid: physical[lid] for lid in created}
 
     def _wait_stack(self, cfn: Any, stack_id: str, timeout_s: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s

@@ -1,6 +1,6 @@
 """The contracts. Every state's input and output, the request, the record and the report."""
 
-from hivemind.models.events import ExecutionStatusChange, StackStatusChange
+from hivemind.models.events import CodeCommitPush, ExecutionStatusChange, StackStatusChange
 from hivemind.models.plan import CostEstimate, CostItem, DeploymentPlan, Evidence
 from hivemind.models.record import TERMINAL_STATUSES, DeploymentRecord, Report, StepTiming
 from hivemind.models.request import (
@@ -30,6 +30,7 @@ from hivemind.models.workflow import (
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "CodeCommitPush",
     "CodeCommitSource",
     "CostEstimate",
     "CostItem",

@@ -54,3 +54,25 @@ class ExecutionStatusChange(BaseModel):
     source: str
     detail_type: str = Field(alias="detail-type")
     detail: ExecutionStatusDetail
+
+
+class CodeCommitPushDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    event: str
+    repository_name: str = Field(alias="repositoryName")
+    reference_type: str = Field(alias="referenceType")
+    reference_name: str = Field(alias="referenceName")
+    commit_id: str | None = Field(default=None, alias="commitId")
+
+
+class CodeCommitPush(BaseModel):
+    """`source: aws.codecommit`, `detail-type: CodeCommit Repository State Change`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    time: datetime
+    detail: CodeCommitPushDetail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -10,6 +11,15 @@ APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # A secret is a reference, never a value: an SSM SecureString parameter or a Secrets Manager secret.
 SECRET_REF_PATTERN = r"^(ssm:/[A-Za-z0-9_./-]{1,1011}|secretsmanager:[A-Za-z0-9/_+=.@-]{1,512})$"
+
+
+def app_name_from(text: str) -> str:
+    """A valid app name from a folder or repository name ("My_App" -> "my-app")."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    name = re.sub(r"-{2,}", "-", name)
+    if not name or not name[0].isalpha():
+        name = f"app-{name}".strip("-")
+    return name[:32].rstrip("-") or "app"
 
 
 class _Strict(BaseModel):
@@ -78,8 +88,6 @@ class StackOptions(_Strict):
     @field_validator("subnet_ids")
     @classmethod
     def _subnets(cls, value: list[str]) -> list[str]:
-        import re
-
         bad = [s for s in value if not re.match(r"^subnet-[0-9a-f]{8,17}$", s)]
         if bad:
             raise ValueError(f"not subnet ids: {', '.join(bad)}")
@@ -112,8 +120,6 @@ class DeploymentRequest(_Strict):
     @field_validator("environment")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        import re
-
         bad = [k for k in value if not re.match(ENV_NAME_PATTERN, k)]
         if bad:
             raise ValueError(f"invalid environment variable name(s): {', '.join(sorted(bad))}")
@@ -124,8 +130,6 @@ class DeploymentRequest(_Strict):
     @field_validator("secrets")
     @classmethod
     def _secret_refs(cls, value: dict[str, str]) -> dict[str, str]:
-        import re
-
         bad_names = [k for k in value if not re.match(ENV_NAME_PATTERN, k)]
         if bad_names:
             raise ValueError(f"invalid environment variable name(s): {', '.join(sorted(bad_names))}")

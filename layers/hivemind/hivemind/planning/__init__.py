@@ -6,6 +6,7 @@ Precedence, highest first: the request's overrides, the repository's `hivemind.t
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import DeploymentPlan, PlanOverrides
-from hivemind.planning import node, python
+from hivemind.planning import docker, go, java, layout, node, php, python, ruby, static
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import SourceTree
@@ -32,10 +33,12 @@ class Language(Protocol):
 # `MANIFESTS` (named in the error when nothing is found) and its `PROCFILE_WORDS` (the first
 # words of a Procfile web command that mean this language). The order breaks ties: a real server runtime before the
 # Dockerfile, the Dockerfile before serving files as a static site.
-LANGUAGES: tuple[Language, ...] = (python, node)
+LANGUAGES: tuple[Language, ...] = (python, node, go, java, ruby, php, docker, static)
 
 
 PLAN_FIELDS = tuple(PlanOverrides.model_fields)
+# a literal port in a start command: --bind 0.0.0.0:8080, -b :8080, --port 8080, -p 8080, runserver 0.0.0.0:8000
+_FIXED_PORT = re.compile(r"(?:--bind|-b)[= ]\S*:(\d{2,5})\b|(?:--port|-p)[= ](\d{2,5})\b|runserver \S*?:?(\d{2,5})\b")
 DEFAULT_INSTANCE_TYPE = "t3.micro"
 
 
@@ -54,18 +57,19 @@ def make_plan(
     whole = SourceTree.scan(root)
     if not whole.files:
         raise SourceError("the source has no files (after skipping version control, dependency and build folders)")
+    folders = layout.app_folders(whole, {m for language in LANGUAGES for m in language.MANIFESTS})
     if overrides.subdir:
         subdir = _subdir(root, overrides.subdir)
         where = Decision(subdir, "the request's subdir", source="request")
     else:
-        where = _find_app(whole)
+        where = layout.find_app(whole, folders, _runnable)
         subdir = str(where.value)
-    tree = whole if subdir == "." else whole.sub(subdir)
+    tree = layout.own_tree(whole, subdir, folders)
     app_root = tree.root
     if not tree.files:
         raise SourceError(f"{subdir} has no files")
     repo_file = _repository_overrides(tree)
-    decisions = _detect(tree)
+    decisions = _detect(tree, overrides.language or repo_file.get("language"))
     decisions["subdir"] = where
     decisions.setdefault("instance_type", default(DEFAULT_INSTANCE_TYPE, "smallest general-purpose burstable size"))
     for name, value in repo_file.items():
@@ -89,90 +93,12 @@ def make_plan(
         raise PlanError(f"the plan is not valid: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
 
 
-# Folders that hold examples, documentation or tests: never deployed unless the request names them.
-ASIDE = frozenset(
-    {
-        "docs",
-        "doc",
-        "documentation",
-        "example",
-        "examples",
-        "sample",
-        "samples",
-        "test",
-        "tests",
-        "e2e",
-        "fixtures",
-        "testdata",
-        "benchmarks",
-        "bench",
-        "scripts",
-        "tools",
-        "vendor",
-        "third_party",
-    }
-)
-# Files that say "this folder is deployed": a monorepo's app folder with one of them wins.
-RECIPES = ("Procfile", "hivemind.toml", "Dockerfile", "app.yaml", "fly.toml", "render.yaml", "railway.json")
-WORKSPACE_FILES = ("pnpm-workspace.yaml", "lerna.json", "nx.json", "turbo.json", "rush.json", "go.work")
-MAX_APP_DEPTH = 3
-
-
-def _find_app(tree: SourceTree) -> Decision:
-    """Where the app is: the root when it is runnable; else the one runnable app folder (the one
-    with its own deploy recipe when there are several); else a PlanError listing them."""
-    if not _is_workspace_root(tree) and _runnable(tree):
-        return default(".", "the app is at the root of the source")
-    folders = _app_folders(tree)
-    runnable = [f for f in folders if _runnable(tree.sub(f))]
-    # the shallowest wins over a folder inside it (apps/web over apps/web/client)
-    runnable = [f for f in runnable if not any(f.startswith(other + "/") for other in runnable)]
-    chosen = [f for f in runnable if not set(f.split("/")) & ASIDE]
-    if len(chosen) == 1:
-        return Decision(chosen[0], "the only app folder in the repository", _manifest_in(tree, chosen[0]), 1)
-    with_recipe = [f for f in chosen if any(tree.has(f"{f}/{r}") for r in RECIPES)]
-    if len(with_recipe) == 1:
-        recipe = next(f"{with_recipe[0]}/{r}" for r in RECIPES if tree.has(f"{with_recipe[0]}/{r}"))
-        others = ", ".join(f for f in chosen if f != with_recipe[0])
-        return Decision(with_recipe[0], f"its own deploy recipe ({recipe}); also apps: {others}", recipe, 1)
-    if len(chosen) > 1:
-        raise PlanError(
-            f"the repository has {len(chosen)} apps ({', '.join(chosen)}) and none is the obvious one: "
-            "set subdir in the request (--subdir) to choose"
-        )
-    if runnable:
-        raise PlanError(
-            f"no app at the root of the source; {', '.join(runnable)} look like examples or tests: "
-            "set subdir in the request (--subdir) to deploy one"
-        )
-    return default(".", "the app is at the root of the source")
-
-
-def _is_workspace_root(tree: SourceTree) -> bool:
-    if any(tree.has(name) for name in WORKSPACE_FILES):
-        return True
-    text = tree.text("package.json") if tree.has("package.json") else None
-    return bool(text and '"workspaces"' in text and '"start"' not in text)
-
-
-def _app_folders(tree: SourceTree) -> list[str]:
-    """Folders (at most MAX_APP_DEPTH deep) holding a manifest of a supported language, shallowest first."""
-    manifests = {m for language in LANGUAGES for m in language.MANIFESTS}
-    folders = {f.rsplit("/", 1)[0] for f in tree.files if "/" in f and f.rsplit("/", 1)[1] in manifests}
-    return sorted((f for f in folders if f.count("/") < MAX_APP_DEPTH), key=lambda f: (f.count("/"), f))
-
-
-def _manifest_in(tree: SourceTree, folder: str) -> str | None:
-    manifests = [m for language in LANGUAGES for m in language.MANIFESTS]
-    return next((f"{folder}/{m}" for m in manifests if tree.has(f"{folder}/{m}")), None)
-
-
 def _runnable(tree: SourceTree) -> bool:
     """Whether detection (with a Procfile or hivemind.toml) knows how to start an app here."""
     try:
         decisions = _detect(tree)
         decisions.update({k: Decision(v, "") for k, v in _repository_overrides(tree).items()})
-    except PlanError:
+    except (PlanError, SourceError):
         return False
     start = decisions.get("start_command")
     return start is not None and start.value is not None
@@ -208,9 +134,10 @@ def _repository_overrides(tree: SourceTree) -> dict[str, Any]:
         raise PlanError(f"hivemind.toml [plan] {first['loc'][0]}: {first['msg']}") from exc
 
 
-def _detect(tree: SourceTree) -> Detection:
-    """The best candidate: the Procfile's language first, then one with a recognised framework,
-    then one that knows how to start; ties go to the order of LANGUAGES."""
+def _detect(tree: SourceTree, named: str | None = None) -> Detection:
+    """The best candidate: the language the request or hivemind.toml names, then the Procfile's,
+    then one with a recognised framework, then one that knows how to start; ties go to the order
+    of LANGUAGES."""
     candidates = [found for language in LANGUAGES if (found := language.detect(tree)) is not None]
     if not candidates:
         looked = ", ".join(sorted({m for language in LANGUAGES for m in language.MANIFESTS}))
@@ -223,11 +150,12 @@ def _detect(tree: SourceTree) -> Detection:
         first_word = str(procfile.value).split()[0].rsplit("/", 1)[-1]
         wanted = next((lang for lang in LANGUAGES if first_word in lang.PROCFILE_WORDS), None)
 
-    def score(found: Detection) -> tuple[bool, bool, bool]:
-        language = found["language"].value
+    def score(found: Detection) -> tuple[bool, bool, bool, bool]:
+        detected = found["language"].value
         start = found.get("start_command")
         return (
-            wanted is not None and language == wanted.LANGUAGE,
+            named is not None and detected == named,
+            wanted is not None and detected == wanted.LANGUAGE,
             found.get("framework", default(None, "")).value is not None,
             start is not None and start.value is not None,
         )
@@ -236,6 +164,11 @@ def _detect(tree: SourceTree) -> Detection:
     decisions = dict(best)
     if procfile is not None:
         decisions["start_command"] = procfile
+        fixed = _FIXED_PORT.search(str(procfile.value))
+        if fixed:
+            port = int(next(g for g in fixed.groups() if g))
+            decisions["port"] = Decision(port, f"the Procfile's web process binds {port}", procfile.file, procfile.line)
+            decisions["port_env"] = Decision(None, "the Procfile fixes the port", procfile.file, procfile.line)
         if "$PORT" in str(procfile.value) and decisions.get("port_env", default(None, "")).value is None:
             decisions["port_env"] = Decision(
                 "PORT", "the Procfile's web process binds $PORT", procfile.file, procfile.line

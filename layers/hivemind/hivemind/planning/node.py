@@ -14,6 +14,14 @@ LANGUAGE = "node"
 MANIFESTS: tuple[str, ...] = ("package.json",)
 PROCFILE_WORDS = frozenset({"node", "npm", "yarn", "pnpm", "npx", "next", "bun"})
 DEFAULT_VERSION = "20"
+# Node majors Amazon Linux 2023 packages (nodejs18, nodejs20, nodejs22): a version range is met
+# with one of these, the default first.
+AVAILABLE_MAJORS = (18, 20, 22)
+# nvm's LTS code names (`lts/iron` in .nvmrc) -> major
+LTS_NAMES = {
+    "argon": 4, "boron": 6, "carbon": 8, "dubnium": 10, "erbium": 12, "fermium": 14,
+    "gallium": 16, "hydrogen": 18, "iron": 20, "jod": 22, "krypton": 24,
+}  # fmt: skip
 FRAMEWORKS = (
     ("@nestjs/core", "nestjs"),
     ("next", "nextjs"),
@@ -21,25 +29,40 @@ FRAMEWORKS = (
     ("koa", "koa"),
     ("express", "express"),
     ("@hapi/hapi", "hapi"),
+    ("hapi", "hapi"),
 )
-DEFAULT_PORTS = {"nextjs": 3000, "nestjs": 3000, "express": 3000, "fastify": 3000, "koa": 3000}
+DEFAULT_PORTS = {"nextjs": 3000, "nestjs": 3000, "express": 3000, "fastify": 3000, "koa": 3000, "hapi": 3000}
 LOCKFILES = (
-    ("pnpm-lock.yaml", "pnpm", "pnpm install --frozen-lockfile"),
-    ("yarn.lock", "yarn", "yarn install --frozen-lockfile"),
-    ("package-lock.json", "npm", "npm ci"),
-    ("npm-shrinkwrap.json", "npm", "npm ci"),
+    ("pnpm-lock.yaml", "pnpm"),
+    ("yarn.lock", "yarn"),
+    ("package-lock.json", "npm"),
+    ("npm-shrinkwrap.json", "npm"),
 )
-_ENV_PORT = re.compile(
-    r"""process\.env\.(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)\s*(?:,\s*10\s*\))?\s*(?:\|\||\?\?)\s*['"]?(?P<default>\d{2,5})"""
+# Commands that serve a front end while developing it: never a production server.
+DEV_SERVERS = re.compile(
+    r"^\s*(?:vite\b|react-scripts start|ng serve|astro (?:dev|preview)|vue-cli-service serve"
+    r"|webpack(?:-dev-server| serve)|parcel(?! build)|gatsby (?:develop|serve)|docusaurus (?:start|serve)|serve\b"
+    r"|http-server|live-server|next dev|nuxt dev|svelte-kit dev|ember serve|react-app-rewired start|craco start)"
 )
-_ENV_PORT_ONLY = re.compile(r"""process\.env\.(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)""")
-_LISTEN = re.compile(r"""\.listen\(\s*(?:\{\s*port\s*:\s*)?(?P<port>\d{2,5})""")
+_ENV = r"""process\.env(?:\.(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)|\[\s*['"](?P<env2>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*\])"""
+# `process.env.PORT || 3000`, `parseInt(process.env.PORT ?? "3000", 10)`, `Number(process.env.PORT) || 3000`
+_ENV_PORT = re.compile(_ENV + r"""\s*(?:,\s*10\s*)?\)?\s*(?:\|\||\?\?)\s*['"]?(?P<default>\d{2,5})""")
+# `const { PORT = 3000 } = process.env`
+_ENV_DESTRUCTURED = re.compile(
+    r"""\{[^}]*\b(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)\s*=\s*['"]?(?P<default>\d{2,5})['"]?[^}]*\}\s*=\s*process\.env\b"""
+)
+_ENV_PORT_ONLY = re.compile(_ENV)
+# `.listen(4000)`, `.listen({ port: 4000, host: '::' })`, `.listen({ host: '::', port: 4000 })`,
+# Hapi's `Hapi.server({ port: 3000 })`
+_LISTEN = re.compile(r"""\.(?:listen|server)\(\s*(?:\{[^}]*?\bport\s*:\s*)?(?P<port>\d{2,5})\b""")
 _CONST_PORT = re.compile(r"""\b(?:const|let|var)\s+(?:PORT|port)\s*=\s*(?P<port>\d{2,5})\b""")
+_PORT_FLAG = re.compile(r"""(?:^|\s)(?:-p|--port)(?:\s+|=)(?P<port>\d{2,5}|\$\{?(?P<env>[A-Z0-9_]+)\}?)""")
 _ROUTE = re.compile(r"""\b(?:app|router|server|fastify|api)\.(?:get|all|route)\(\s*['"`](?P<path>/[^'"`]*)['"`]""")
 _VERSION = re.compile(r"(\d+)")
 
 
-def _package(tree: SourceTree) -> dict[str, Any]:
+def read_package(tree: SourceTree) -> dict[str, Any]:
+    """package.json as a dict ({} when it is missing or not a JSON object)."""
     try:
         value = json.loads(tree.text("package.json") or "{}")
     except ValueError:
@@ -47,14 +70,21 @@ def _package(tree: SourceTree) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def scripts_of(package: dict[str, Any]) -> dict[str, str]:
+    scripts = package.get("scripts")
+    return {k: v for k, v in scripts.items() if isinstance(v, str)} if isinstance(scripts, dict) else {}
+
+
 def detect(tree: SourceTree) -> Detection | None:
     if not tree.has("package.json"):
         return None
-    package = _package(tree)
-    scripts = package.get("scripts", {}) if isinstance(package.get("scripts"), dict) else {}
+    package = read_package(tree)
+    scripts = scripts_of(package)
     sources = [f for f in tree.with_suffix(".js", ".mjs", ".cjs", ".ts") if not f.endswith(".d.ts")]
     decisions: Detection = {"language": Decision("node", "package.json is a Node project file", "package.json", 1)}
-    framework = next(((name, label) for name, label in FRAMEWORKS if name in package.get("dependencies", {})), None)
+    declared = package.get("dependencies")
+    dependencies: dict[str, Any] = declared if isinstance(declared, dict) else {}
+    framework = next(((name, label) for name, label in FRAMEWORKS if name in dependencies), None)
     if framework:
         decisions["framework"] = Decision(
             framework[1],
@@ -64,59 +94,148 @@ def detect(tree: SourceTree) -> Detection | None:
         )
     else:
         decisions["framework"] = default(None, "no web framework recognised")
-    decisions["runtime_version"] = _version(tree, package)
-    manager, install = _install(tree)
-    decisions["install_command"] = install
-    run = {"npm": "npm run", "pnpm": "pnpm run", "yarn": "yarn run"}[manager]
+    label = framework[1] if framework else None
+    decisions["runtime_version"] = version(tree, package)
+    manager, install_decision = install(tree, package)
+    decisions["install_command"] = install_decision
     decisions["build_command"] = (
         Decision(
-            f"{run} build", "package.json has a build script", "package.json", tree.line_of("package.json", '"build"')
+            f"{run_script(manager)} build",
+            f"package.json's build script: {scripts['build']}",
+            "package.json",
+            tree.line_of("package.json", '"build"'),
         )
         if "build" in scripts
         else default(None, "package.json has no build script")
     )
-    decisions["start_command"] = _start(tree, package, scripts, manager, sources)
-    port, port_env = _port(tree, sources, framework[1] if framework else None)
+    decisions["start_command"] = server_start(tree, package, manager, label)
+    port, port_env = _port(tree, sources, label, scripts)
     decisions["port"], decisions["port_env"] = port, port_env
     decisions["health_path"] = pick_health_path(list(tree.search(_ROUTE, sources)))
     return decisions
 
 
-def _version(tree: SourceTree, package: dict[str, Any]) -> Decision:
+def version(tree: SourceTree, package: dict[str, Any]) -> Decision:
+    """The Node major to install: .nvmrc / .node-version, else engines.node, else the default."""
     for name in (".nvmrc", ".node-version"):
-        match = _VERSION.search((tree.text(name) if tree.has(name) else None) or "")
+        lines = ((tree.text(name) if tree.has(name) else None) or "").strip().splitlines()
+        wanted = lines[0].strip() if lines else ""
+        if not wanted:
+            continue
+        match = _VERSION.search(wanted)
         if match:
-            return Decision(match.group(1), f"{name} pins it", name, 1)
+            return Decision(match.group(1), f"{name} pins {wanted}", name, 1)
+        alias = wanted.lower().removeprefix("lts/")
+        if wanted.lower().startswith("lts/") and alias in ("*", "latest", "-1"):
+            newest = str(max(m for m in AVAILABLE_MAJORS if m % 2 == 0))
+            return Decision(newest, f"{name} asks for the newest LTS ({wanted}); Node {newest} on AL2023", name, 1)
+        if alias in LTS_NAMES:
+            return Decision(str(LTS_NAMES[alias]), f"{name} names the {alias} LTS line", name, 1)
+        if alias in ("node", "latest", "current", "stable"):
+            newest = str(AVAILABLE_MAJORS[-1])
+            return Decision(newest, f"{name} asks for the newest Node ({wanted}); Node {newest} on AL2023", name, 1)
     engines = package.get("engines", {}).get("node") if isinstance(package.get("engines"), dict) else None
-    if isinstance(engines, str):
-        match = _VERSION.search(engines)
-        if match:
-            major = int(match.group(1))
-            chosen = max(major, int(DEFAULT_VERSION)) if engines.strip().startswith((">", "^", "~")) else major
+    if isinstance(engines, str) and engines.strip():
+        chosen = _meet(engines)
+        if chosen is not None:
             return Decision(
                 str(chosen), f"engines.node is {engines!r}", "package.json", tree.line_of("package.json", '"node"')
             )
     return default(DEFAULT_VERSION, "no version file or engines.node; the current LTS on Amazon Linux 2023")
 
 
-def _install(tree: SourceTree) -> tuple[str, Decision]:
-    for lockfile, manager, command in LOCKFILES:
+_COMPARATOR = re.compile(
+    r"(?P<op>>=|<=|>|<|=|\^|~)?\s*v?(?P<major>\d+|[*xX])(?:\.(?P<minor>\d+|[*xX]))?(?:\.(?P<patch>\d+|[*xX]))?"
+)
+
+
+def _meet(spec: str) -> int | None:
+    """The Node major that meets a semver range: the default if it does, else the newest AL2023 major that
+    does, else the lowest major the range names (AL2023 may not package it; the install falls back)."""
+    for major in (int(DEFAULT_VERSION), *sorted(AVAILABLE_MAJORS, reverse=True)):
+        if any(_meets(major, alternative) for alternative in spec.split("||")):
+            return major
+    named = [int(m.group("major")) for m in _COMPARATOR.finditer(spec) if m.group("major").isdigit()]
+    return min(named) if named else None
+
+
+def _meets(major: int, alternative: str) -> bool:
+    hyphen = re.match(r"^\s*v?(\d+)\S*\s+-\s+v?(\d+)", alternative)
+    if hyphen:
+        return int(hyphen.group(1)) <= major <= int(hyphen.group(2))
+    for comparator in _COMPARATOR.finditer(alternative):
+        op, bound = comparator.group("op") or "=", comparator.group("major")
+        if not bound.isdigit():
+            continue
+        limit = int(bound)
+        exact_major = all(
+            p in (None, "0", "x", "X", "*") for p in (comparator.group("minor"), comparator.group("patch"))
+        )
+        ok = {
+            ">=": major >= limit,
+            ">": major > limit if comparator.group("minor") is None else major >= limit,
+            "<": major < limit if exact_major else major <= limit,
+            "<=": major <= limit,
+        }.get(op, major == limit)
+        if not ok:
+            return False
+    return True
+
+
+def _install_command(manager: str, major: int | None, locked: bool) -> str:
+    if manager == "pnpm":
+        return "pnpm install --frozen-lockfile" if locked else "pnpm install"
+    if manager == "yarn":
+        if not locked:
+            return "yarn install"
+        return "yarn install --immutable" if major and major >= 2 else "yarn install --frozen-lockfile"
+    return "npm ci" if locked else "npm install"
+
+
+def install(tree: SourceTree, package: dict[str, Any]) -> tuple[str, Decision]:
+    """(package manager, install command): packageManager names the manager, its lockfile makes it strict."""
+    declared = package.get("packageManager")
+    named = re.match(r"^(npm|pnpm|yarn)@(\d+)", declared.strip()) if isinstance(declared, str) else None
+    if named:
+        manager, major = named.group(1), int(named.group(2))
+        lockfile = next((f for f, m in LOCKFILES if m == manager and tree.has(f)), None)
+        reason = f"packageManager is {declared!r}" + (f" and {lockfile} pins the dependencies" if lockfile else "")
+        return manager, Decision(
+            _install_command(manager, major, lockfile is not None),
+            reason,
+            "package.json",
+            tree.line_of("package.json", '"packageManager"'),
+        )
+    for lockfile, manager in LOCKFILES:
         if tree.has(lockfile):
-            return manager, Decision(command, f"{lockfile} pins the dependencies", lockfile, 1)
+            return manager, Decision(
+                _install_command(manager, None, True), f"{lockfile} pins the dependencies", lockfile, 1
+            )
     return "npm", Decision("npm install", "package.json without a lockfile", "package.json", 1)
 
 
-def _start(
-    tree: SourceTree, package: dict[str, Any], scripts: dict[str, Any], manager: str, sources: list[str]
-) -> Decision:
-    if "start" in scripts:
-        command = "npm start" if manager == "npm" else f"{manager} start"
+def run_script(manager: str) -> str:
+    return {"npm": "npm run", "pnpm": "pnpm run", "yarn": "yarn run"}[manager]
+
+
+def server_start(tree: SourceTree, package: dict[str, Any], manager: str, framework: str | None) -> Decision:
+    """How the server starts in production; None when the only start script runs a development server."""
+    scripts = scripts_of(package)
+    if framework == "nestjs" and "start:prod" in scripts:
         return Decision(
-            command,
-            f"package.json's start script: {scripts['start']}",
+            f"{run_script(manager)} start:prod",
+            f"NestJS's production start script: {scripts['start:prod']}",
             "package.json",
-            tree.line_of("package.json", '"start"'),
+            tree.line_of("package.json", '"start:prod"'),
         )
+    if "start" in scripts:
+        line = tree.line_of("package.json", '"start"')
+        if DEV_SERVERS.match(scripts["start"]):
+            return Decision(
+                None, f"the start script runs a development server: {scripts['start']}", "package.json", line
+            )
+        command = "npm start" if manager == "npm" else f"{manager} start"
+        return Decision(command, f"package.json's start script: {scripts['start']}", "package.json", line)
     main = package.get("main")
     if isinstance(main, str) and tree.has(main.removeprefix("./")):
         return Decision(
@@ -131,10 +250,25 @@ def _start(
     return default(None, "no start script, main or server file")
 
 
-def _port(tree: SourceTree, sources: list[str], framework: str | None) -> tuple[Decision, Decision]:
-    hit = tree.first(_ENV_PORT, sources)
+def _env_name(match: re.Match[str]) -> str:
+    groups = match.groupdict()
+    return groups.get("env") or groups.get("env2") or "PORT"
+
+
+def _port(
+    tree: SourceTree, sources: list[str], framework: str | None, scripts: dict[str, str]
+) -> tuple[Decision, Decision]:
+    script = "start:prod" if framework == "nestjs" and "start:prod" in scripts else "start"
+    start, start_line = scripts.get(script, ""), tree.line_of("package.json", f'"{script}"')
+    if framework == "nextjs" and re.search(r"\bnext\s+start\b", start):
+        return _flag_port(start, start_line) or (
+            Decision(3000, "next start binds 3000 unless PORT is set", "package.json", start_line),
+            Decision("PORT", "next start reads PORT", "package.json", start_line),
+        )
+    hit = tree.first(_ENV_PORT, sources) or tree.first(_ENV_DESTRUCTURED, sources)
     if hit:
-        env, port = hit.match.group("env"), int(hit.match.group("default"))
+        env = _env_name(hit.match)
+        port = int(hit.match.group("default"))
         return (
             Decision(port, f"the app binds {port} when {env} is not set", hit.file, hit.line),
             Decision(env, f"the app reads {env}", hit.file, hit.line),
@@ -145,18 +279,39 @@ def _port(tree: SourceTree, sources: list[str], framework: str | None) -> tuple[
         if hit:
             port = int(hit.match.group("port"))
             port_env = (
-                Decision(env_hit.match.group("env"), "the app reads it", env_hit.file, env_hit.line)
+                Decision(_env_name(env_hit.match), "the app reads it", env_hit.file, env_hit.line)
                 if env_hit
                 else Decision(None, "the port is hard-coded", hit.file, hit.line)
             )
             return Decision(port, f"the app listens on {port}", hit.file, hit.line), port_env
+    flagged = _flag_port(start, start_line)
+    if flagged:
+        return flagged
     fallback = DEFAULT_PORTS.get(framework or "", 3000)
     if env_hit:
-        env = env_hit.match.group("env")
+        env = _env_name(env_hit.match)
         return (
             Decision(fallback, f"{env} has no default in the code; HiveMind sets it", env_hit.file, env_hit.line),
             Decision(env, f"the app reads {env}", env_hit.file, env_hit.line),
         )
     return default(fallback, f"the default port of {framework or 'Node web servers'}"), default(
         None, "no port variable"
+    )
+
+
+def _flag_port(start: str, line: int | None) -> tuple[Decision, Decision] | None:
+    """The port a start script's `-p`/`--port` flag sets: a number, or `$VAR` (HiveMind sets VAR)."""
+    flag = _PORT_FLAG.search(start)
+    if flag is None:
+        return None
+    if flag.group("env"):
+        env = flag.group("env")
+        return (
+            Decision(3000, f"the start script binds ${env}; HiveMind sets it to this", "package.json", line),
+            Decision(env, f"the start script binds ${env}", "package.json", line),
+        )
+    port = int(flag.group("port"))
+    return (
+        Decision(port, f"the start script passes {flag.group(0).strip()}", "package.json", line),
+        Decision(None, "the start script's flag fixes the port", "package.json", line),
     )

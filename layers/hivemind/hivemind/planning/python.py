@@ -1,55 +1,77 @@
-"""Python apps: Flask, FastAPI, Django and plain WSGI, from requirements.txt, pyproject.toml or Pipfile."""
+"""Python apps: Django, Flask, FastAPI and other ASGI apps, plain WSGI; dependencies from
+requirements.txt, pyproject.toml (PEP 621, Poetry, uv, PDM) or a Pipfile.
+
+Web apps run under a production server as Elastic Beanstalk's Python platform does:
+gunicorn for WSGI, uvicorn for ASGI (installed next to the app's own dependencies when the
+app does not declare it), unless the app says how it starts (`if __name__ == "__main__"`,
+a Procfile, hivemind.toml).
+"""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from typing import Any
 
 from hivemind.planning.decisions import Decision, Detection, default
-from hivemind.planning.tree import SourceTree
+from hivemind.planning.tree import Hit, SourceTree
 
 LANGUAGE = "python"
 MANIFESTS: tuple[str, ...] = ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py")
 PROCFILE_WORDS = frozenset(
-    {"python", "python3", "gunicorn", "uvicorn", "flask", "hypercorn", "daphne", "waitress-serve", "granian"}
+    {"python", "python3", "gunicorn", "uvicorn", "flask", "hypercorn", "daphne", "waitress-serve", "granian", "fastapi"}
 )
 DEFAULT_VERSION = "3.12"
 DEFAULT_PORTS = {"flask": 5000, "django": 8000, "fastapi": 8000, None: 8000}
+WSGI, ASGI = ("flask", "django", "wsgi"), ("fastapi", "starlette", "litestar", "quart")
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _ENV_PORT = re.compile(
     r"""os\.(?:environ\.get|getenv)\(\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*"""
-    r"""(?:,\s*['"]?(?P<default>\d{2,5})['"]?\s*)?\)"""
+    r"""(?:,\s*['"]?(?P<default>\d{2,5})['"]?\s*)?\)(?:\s*or\s*['"]?(?P<fallback>\d{2,5}))?"""
 )
 _ENV_PORT_REQUIRED = re.compile(r"""os\.environ\[\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*\]""")
 _RUN_PORT = re.compile(r"""\.run\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
 _UVICORN_PORT = re.compile(r"""uvicorn\.run\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
+# gunicorn.conf.py: bind = "0.0.0.0:8080", bind = ["[::]:8080"], bind = f"0.0.0.0:{port}"
+_BIND = re.compile(r"""^bind\s*=\s*\[?\s*f?['"][^'"]*:(?:(?P<port>\d{2,5})|\{[^}]*\})['"]""")
 _ROUTE = re.compile(r"""@\w+\.(?:route|get|api_route)\(\s*['"](?P<path>/[^'"]*)['"]""")
-_DJANGO_PATH = re.compile(r"""\bpath\(\s*['"](?P<path>[^'"]*)['"]""")
-_APP_OBJECT = re.compile(r"""^(?P<var>\w+)\s*=\s*(?P<kind>Flask|FastAPI)\(""")
+_DJANGO_PATH = re.compile(r"""\b(?:re_)?path\(\s*r?['"]\^?(?P<path>[^'"$]*)\$?['"]""")
+_APP_OBJECT = re.compile(
+    r"""^(?P<var>\w+)\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?P<kind>Flask|FastAPI|Starlette|Litestar|Quart)\("""
+)
+_APP_FACTORY = re.compile(r"""^def (?P<var>create_app|make_app|app_factory)\(\s*\)""")
+_WSGI_CALLABLE = re.compile(r"""^(?:def (?P<def>application)\(\s*environ|(?P<var>application)\s*=)""")
+_MAIN = re.compile(r"""^if __name__ == ['"]__main__['"]""")
 _VERSION = re.compile(r"(\d+)\.(\d+)")
+_DOCKER_FROM = re.compile(r"^FROM\s+(?:\S+/)?python:(?P<version>\d+\.\d+)", re.IGNORECASE)
+_CONFIG_FILES = ("gunicorn.conf.py", "gunicorn_config.py", "gunicorn.config.py")
+
+Deps = dict[str, tuple[str, int | None]]
 
 
-def dependencies(tree: SourceTree) -> dict[str, tuple[str, int | None]]:
-    """Declared dependency names (lower-case) -> where each is declared."""
-    found: dict[str, tuple[str, int | None]] = {}
+def dependencies(tree: SourceTree) -> Deps:
+    """Declared dependency names (lower-case, `_` as `-`) -> where each is declared."""
+    found: Deps = {}
     for number, line in enumerate((tree.text("requirements.txt") or "").splitlines(), start=1):
         match = _REQ_NAME.match(line)
         if match and not line.lstrip().startswith(("#", "-")):
-            found.setdefault(match.group(1).lower().replace("_", "-"), ("requirements.txt", number))
+            found.setdefault(_normal(match.group(1)), ("requirements.txt", number))
     pyproject = _toml(tree, "pyproject.toml")
-    names = [*pyproject.get("project", {}).get("dependencies", [])]
-    names += list(pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {}))
-    names += list(_toml(tree, "Pipfile").get("packages", {}))
-    for spec in names:
+    specs = [("pyproject.toml", s) for s in pyproject.get("project", {}).get("dependencies", [])]
+    specs += [("pyproject.toml", s) for s in pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})]
+    specs += [("Pipfile", s) for s in _toml(tree, "Pipfile").get("packages", {})]
+    for source, spec in specs:
         match = _REQ_NAME.match(spec)
-        if match:
-            name = match.group(1).lower().replace("_", "-")
-            source = "pyproject.toml" if tree.has("pyproject.toml") else "Pipfile"
-            found.setdefault(name, (source, tree.line_of(source, match.group(1))))
+        if match and match.group(1).lower() != "python":
+            found.setdefault(_normal(match.group(1)), (source, tree.line_of(source, match.group(1))))
     return found
 
 
-def _toml(tree: SourceTree, name: str) -> dict:
+def _normal(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def _toml(tree: SourceTree, name: str) -> dict[str, Any]:
     text = tree.text(name) if tree.has(name) else None
     try:
         return tomllib.loads(text) if text else {}
@@ -59,33 +81,44 @@ def _toml(tree: SourceTree, name: str) -> dict:
 
 def detect(tree: SourceTree) -> Detection | None:
     manifest = next((m for m in MANIFESTS if tree.has(m)), None)
-    sources = tree.with_suffix(".py")
-    if manifest is None and not any(f in ("app.py", "main.py", "wsgi.py") for f in sources):
+    sources = [f for f in tree.with_suffix(".py") if not _is_test(f)]
+    if manifest is None and not any(f in ("app.py", "main.py", "wsgi.py", "manage.py") for f in sources):
         return None
     deps = dependencies(tree)
-    decisions: Detection = {}
-    decisions["language"] = Decision(
-        "python", f"{manifest or sources[0]} is a Python project file", manifest or sources[0], 1
-    )
-    framework = _framework(tree, deps, sources)
-    decisions["framework"] = framework
-    decisions["runtime_version"] = _version(tree)
-    decisions["install_command"] = _install(tree, manifest)
-    decisions["build_command"] = default(None, "Python apps need no build step")
-    app_object = _app_object(tree, sources)
-    port, port_env = _port(tree, sources, framework.value)
+    evidence_file = manifest or next(f for f in sources if "/" not in f)
+    decisions: Detection = {
+        "language": Decision("python", f"{evidence_file} is a Python project file", evidence_file, 1),
+        "framework": _framework(tree, deps, sources),
+        "runtime_version": _version(tree),
+        "install_command": _install(tree),
+        "build_command": default(None, "Python apps need no build step"),
+    }
+    framework = decisions["framework"].value
+    port, port_env = _port(tree, sources, framework)
     decisions["port"], decisions["port_env"] = port, port_env
-    decisions["start_command"] = _start(tree, deps, framework.value, app_object, port_env.value)
-    if decisions["start_command"].value and "$PORT" in str(decisions["start_command"].value) and port_env.value is None:
-        decisions["port_env"] = Decision(
-            "PORT", "the start command binds $PORT", decisions["start_command"].file, decisions["start_command"].line
+    start, server = _start(tree, deps, framework, sources, port_env.value)
+    decisions["start_command"] = start
+    if server and server not in deps and decisions["install_command"].value:
+        install = decisions["install_command"]
+        decisions["install_command"] = Decision(
+            f"{install.value} && pip install {server}",
+            f"{install.reason}; {server} runs the app and is not declared, so HiveMind adds it",
+            install.file,
+            install.line,
         )
-    decisions["health_path"] = _health(tree, sources, framework.value)
+    if start.value and "$PORT" in str(start.value) and port_env.value is None:
+        decisions["port_env"] = Decision("PORT", "the start command binds $PORT", start.file, start.line)
+    decisions["health_path"] = _health(tree, sources, framework)
     return decisions
 
 
-def _framework(tree: SourceTree, deps: dict[str, tuple[str, int | None]], sources: list[str]) -> Decision:
-    for name in ("django", "fastapi", "flask"):
+def _is_test(name: str) -> bool:
+    base = name.rsplit("/", 1)[-1]
+    return base.startswith("test_") or base.endswith("_test.py") or name.startswith(("tests/", "test/"))
+
+
+def _framework(tree: SourceTree, deps: Deps, sources: list[str]) -> Decision:
+    for name in ("django", "fastapi", "flask", "starlette", "litestar", "quart"):
         if name in deps:
             file, line = deps[name]
             return Decision(name, f"{name} is a declared dependency", file, line)
@@ -94,7 +127,10 @@ def _framework(tree: SourceTree, deps: dict[str, tuple[str, int | None]], source
     hit = tree.first(r"^\s*(?:from|import)\s+(flask|fastapi|django)\b", sources)
     if hit:
         return Decision(hit.match.group(1), f"the code imports {hit.match.group(1)}", hit.file, hit.line)
-    return default(None, "no web framework recognised; a plain WSGI or HTTP server")
+    hit = tree.first(_WSGI_CALLABLE, sources)
+    if hit:
+        return Decision("wsgi", "the code defines a WSGI `application`", hit.file, hit.line)
+    return default(None, "no web framework recognised")
 
 
 def _version(tree: SourceTree) -> Decision:
@@ -103,137 +139,197 @@ def _version(tree: SourceTree) -> Decision:
         match = _VERSION.search(text or "")
         if match:
             return Decision(f"{match.group(1)}.{match.group(2)}", f"{name} pins it", name, 1)
-    requires = _toml(tree, "pyproject.toml").get("project", {}).get("requires-python")
-    if requires:
-        match = _VERSION.search(requires)
-        if match and not requires.strip().startswith(("<", "!=")):
-            lower = (int(match.group(1)), int(match.group(2)))
-            chosen = max(lower, (3, 12)) if requires.strip().startswith((">", "~", "^")) else lower
+    pyproject = _toml(tree, "pyproject.toml")
+    pipfile = _toml(tree, "Pipfile").get("requires", {}).get("python_version")
+    if isinstance(pipfile, str) and _VERSION.search(pipfile):
+        match = _VERSION.search(pipfile)
+        assert match is not None
+        return Decision(
+            f"{match.group(1)}.{match.group(2)}",
+            "the Pipfile requires it",
+            "Pipfile",
+            tree.line_of("Pipfile", "python"),
+        )
+    for requires, needle in (
+        (pyproject.get("project", {}).get("requires-python"), "requires-python"),
+        (pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("python"), "python"),
+    ):
+        if isinstance(requires, str) and (chosen := _from_range(requires)):
             return Decision(
-                f"{chosen[0]}.{chosen[1]}",
-                f"requires-python is {requires!r}",
+                chosen,
+                f"the project requires Python {requires!r}",
                 "pyproject.toml",
-                tree.line_of("pyproject.toml", "requires-python"),
+                tree.line_of("pyproject.toml", needle),
             )
-    return default(DEFAULT_VERSION, "no version file; the newest Python on Amazon Linux 2023")
+    if tree.has("Dockerfile"):
+        hit = tree.first(_DOCKER_FROM, ["Dockerfile"])
+        if hit:
+            version = hit.match.group("version")
+            return Decision(version, "the Dockerfile's base image", hit.file, hit.line)
+    return default(DEFAULT_VERSION, "no version file; a current Python on Amazon Linux 2023")
 
 
-def _install(tree: SourceTree, manifest: str | None) -> Decision:
+def _from_range(requires: str) -> str | None:
+    """The version to install for a requirement like '>=3.11', '^3.10', '~=3.12', '==3.11.*'."""
+    match = _VERSION.search(requires)
+    if match is None or requires.strip().startswith(("<", "!=")):
+        return None
+    lower = (int(match.group(1)), int(match.group(2)))
+    # an open range gets the newest of (its floor, the default); a pinned one exactly its version
+    open_range = requires.strip().startswith((">", "^")) and "<" not in requires and "," not in requires
+    floor = tuple(int(p) for p in DEFAULT_VERSION.split("."))
+    chosen = max(lower, floor) if open_range else lower
+    return f"{chosen[0]}.{chosen[1]}"
+
+
+def _install(tree: SourceTree) -> Decision:
+    pyproject = _toml(tree, "pyproject.toml")
+    if tree.has("uv.lock"):
+        return Decision(
+            "pip install uv && uv export --frozen --no-dev --no-hashes -o requirements.lock.txt"
+            " && pip install -r requirements.lock.txt",
+            "uv.lock pins the dependencies",
+            "uv.lock",
+            1,
+        )
+    if tree.has("poetry.lock") or "poetry" in pyproject.get("tool", {}):
+        file = "poetry.lock" if tree.has("poetry.lock") else "pyproject.toml"
+        return Decision(
+            "pip install poetry && poetry config virtualenvs.create false --local"
+            " && poetry install --only main --no-root --no-interaction",
+            f"{file}: a Poetry project",
+            file,
+            1 if file == "poetry.lock" else tree.line_of(file, "tool.poetry"),
+        )
+    if tree.has("pdm.lock"):
+        return Decision(
+            "pip install pdm && pdm export --prod --no-hashes -o requirements.lock.txt"
+            " && pip install -r requirements.lock.txt",
+            "pdm.lock pins the dependencies",
+            "pdm.lock",
+            1,
+        )
     if tree.has("requirements.txt"):
         return Decision(
             "pip install -r requirements.txt", "requirements.txt lists the dependencies", "requirements.txt", 1
         )
     if tree.has("Pipfile"):
-        return Decision("pip install pipenv && pipenv install --system --deploy", "Pipfile", "Pipfile", 1)
-    if tree.has("pyproject.toml"):
-        return Decision("pip install .", "pyproject.toml declares the project", "pyproject.toml", 1)
+        deploy = " --deploy" if tree.has("Pipfile.lock") else ""
+        return Decision(f"pip install pipenv && pipenv install --system{deploy}", "a Pipfile project", "Pipfile", 1)
+    if tree.has("pyproject.toml") or tree.has("setup.py"):
+        file = "pyproject.toml" if tree.has("pyproject.toml") else "setup.py"
+        return Decision("pip install .", f"{file} declares the project", file, 1)
     return default(None, "no dependency manifest")
 
 
-def _app_object(tree: SourceTree, sources: list[str]) -> tuple[str, str, str, int] | None:
-    """(module, variable, kind, line) of the first `app = Flask(...)`/`FastAPI(...)`."""
-    hit = tree.first(_APP_OBJECT, sources)
-    if hit is None:
-        return None
-    module = hit.file.removesuffix(".py").replace("/", ".")
-    return module, hit.match.group("var"), hit.match.group("kind"), hit.line
-
-
 def _port(tree: SourceTree, sources: list[str], framework: object) -> tuple[Decision, Decision]:
+    fallback = DEFAULT_PORTS.get(framework, 8000)  # type: ignore[call-overload]
     hit = tree.first(_ENV_PORT, sources)
     if hit:
-        env = hit.match.group("env")
-        if hit.match.group("default"):
-            port = int(hit.match.group("default"))
-            reason = f"the app reads {env} and binds {port} without it"
-            return Decision(port, reason, hit.file, hit.line), Decision(env, f"the app reads {env}", hit.file, hit.line)
-        fallback = DEFAULT_PORTS.get(framework, 8000)  # type: ignore[call-overload]
-        return (
-            Decision(fallback, f"{env} has no default in the code; HiveMind sets it", hit.file, hit.line),
-            Decision(env, f"the app reads {env}", hit.file, hit.line),
-        )
+        env, given = hit.match.group("env"), hit.match.group("default") or hit.match.group("fallback")
+        port_env = Decision(env, f"the app reads {env}", hit.file, hit.line)
+        if given:
+            return Decision(
+                int(given), f"the app reads {env} and binds {given} without it", hit.file, hit.line
+            ), port_env
+        return Decision(fallback, f"{env} has no default in the code; HiveMind sets it", hit.file, hit.line), port_env
     hit = tree.first(_ENV_PORT_REQUIRED, sources)
     if hit:
         env = hit.match.group("env")
-        fallback = DEFAULT_PORTS.get(framework, 8000)  # type: ignore[call-overload]
         return (
-            Decision(fallback, f"the app requires {env}; HiveMind sets it to this", hit.file, hit.line),
+            Decision(fallback, f"the app stops without {env}; HiveMind sets it to this", hit.file, hit.line),
             Decision(env, f"the app requires {env}", hit.file, hit.line),
         )
-    for regex in (_UVICORN_PORT, _RUN_PORT):
-        hit = tree.first(regex, sources)
-        if hit:
+    config = [f for f in _CONFIG_FILES if tree.has(f)]
+    for regex, files, what in (
+        (_BIND, config, "gunicorn's config binds"),
+        (_UVICORN_PORT, sources, "the app binds"),
+        (_RUN_PORT, sources, "the app binds"),
+    ):
+        hit = tree.first(regex, files)
+        if hit and hit.match.group("port"):
             port = int(hit.match.group("port"))
             return (
-                Decision(port, f"the app binds port {port}", hit.file, hit.line),
-                Decision(None, "the port is hard-coded", hit.file, hit.line),
+                Decision(port, f"{what} port {port}", hit.file, hit.line),
+                Decision(None, "the port is fixed in the code", hit.file, hit.line),
             )
-    port = DEFAULT_PORTS.get(framework, 8000)  # type: ignore[call-overload]
-    return default(port, f"the default port of {framework or 'Python web servers'}"), default(
-        None, "no port variable read"
+    return (
+        default(fallback, f"the default port of {framework or 'Python web servers'}"),
+        default(None, "no port variable read"),
     )
 
 
 def _start(
-    tree: SourceTree,
-    deps: dict[str, tuple[str, int | None]],
-    framework: object,
-    app_object: tuple[str, str, str, int] | None,
-    port_env: object,
-) -> Decision:
+    tree: SourceTree, deps: Deps, framework: object, sources: list[str], port_env: object
+) -> tuple[Decision, str | None]:
+    """(the start command, the server package it needs) for the app."""
     bind_port = f"${port_env}" if port_env else "$PORT"
+    config = next((f for f in _CONFIG_FILES if tree.has(f)), None)
+    bound_in_config = config is not None and tree.first(_BIND, [config]) is not None
+    gunicorn_bind = f"-c {config}" if bound_in_config else f"--bind 0.0.0.0:{bind_port}"
+    if config and not bound_in_config:
+        gunicorn_bind = f"-c {config} {gunicorn_bind}"
+    main = tree.first(
+        _MAIN, [f for f in sources if "/" not in f and f not in ("manage.py", "setup.py", *_CONFIG_FILES)]
+    )
     if framework == "django":
-        wsgi = next((f for f in tree.files if f.endswith("/wsgi.py")), None)
-        if wsgi and "gunicorn" in deps:
+        wsgi = next((f for f in sources if f.endswith("/wsgi.py")), None)
+        if wsgi:
             module = wsgi.removesuffix(".py").replace("/", ".")
-            return Decision(
-                f"gunicorn {module}:application --bind 0.0.0.0:{bind_port}", "Django's WSGI module", wsgi, 1
-            )
-        return Decision(f"python manage.py runserver 0.0.0.0:{bind_port}", "manage.py runserver", "manage.py", 1)
-    if app_object is not None:
-        module, var, kind, line = app_object
-        file = module.replace(".", "/") + ".py"
-        if kind == "FastAPI" and "uvicorn" in deps:
-            return Decision(
-                f"uvicorn {module}:{var} --host 0.0.0.0 --port {bind_port}", "FastAPI app with uvicorn", file, line
-            )
-        if kind == "Flask" and "gunicorn" in deps:
-            return Decision(
-                f"gunicorn --bind 0.0.0.0:{bind_port} {module}:{var}", "Flask app with gunicorn", file, line
-            )
-    main = tree.first(r"""^if __name__ == ['"]__main__['"]""", tree.with_suffix(".py", top_levels=1))
-    if main:
-        return Decision(f"python {main.file}", f"{main.file} runs the server when executed", main.file, main.line)
-    if app_object is not None:
-        module, var, _, line = app_object
-        return Decision(
-            f"python -m flask --app {module}:{var} run --host 0.0.0.0 --port {bind_port}",
-            "the Flask app object",
-            module.replace(".", "/") + ".py",
-            line,
-        )
-    return default(None, "no entry point found")
+            command = f"gunicorn {module}:application {gunicorn_bind}"
+            return Decision(command, "Django's WSGI module, under gunicorn", wsgi, 1), "gunicorn"
+        return Decision(f"python manage.py runserver 0.0.0.0:{bind_port}", "manage.py runserver", "manage.py", 1), None
+    app = _app_target(tree, sources)
+    main_text = (tree.text(main.file) or "") if main else ""
+    # the app's own `__main__` wins when it picks the port itself or there is no app object to serve
+    if main and (app is None or _RUN_PORT.search(main_text) or "uvicorn.run" in main_text):
+        return Decision(f"python {main.file}", f"{main.file} runs the server when executed", main.file, main.line), None
+    if app is not None:
+        target, kind, hit = app
+        if kind in ASGI:
+            command = f"uvicorn {target} --host 0.0.0.0 --port {bind_port}"
+            return Decision(command, f"the {kind} app, under uvicorn", hit.file, hit.line), "uvicorn"
+        command = f"gunicorn {gunicorn_bind} {target}"
+        return Decision(command, f"the {kind} app, under gunicorn", hit.file, hit.line), "gunicorn"
+    return default(None, "no entry point found"), None
+
+
+def _app_target(tree: SourceTree, sources: list[str]) -> tuple[str, str, Hit] | None:
+    """("module:variable", kind, where) of the app object, a factory, or a WSGI `application`."""
+    for regex in (_APP_OBJECT, _APP_FACTORY, _WSGI_CALLABLE):
+        hit = tree.first(regex, sources)
+        if hit is None:
+            continue
+        module = hit.file.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        groups = hit.match.groupdict()
+        if regex is _APP_FACTORY:
+            return f"'{module}:{groups['var']}()'", "flask", hit
+        if regex is _WSGI_CALLABLE:
+            return f"{module}:application", "wsgi", hit
+        return f"{module}:{groups['var']}", groups["kind"].lower(), hit
+    return None
 
 
 def _health(tree: SourceTree, sources: list[str], framework: object) -> Decision:
     routes = list(tree.search(_ROUTE, sources))
     if framework == "django":
-        routes += [h for h in tree.search(_DJANGO_PATH, [f for f in sources if f.endswith("urls.py")])]
+        routes += list(tree.search(_DJANGO_PATH, [f for f in sources if f.endswith("urls.py")]))
     return pick_health_path(routes)
 
 
-HEALTH_NAMES = ("/health", "/healthz", "/healthcheck", "/health-check", "/ping", "/status", "/ready", "/livez")
+HEALTH_NAMES = ("/health", "/healthz", "/healthcheck", "/health-check", "/ping", "/status", "/ready", "/livez", "/up")
 
 
-def pick_health_path(routes: list) -> Decision:
-    """`/` when the app defines it, else a health-like route, else `/` by default."""
-    paths = [(("/" + h.match.group("path").lstrip("/")) if h.match.group("path") != "" else "/", h) for h in routes]
+def pick_health_path(routes: list[Hit], names: tuple[str, ...] = HEALTH_NAMES) -> Decision:
+    """`/` when the app defines it, else a health-like route, else `/` by default. Routes with
+    parameters (`<id>`, `{id}`, `:id`) are never chosen: they need data."""
+    paths = [("/" + h.match.group("path").lstrip("/"), h) for h in routes]
+    paths = [(p, h) for p, h in paths if not re.search(r"[<{:*(]", p)]
     root = next((h for p, h in paths if p == "/"), None)
     if root:
         return Decision("/", "the app defines /", root.file, root.line)
-    for name in HEALTH_NAMES:
-        hit = next((h for p, h in paths if p.rstrip("/") == name or p.rstrip("/").endswith(name)), None)
+    for name in names:
+        hit = next(((p, h) for p, h in paths if p.rstrip("/") == name or p.rstrip("/").endswith(name)), None)
         if hit:
-            path = "/" + hit.match.group("path").lstrip("/")
-            return Decision(path, f"the app defines {path} and no /", hit.file, hit.line)
+            return Decision(hit[0], f"the app defines {hit[0]} and no /", hit[1].file, hit[1].line)
     return default("/", "no route found in the code")

@@ -17,6 +17,37 @@ MAX_TEXT_BYTES = 1024 * 1024
 # Detectors read code to find ports and routes; entry points sit near the top of a tree, so the
 # shallowest files are searched and a huge tree costs no more than this many reads.
 MAX_SEARCHED_FILES = 1500
+# Folders of examples, documentation, tests and vendored code near the top of a tree: their code
+# is not the app's. Deeper down such names are code (Java's `com/example/demo` package).
+ASIDE_DEPTH = 2
+ASIDE = frozenset(
+    {
+        "docs",
+        "doc",
+        "documentation",
+        "example",
+        "examples",
+        "sample",
+        "samples",
+        "test",
+        "tests",
+        "__tests__",
+        "spec",
+        "e2e",
+        "fixtures",
+        "testdata",
+        "benchmarks",
+        "bench",
+        "vendor",
+        "third_party",
+    }
+)
+
+
+def is_aside(path: str) -> bool:
+    """Whether a path lies in (or is) a folder of examples, docs, tests or vendored code near the
+    top of the tree (`docs/x.py`, `src/test/A.java`; not `src/main/java/com/example/A.java`)."""
+    return not ASIDE.isdisjoint(path.split("/")[:ASIDE_DEPTH])
 
 
 @dataclass(frozen=True)
@@ -78,8 +109,9 @@ class SourceTree:
         return self._text[name]
 
     def with_suffix(self, *suffixes: str, top_levels: int = 3) -> list[str]:
-        """Files with these suffixes, at most `top_levels` folders deep, shallowest first."""
-        chosen = [f for f in self.files if f.endswith(suffixes) and f.count("/") < top_levels]
+        """Files with these suffixes, at most `top_levels` folders deep, shallowest first, none in
+        a folder of examples, docs, tests or vendored code."""
+        chosen = [f for f in self.files if f.endswith(suffixes) and f.count("/") < top_levels and not is_aside(f)]
         return sorted(chosen, key=lambda f: (f.count("/"), f))[:MAX_SEARCHED_FILES]
 
     def search(self, pattern: str | re.Pattern[str], files: Iterable[str]) -> Iterator[Hit]:

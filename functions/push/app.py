@@ -1,0 +1,25 @@
+"""Push: a push to a tracked CodeCommit branch (EventBridge) starts a deployment of that commit."""
+
+from typing import Any
+
+from hivemind.aws.clients import client
+from hivemind.models import CodeCommitPush
+from hivemind.observability import logger, tracer
+from hivemind.settings import get_settings
+from hivemind.workflow.push import deploy_push
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = get_settings()
+    push = CodeCommitPush.model_validate(event)
+    outcome = deploy_push(
+        push,
+        branch=settings.tracked_branch,
+        settings=settings,
+        ddb=client("dynamodb", settings.region),
+        sfn=client("stepfunctions", settings.region),
+    )
+    logger.info(outcome.reason, extra={"deployment_id": outcome.deployment_id, "started": outcome.started})
+    return outcome.model_dump(mode="json")

@@ -1,0 +1,78 @@
+"""Where the app is in a source tree: at the root, in the folder the request names, or in the
+one app folder of a monorepo.
+
+A folder with a manifest of its own (package.json, go.mod, pyproject.toml, ...) is an app of
+its own: its files are not evidence for the folder above it, so a repository's root is planned
+from the root's own files, and `apps/web` from `apps/web`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from hivemind.errors import PlanError
+from hivemind.planning.decisions import Decision, default
+from hivemind.planning.tree import SourceTree, is_aside
+
+# Files that say "this folder is what gets deployed": in a monorepo, the app folder with one wins.
+RECIPES = ("Procfile", "hivemind.toml", "Dockerfile", "app.yaml", "fly.toml", "render.yaml", "railway.json")
+# A root with one of these (or package.json workspaces and no start script) holds apps; it is not one.
+WORKSPACE_FILES = ("pnpm-workspace.yaml", "lerna.json", "nx.json", "turbo.json", "rush.json", "go.work")
+MAX_APP_DEPTH = 3
+
+
+def app_folders(tree: SourceTree, manifests: Iterable[str]) -> dict[str, str]:
+    """Folders below the root (at most MAX_APP_DEPTH deep) that hold a manifest -> that manifest,
+    shallowest first."""
+    names = set(manifests)
+    found: dict[str, str] = {}
+    for file in sorted(tree.files, key=lambda f: (f.count("/"), f)):
+        folder, _, name = file.rpartition("/")
+        if folder and name in names and folder.count("/") < MAX_APP_DEPTH:
+            found.setdefault(folder, file)
+    return found
+
+
+def own_tree(tree: SourceTree, folder: str, folders: Iterable[str]) -> SourceTree:
+    """The files of `folder` ("." for the root) minus those of the app folders inside it."""
+    inner = [f for f in folders if folder == "." or f.startswith(folder + "/")]
+    sub = tree if folder == "." else tree.sub(folder)
+    prefixes = tuple((f if folder == "." else f[len(folder) + 1 :]) + "/" for f in inner)
+    if not prefixes:
+        return sub
+    return SourceTree(root=sub.root, files=[f for f in sub.files if not f.startswith(prefixes)])
+
+
+def find_app(tree: SourceTree, folders: dict[str, str], runnable: Callable[[SourceTree], bool]) -> Decision:
+    """The app's folder: the root when it is runnable by itself; else the one runnable app folder
+    (or the one of several with its own deploy recipe); else a PlanError naming the candidates.
+    Folders of examples, docs or tests are never chosen on their own."""
+    if not is_workspace_root(tree) and runnable(own_tree(tree, ".", folders)):
+        return default(".", "the app is at the root of the source")
+    found = [f for f in folders if runnable(own_tree(tree, f, folders))]
+    apps = [f for f in found if not is_aside(f)]
+    if len(apps) == 1:
+        return Decision(apps[0], "the only app folder in the repository", folders[apps[0]], 1)
+    with_recipe = [(f, r) for f in apps for r in RECIPES if tree.has(f"{f}/{r}")]
+    if len({f for f, _ in with_recipe}) == 1:
+        folder, recipe = with_recipe[0]
+        others = ", ".join(f for f in apps if f != folder)
+        return Decision(folder, f"it has its own {recipe}; the other apps ({others}) do not", f"{folder}/{recipe}", 1)
+    if len(apps) > 1:
+        raise PlanError(
+            f"the repository holds {len(apps)} apps ({', '.join(apps)}) and none is the obvious one: "
+            "choose one with subdir in the request (--subdir)"
+        )
+    if found:
+        raise PlanError(
+            f"no app at the root of the source, only examples or tests ({', '.join(found)}): "
+            "choose one with subdir in the request (--subdir)"
+        )
+    return default(".", "the app is at the root of the source")
+
+
+def is_workspace_root(tree: SourceTree) -> bool:
+    if any(tree.has(name) for name in WORKSPACE_FILES):
+        return True
+    text = tree.text("package.json") if tree.has("package.json") else None
+    return bool(text and '"workspaces"' in text and '"start"' not in text)

@@ -1,0 +1,216 @@
+"""PHP apps: Laravel, Slim, Symfony and plain PHP, from composer.json or an index.php.
+
+They run under PHP's own web server with several workers (PHP_CLI_SERVER_WORKERS) behind the
+load balancer, with OPcache on: no second process to supervise, and enough for a small app.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.python import HEALTH_NAMES, pick_health_path
+from hivemind.planning.tree import SourceTree
+
+LANGUAGE = "php"
+# composer.json only: a manifest marks an app folder, and public/ (with its index.php) belongs to the app
+# above it; detect() still plans a plain PHP app from its index.php.
+MANIFESTS: tuple[str, ...] = ("composer.json",)
+PROCFILE_WORDS = frozenset({"php", "php-fpm", "heroku-php-apache2", "heroku-php-nginx", "frankenphp"})
+# The PHP series Amazon Linux 2023 packages (php8.2, php8.3, php8.4), oldest first.
+PACKAGED = ((8, 2), (8, 3), (8, 4))
+DEFAULT_VERSION = "8.3"
+DEFAULT_PORT = 8080
+WORKERS = 4
+INSTALL = "composer install --no-dev --optimize-autoloader --no-interaction"
+FRAMEWORKS = (
+    ("laravel/framework", "laravel"),
+    ("laravel/lumen-framework", "lumen"),
+    ("slim/slim", "slim"),
+    ("symfony/framework-bundle", "symfony"),
+)
+LARAVEL_ROUTER = "vendor/laravel/framework/src/Illuminate/Foundation/resources/server.php"
+_VERSION = re.compile(r"(\d+)\.(\d+)")
+_ROUTE = re.compile(
+    r"""(?:Route::(?:get|any|match\([^)]*\),)|\$(?:app|router|group|r)->(?:get|any|map\([^)]*\),))"""
+    r"""\s*\(\s*['"](?P<path>[^'"]*)['"]"""
+)
+_SYMFONY_ROUTE = re.compile(r"""#\[Route\(\s*(?:path:\s*)?['"](?P<path>/[^'"]*)['"]""")
+_SYMFONY_YAML = re.compile(r"""^\s*path:\s*['"]?(?P<path>/[^'"\s]*)""")
+_LARAVEL_HEALTH = re.compile(r"""\bhealth:\s*['"](?P<path>/[^'"]*)['"]""")
+
+
+def _composer(tree: SourceTree) -> dict[str, Any]:
+    try:
+        value = json.loads(tree.text("composer.json") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _table(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def detect(tree: SourceTree) -> Detection | None:
+    entry = next((f for f in ("public/index.php", "index.php") if tree.has(f)), None)
+    if not tree.has("composer.json") and entry is None:
+        return None
+    composer = _composer(tree)
+    require = _table(composer, "require")
+    manifest = "composer.json" if tree.has("composer.json") else str(entry)
+    decisions: Detection = {"language": Decision("php", f"{manifest} is a PHP project file", manifest, 1)}
+    framework = _framework(tree, require)
+    decisions["framework"] = framework
+    decisions["runtime_version"] = _version(tree, composer, require)
+    decisions["install_command"] = (
+        Decision(INSTALL, "composer.json lists the dependencies; no dev packages in production", "composer.json", 1)
+        if tree.has("composer.json")
+        else default(None, "no composer.json: nothing to install")
+    )
+    decisions["build_command"] = _build(tree)
+    decisions["start_command"] = _start(tree, framework.value, entry)
+    decisions["port"] = default(DEFAULT_PORT, "PHP's server binds the port HiveMind gives it in PORT")
+    start = decisions["start_command"]
+    decisions["port_env"] = (
+        Decision("PORT", "the start command binds $PORT", start.file, start.line)
+        if start.value is not None
+        else default(None, "no start command")
+    )
+    decisions["health_path"] = _health(tree, framework.value, entry)
+    return decisions
+
+
+def _framework(tree: SourceTree, require: dict[str, Any]) -> Decision:
+    for package, name in FRAMEWORKS:
+        if package in require:
+            return Decision(
+                name, f"{package} is a dependency", "composer.json", tree.line_of("composer.json", f'"{package}"')
+            )
+    if tree.has("artisan"):
+        return Decision("laravel", "artisan is Laravel's console", "artisan", 1)
+    return default(None, "no PHP framework recognised: plain PHP")
+
+
+def _version(tree: SourceTree, composer: dict[str, Any], require: dict[str, Any]) -> Decision:
+    pinned = _table(_table(composer, "config"), "platform").get("php")
+    match = _VERSION.match(pinned) if isinstance(pinned, str) else None
+    if match:
+        return Decision(
+            f"{match.group(1)}.{match.group(2)}",
+            f"composer.json's config.platform.php is {pinned!r}",
+            "composer.json",
+            tree.line_of("composer.json", '"platform"'),
+        )
+    constraint = require.get("php")
+    if isinstance(constraint, str) and _VERSION.search(constraint):
+        line = tree.line_of("composer.json", '"php"')
+        chosen = next((v for v in PACKAGED if satisfies(v, constraint)), None)
+        if chosen:
+            return Decision(
+                f"{chosen[0]}.{chosen[1]}",
+                f"require.php is {constraint!r}: the oldest PHP on Amazon Linux 2023 that satisfies it",
+                "composer.json",
+                line,
+            )
+        lowest = _VERSION.search(constraint)
+        assert lowest is not None
+        return Decision(
+            f"{lowest.group(1)}.{lowest.group(2)}",
+            f"require.php is {constraint!r}, which no PHP packaged on Amazon Linux 2023 satisfies",
+            "composer.json",
+            line,
+        )
+    return default(DEFAULT_VERSION, "no PHP version required; a supported PHP on Amazon Linux 2023")
+
+
+def satisfies(version: tuple[int, int], constraint: str) -> bool:
+    """Whether some `version[0].version[1].x` release meets a Composer constraint (`^8.2`,
+    `>=8.1 <8.4`, `~8.2.0`, `8.3.*`, `^7.4 || ^8.0`)."""
+    for alternative in re.split(r"\s*\|\|?\s*", constraint.strip()):
+        parts = [p for p in re.split(r"[\s,]+", alternative) if p]
+        if parts and all(_meets(version, part) for part in parts):
+            return True
+    return False
+
+
+def _meets(version: tuple[int, int], part: str) -> bool:
+    match = re.match(
+        r"^(?P<op>\^|~|>=|<=|>|<|==|=|!=)?v?(?P<major>\d+)(?:\.(?P<minor>\d+|\*))?(?P<rest>(?:\.[\d*]+)*)", part
+    )
+    if part in ("*", "x") or match is None:
+        return part in ("*", "x")
+    op = match.group("op") or ""
+    major = int(match.group("major"))
+    minor_text = match.group("minor")
+    minor = int(minor_text) if minor_text and minor_text != "*" else None
+    wanted = (major, minor or 0)
+    if op == "^":
+        return wanted <= version < (major + 1, 0) if major > 0 else version == wanted
+    if op == "~":
+        upper = (major, (minor or 0) + 1) if match.group("rest") else (major + 1, 0)
+        return wanted <= version < upper if minor is not None else version[0] == major
+    if op in (">=", ">"):
+        return version >= wanted
+    if op == "<":
+        return version < wanted or (version == wanted and bool(match.group("rest").strip(".0")))
+    if op == "<=":
+        return version <= wanted
+    if op == "!=":
+        return True
+    return version[0] == major and (minor is None or version[1] == minor)
+
+
+def _build(tree: SourceTree) -> Decision:
+    try:
+        package = json.loads(tree.text("package.json") or "{}") if tree.has("package.json") else {}
+    except ValueError:
+        package = {}
+    scripts = package.get("scripts") if isinstance(package, dict) else None
+    if isinstance(scripts, dict) and "build" in scripts:
+        install = "npm ci" if tree.has("package-lock.json") else "npm install"
+        return Decision(
+            f"{install} && npm run build",
+            f"package.json builds the front-end assets: {scripts['build']}",
+            "package.json",
+            tree.line_of("package.json", '"build"'),
+        )
+    return default(None, "PHP needs no build step")
+
+
+def _start(tree: SourceTree, framework: object, entry: str | None) -> Decision:
+    server = f"env PHP_CLI_SERVER_WORKERS={WORKERS} php -d opcache.enable_cli=1 -S 0.0.0.0:$PORT"
+    docroot = "public" if tree.has("public/index.php") or framework in ("laravel", "symfony", "slim") else "."
+    if framework == "laravel" and tree.has("server.php"):
+        return Decision(f"{server} -t public server.php", "Laravel's router script for PHP's server", "server.php", 1)
+    if framework == "laravel":
+        # the router artisan serve uses: static files as they are, everything else through public/index.php
+        evidence = ("artisan", 1) if tree.has("artisan") else ("composer.json", 1)
+        return Decision(f"{server} -t public {LARAVEL_ROUTER}", "Laravel's router script for PHP's server", *evidence)
+    index = f"{docroot}/index.php" if docroot != "." else "index.php"
+    if tree.has(index):
+        return Decision(
+            f"{server} -t {docroot}",
+            f"PHP's server with {docroot if docroot != '.' else 'the app folder'} as the document root;"
+            " paths that are not files go to index.php",
+            index,
+            1,
+        )
+    return default(None, f"no {index} to serve")
+
+
+def _health(tree: SourceTree, framework: object, entry: str | None) -> Decision:
+    sources = tree.with_suffix(".php", top_levels=3)
+    routes = list(tree.search(_ROUTE, sources))
+    if framework == "symfony":
+        routes += tree.search(_SYMFONY_ROUTE, tree.with_suffix(".php", top_levels=4))
+        routes += tree.search(_SYMFONY_YAML, [f for f in ("config/routes.yaml",) if tree.has(f)])
+    if framework == "laravel":
+        routes += tree.search(_LARAVEL_HEALTH, [f for f in ("bootstrap/app.php",) if tree.has(f)])
+    found = pick_health_path(routes, ("/up", *HEALTH_NAMES))
+    if found.source == "default" and framework is None and entry is not None:
+        return Decision("/", f"{entry} answers /", entry, 1)
+    return found

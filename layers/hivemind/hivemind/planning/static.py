@@ -1,0 +1,201 @@
+"""Static sites: plain HTML files, or a single-page app that a Node build turns into files.
+
+Either way nginx from Amazon Linux 2023 serves the folder, run by the `app` user with the
+config HiveMind writes (templating/nginx.py): the start command names the folder, the
+config carries the port, so a port override needs no other change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import Any
+
+from hivemind.planning import node
+from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.tree import SourceTree
+
+LANGUAGE = "static"
+# No manifest: layout.py takes a folder holding a manifest for an app of its own, and public/,
+# templates/ or docs/ with an index.html are not. The site is found from its own folder.
+MANIFESTS: tuple[str, ...] = ()
+PROCFILE_WORDS = frozenset({"nginx"})
+NGINX_CONF = "/opt/hivemind/nginx.conf"
+DEFAULT_PORT = 8080
+# Where a plain site keeps its pages, in the order they are looked for.
+HTML_ROOTS = (".", "public", "site", "www")
+# A build script's tool -> (framework, the folder it writes by default).
+BUILDERS = (
+    (re.compile(r"\b(?:react-scripts|craco|react-app-rewired)\s+build\b"), "create-react-app", "build"),
+    (re.compile(r"\bng\s+build\b"), "angular", "dist"),
+    (re.compile(r"\bastro\s+build\b"), "astro", "dist"),
+    (re.compile(r"\bvite\s+build\b"), "vite", "dist"),
+    (re.compile(r"\bvue-cli-service\s+build\b"), "vue-cli", "dist"),
+    (re.compile(r"\bparcel\s+build\b"), "parcel", "dist"),
+    (re.compile(r"\bgatsby\s+build\b"), "gatsby", "public"),
+    (re.compile(r"\bdocusaurus\s+build\b"), "docusaurus", "build"),
+    (re.compile(r"\bwebpack(?:-cli)?\b(?!\s+serve)"), "webpack", "dist"),
+)
+_OUT_FLAG = re.compile(r"""--(?:outDir|out-dir|output-path|dist-dir)(?:\s+|=)['"]?(?P<dir>[\w.@/-]+)""")
+_VITE_OUT_DIR = re.compile(r"""\boutDir\s*:\s*['"`](?P<dir>[\w.@/-]+)['"`]""")
+_ASTRO_SERVER = re.compile(r"""\boutput\s*:\s*['"](?:server|hybrid)['"]|@astrojs/(?:node|vercel|netlify|cloudflare)""")
+
+
+def detect(tree: SourceTree) -> Detection | None:
+    package = node.read_package(tree) if tree.has("package.json") else {}
+    return _single_page_app(tree, package) or _plain_site(tree, package)
+
+
+def _single_page_app(tree: SourceTree, package: dict[str, Any]) -> Detection | None:
+    """A front end whose build writes files and that starts no server of its own."""
+    build = node.scripts_of(package).get("build")
+    if not build:
+        return None
+    builder = next(((fw, out) for regex, fw, out in BUILDERS if regex.search(build)), None)
+    if builder is None:
+        return None
+    framework, out = builder
+    dependencies = {**_table(package, "devDependencies"), **_table(package, "dependencies")}
+    if any(name in _table(package, "dependencies") for name, _ in node.FRAMEWORKS):
+        return None  # a server framework: the Node detector plans it
+    manager, install = node.install(tree, package)
+    if node.server_start(tree, package, manager, None).value is not None:
+        return None  # it starts a server of its own
+    build_line = tree.line_of("package.json", '"build"')
+    if "@sveltejs/kit" in dependencies:
+        if "@sveltejs/adapter-static" not in dependencies:
+            return None  # SvelteKit renders on a server unless built with adapter-static
+        framework, out = "sveltekit", "build"
+    if framework == "astro" and tree.first(_ASTRO_SERVER, _configs(tree, "astro.config")):
+        return None  # Astro in server output mode needs its Node adapter
+    out_decision = _output(tree, build, framework, out, build_line)
+    folder = str(out_decision.value)
+    source_index = next(
+        (f for f in ("index.html", "public/index.html", "src/index.html") if tree.has(f)), "package.json"
+    )
+    return {
+        "language": Decision(
+            "static",
+            f"package.json builds a {framework} front end into {folder}/ and starts no server",
+            "package.json",
+            build_line,
+        ),
+        "framework": Decision(framework, f"the build script runs it: {build}", "package.json", build_line),
+        "runtime_version": node.version(tree, package),
+        "install_command": install,
+        "build_command": Decision(
+            f"{node.run_script(manager)} build", out_decision.reason, out_decision.file, out_decision.line
+        ),
+        "start_command": Decision(
+            serve_command(folder),
+            f"nginx serves {folder}/ with index.html as the fallback for the app's routes",
+            out_decision.file,
+            out_decision.line,
+        ),
+        **_port_and_health(folder, source_index),
+    }
+
+
+def _plain_site(tree: SourceTree, package: dict[str, Any]) -> Detection | None:
+    folder = next((d for d in HTML_ROOTS if tree.has("index.html" if d == "." else f"{d}/index.html")), None)
+    if folder is None:
+        return None
+    index = "index.html" if folder == "." else f"{folder}/index.html"
+    where = "at the root" if folder == "." else f"in {folder}/"
+    decisions: Detection = {
+        "language": Decision("static", f"{index} is a web page {where}", index, 1),
+        "framework": default(None, "plain HTML, no front-end build tool recognised"),
+        "runtime_version": default("nginx", "the files need no runtime; Amazon Linux 2023's nginx serves them"),
+        "install_command": default(None, "plain files need no dependencies"),
+        "build_command": default(None, "plain files need no build"),
+        "start_command": Decision(serve_command(folder), f"nginx serves the files {where}", index, 1),
+        **_port_and_health(folder, index),
+    }
+    build = node.scripts_of(package).get("build")
+    if build and folder != ".":
+        # e.g. a CSS or template step that writes into public/: Node runs it before nginx serves the folder
+        manager, install = node.install(tree, package)
+        decisions["runtime_version"] = node.version(tree, package)
+        decisions["install_command"] = install
+        decisions["build_command"] = Decision(
+            f"{node.run_script(manager)} build",
+            f"package.json's build script: {build}",
+            "package.json",
+            tree.line_of("package.json", '"build"'),
+        )
+    return decisions
+
+
+def serve_command(folder: str) -> str:
+    """nginx in the foreground with HiveMind's config, serving `folder` (relative to the app's folder).
+
+    `-p` makes the folder nginx's prefix, which the config's `root .` resolves against; `-e stderr`
+    keeps nginx from opening the packaged log file that only root may write."""
+    prefix = '"$PWD"/' if folder in ("", ".") else f'"$PWD"/{shlex.quote(folder.strip("/") + "/")}'
+    return f"nginx -e stderr -p {prefix} -c {NGINX_CONF}"
+
+
+def _port_and_health(folder: str, index: str) -> Detection:
+    shown = "" if folder == "." else f"{folder}/"
+    return {
+        "port": default(DEFAULT_PORT, "HiveMind's nginx config listens here (an unprivileged port for the app user)"),
+        "port_env": default(None, "nginx reads its port from HiveMind's config, not the environment"),
+        "health_path": Decision("/", f"nginx answers / with {shown}index.html", index, 1),
+    }
+
+
+def _output(tree: SourceTree, build: str, framework: str, out: str, build_line: int | None) -> Decision:
+    """The folder the build writes: a flag in the build script, the tool's config, else its default."""
+    flag = _OUT_FLAG.search(build)
+    if flag:
+        return Decision(
+            flag.group("dir").strip("/"), f"the build script writes {flag.group(0)}", "package.json", build_line
+        )
+    if framework in ("vite", "sveltekit", "astro"):
+        hit = tree.first(_VITE_OUT_DIR, _configs(tree, "vite.config", "astro.config"))
+        if hit and framework != "sveltekit":
+            folder = hit.match.group("dir").strip("/").removeprefix("./")
+            return Decision(folder, f"{hit.file} sets outDir to {folder}", hit.file, hit.line)
+    if framework == "angular":
+        angular = _angular_output(tree)
+        if angular is not None:
+            return angular
+    return Decision(out, f"{framework} builds into {out}/ by default", "package.json", build_line)
+
+
+def _angular_output(tree: SourceTree) -> Decision | None:
+    """angular.json's outputPath for the default project; the `application` builder adds `browser/`."""
+    try:
+        config = json.loads(tree.text("angular.json") or "{}") if tree.has("angular.json") else {}
+    except ValueError:
+        return None
+    projects = _table(config, "projects")
+    if not projects:
+        return None
+    chosen = config.get("defaultProject")
+    name = chosen if isinstance(chosen, str) and chosen in projects else next(iter(projects))
+    build = _table(_table(projects[name], "architect"), "build")
+    options = _table(build, "options")
+    output = options.get("outputPath", f"dist/{name}")
+    builder = str(build.get("builder", ""))
+    application = builder.endswith(":application")
+    if isinstance(output, dict):
+        base, browser = str(output.get("base", f"dist/{name}")), str(output.get("browser", "browser"))
+        folder = f"{base.strip('/')}/{browser}".rstrip("/") if application else base.strip("/")
+    else:
+        folder = f"{str(output).strip('/')}/browser" if application else str(output).strip("/")
+    line = tree.line_of("angular.json", '"outputPath"') or tree.line_of("angular.json", f'"{name}"')
+    reason = f"angular.json's {name} project builds into {folder}/" + (
+        " (the application builder writes browser/)" if application else ""
+    )
+    return Decision(folder, reason, "angular.json", line)
+
+
+def _configs(tree: SourceTree, *stems: str) -> list[str]:
+    return [f for f in tree.files if "/" not in f and f.startswith(tuple(f"{s}." for s in stems))]
+
+
+def _table(value: Any, key: str) -> dict[str, Any]:
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else {}
