@@ -11,7 +11,8 @@ from hivemind.errors import PlanError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import make_plan
 from hivemind.templating import render_template
-from hivemind.templating.userdata import GO_ENV, RUNTIMES, _environment
+from hivemind.templating.runtimes import GO_ENV, RUNTIMES
+from hivemind.templating.userdata import _environment
 from tests.fixtures.repos import CORPUS
 
 GO = dict(

@@ -18,7 +18,8 @@ import functools
 from typing import Any
 
 from hivemind.models import DeploymentPlan, StackOptions
-from hivemind.templating.userdata import literal_sub, user_data
+from hivemind.templating.shell import literal_sub
+from hivemind.templating.userdata import user_data
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 VPC_CIDR, SUBNET_CIDRS = "10.0.0.0/16", ("10.0.0.0/24", "10.0.1.0/24")
