@@ -181,6 +181,12 @@ def test_user_data_runs_the_plan_as_a_service_and_signals_on_health():
     assert script.index("systemctl enable") < script.index("signal 0")
 
 
+@pytest.mark.parametrize(("language", "timeout"), [("python", "PT15M"), ("java", "PT30M"), ("docker", "PT30M")])
+def test_slow_building_runtimes_get_a_longer_boot_timeout(language, timeout):
+    template = render_template(_plan(language=language), deployment_id="d-1", stack_name="s")
+    assert template["Resources"]["WebInstance"]["CreationPolicy"]["ResourceSignal"]["Timeout"] == timeout
+
+
 def test_an_unknown_instance_type_is_a_blocking_lint_finding():
     template = render_template(_plan(instance_type="t9.gigantic"), deployment_id="d-1", stack_name="s")
     errors = blocking(lint_template(to_yaml(template)))

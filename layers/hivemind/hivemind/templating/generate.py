@@ -18,6 +18,7 @@ import functools
 from typing import Any
 
 from hivemind.models import DeploymentPlan, StackOptions
+from hivemind.templating.runtimes import boot_timeout
 from hivemind.templating.shell import literal_sub
 from hivemind.templating.userdata import user_data
 
@@ -25,7 +26,6 @@ AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-
 VPC_CIDR, SUBNET_CIDRS = "10.0.0.0/16", ("10.0.0.0/24", "10.0.1.0/24")
 # The target group's health check; workflow/target.py bounds its wait with these in mind.
 HEALTH_CHECK = {"interval": 15, "timeout": 5, "healthy": 2, "unhealthy": 3}
-SIGNAL_TIMEOUT = "PT15M"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 _ARN_PREFIX = "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:"
 
@@ -361,7 +361,7 @@ def _instance(plan: DeploymentPlan, tags: Any, *, new_network: bool) -> dict[str
         "WebInstance": {
             "Type": "AWS::EC2::Instance",
             **instance_extra,
-            "CreationPolicy": {"ResourceSignal": {"Count": 1, "Timeout": SIGNAL_TIMEOUT}},
+            "CreationPolicy": {"ResourceSignal": {"Count": 1, "Timeout": boot_timeout(plan)}},
             "Properties": {
                 "ImageId": _ref("ImageId"),
                 # a literal, so that cfn-lint checks it against the region's instance types

@@ -220,7 +220,22 @@ def _java(plan: DeploymentPlan) -> tuple[str, list[str]]:
 
 
 # Environment variables a runtime needs at build and run time; the plan's environment wins over them.
-RUNTIME_ENV: dict[str, dict[str, str]] = {"go": GO_ENV, "java": {"JAVA_HOME": JAVA_HOME}}
+RUNTIME_ENV: dict[str, dict[str, str]] = {
+    "go": GO_ENV,
+    "java": {"JAVA_HOME": JAVA_HOME},
+    # what Heroku and Elastic Beanstalk set: frameworks read these to run in production mode
+    "ruby": {"RAILS_ENV": "production", "RACK_ENV": "production"},
+    "php": {"APP_ENV": "production"},
+}
+# Minutes an instance may take from boot to a healthy app (the CreationPolicy's timeout): a JVM
+# build, a Ruby compiled from source or a Docker image build take longer than the rest.
+BOOT_MINUTES: dict[str, int] = {"java": 30, "ruby": 30, "docker": 30}
+DEFAULT_BOOT_MINUTES = 15
+
+
+def boot_timeout(plan: DeploymentPlan) -> str:
+    """The instance's signal timeout for this plan, as an ISO 8601 duration."""
+    return f"PT{BOOT_MINUTES.get(plan.language, DEFAULT_BOOT_MINUTES)}M"
 
 
 def _static(plan: DeploymentPlan) -> tuple[str, list[str]]:
