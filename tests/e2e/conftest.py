@@ -12,9 +12,10 @@ from tests.conftest import EXAMPLES, ROOT
 
 @pytest.fixture
 def deploy(tmp_path: Path):
-    """deploy(example, faults=...) -> (record, report) on a fresh local runtime."""
+    """deploy(example, faults=...) -> (record, report, stacks left) on a fresh local runtime;
+    `source` deploys another folder than examples/<example>."""
 
-    def run(example: str, *, faults: tuple[str, ...] = (), prepare=None, **request_fields):
+    def run(example: str, *, faults: tuple[str, ...] = (), prepare=None, source: Path | None = None, **request_fields):
         import json
 
         fields = {"app_name": example, **request_fields}
@@ -30,7 +31,7 @@ def deploy(tmp_path: Path):
             ]
 
         record, report_path = deploy_locally(
-            EXAMPLES / example,
+            source or EXAMPLES / example,
             fields,
             faults=faults,
             reports_dir=tmp_path / "reports",

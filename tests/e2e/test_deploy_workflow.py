@@ -6,6 +6,8 @@ state machine with the real handlers; only AWS is emulated.
 
 import pytest
 
+from tests.fixtures.repos import CORPUS
+
 HAPPY_PATH = [
     "Plan deployment",
     "Generate template",
@@ -35,6 +37,30 @@ def test_example_app_deploys_to_succeeded(deploy, example, language, framework, 
     assert report["health"]["state"] == "healthy"
     assert report["plan"]["cost"]["monthly_usd"] > 0
     assert stacks == [f"hivemind-{example}"]
+    assert not [f for f in report["findings"] if f["severity"] == "error"]
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "go-gin-run-no-address",
+        "spring-gradle-kts-toolchain-port-placeholder",
+        "vite-react-spa",
+        "rails-71-up-no-root",
+        "laravel-11-up-vite",
+        "dockerfile-rust-expose",
+    ],
+)
+def test_every_kind_of_app_runs_the_whole_workflow(deploy, tmp_path, fixture):
+    # Given a repository of another language from the planner's corpus
+    repo = CORPUS[fixture]
+    source = repo.write(tmp_path / "src")
+    # When it is deployed on the local runtime
+    record, report, _ = deploy("corpus-app", source=source)
+    # Then its plan, validated stack and health check carry it to SUCCEEDED
+    assert record.status == "SUCCEEDED", record.error
+    assert [s.name for s in record.steps] == HAPPY_PATH
+    assert {k: report["plan"][k] for k in ("language", "port")} == {k: repo.expected[k] for k in ("language", "port")}
     assert not [f for f in report["findings"] if f["severity"] == "error"]
 
 

@@ -39,7 +39,13 @@ _DJANGO_PATH = re.compile(r"""\b(?:re_)?path\(\s*r?['"]\^?(?P<path>[^'"$]*)\$?['
 _APP_OBJECT = re.compile(
     r"""^(?P<var>\w+)\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?P<kind>Flask|FastAPI|Starlette|Litestar|Quart)\("""
 )
-_APP_FACTORY = re.compile(r"""^def (?P<var>create_app|make_app|app_factory)\(\s*\)""")
+# a factory that runs without arguments: none, or only ones with defaults (`create_app(test_config=None)`)
+_APP_FACTORY = re.compile(
+    r"""^def (?P<var>create_app|make_app|app_factory|get_app|get_application)\("""
+    r"""\s*(?:\w+\s*(?::\s*[^=,()]+)?=\s*[^,()]+(?:\(\))?\s*,?\s*)*\)"""
+)
+# the app object a module builds by calling a factory: `app = create_app()`, `app = get_application()`
+_APP_CALL = re.compile(r"""^(?P<var>app|application|api)\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?P<call>[a-z_]\w*)\([^)]*\)\s*$""")
 _WSGI_CALLABLE = re.compile(r"""^(?:def (?P<def>application)\(\s*environ|(?P<var>application)\s*=)""")
 _MAIN = re.compile(r"""^if __name__ == ['"]__main__['"]""")
 _VERSION = re.compile(r"(\d+)\.(\d+)")
@@ -169,17 +175,61 @@ def _version(tree: SourceTree) -> Decision:
     return default(DEFAULT_VERSION, "no version file; a current Python on Amazon Linux 2023")
 
 
+# Python minors Amazon Linux 2023 packages (python3.11, python3.12, python3.13): a range is met with one
+# of these, the default first; its own system Python (3.9) is what the install falls back to.
+AVAILABLE_MINORS = ((3, 12), (3, 13), (3, 11))
+_SPECIFIER = re.compile(r"(?P<op>~=|===?|!=|<=|>=|<|>|\^|~)?\s*(?P<major>\d+)(?:\.(?P<minor>\d+|\*))?(?:\.(?P<patch>\d+|\*))?")
+
+
 def _from_range(requires: str) -> str | None:
-    """The version to install for a requirement like '>=3.11', '^3.10', '~=3.12', '==3.11.*'."""
-    match = _VERSION.search(requires)
-    if match is None or requires.strip().startswith(("<", "!=")):
-        return None
-    lower = (int(match.group(1)), int(match.group(2)))
-    # an open range gets the newest of (its floor, the default); a pinned one exactly its version
-    open_range = requires.strip().startswith((">", "^")) and "<" not in requires and "," not in requires
-    floor = tuple(int(p) for p in DEFAULT_VERSION.split("."))
-    chosen = max(lower, floor) if open_range else lower
-    return f"{chosen[0]}.{chosen[1]}"
+    """The version to install for a requirement like '>=3.11', '^3.10', '~=3.12', '==3.11.*',
+    '>=3.10,<4.0': the default when the range allows it, else the newest AL2023 Python it allows,
+    else the lowest version the range names."""
+    alternatives = [a for a in requires.split("||") if a.strip()]  # Poetry allows `^3.9 || ^3.10`
+    for candidate in AVAILABLE_MINORS:
+        if any(_allows(a, candidate) for a in alternatives):
+            return f"{candidate[0]}.{candidate[1]}"
+    floors = [
+        (int(m.group("major")), int(m.group("minor")))
+        for m in _SPECIFIER.finditer(requires)
+        if (m.group("op") or "==") not in ("<", "<=", "!=") and (m.group("minor") or "").isdigit()
+    ]
+    return f"{min(floors)[0]}.{min(floors)[1]}" if floors else None
+
+
+def _allows(alternative: str, version: tuple[int, int]) -> bool:
+    """Whether every specifier of `alternative` (PEP 440 or Poetry syntax) allows Python major.minor."""
+    specifiers = [m for m in _SPECIFIER.finditer(alternative) if m.group(0).strip()]
+    if not specifiers:
+        return False
+    for spec in specifiers:
+        op = spec.group("op") or "=="
+        minor = spec.group("minor")
+        bound = (int(spec.group("major")), int(minor) if minor and minor.isdigit() else 0)
+        patch = spec.group("patch")
+        exact = minor is None or not minor.isdigit()  # `3` or `3.*`: the whole major
+        if op in ("==", "==="):
+            ok = version[0] == bound[0] if exact else version == bound
+        elif op == "!=":
+            ok = not (version == bound and patch in (None, "*"))
+        elif op == ">=":
+            ok = version >= bound
+        elif op == ">":
+            ok = version > bound or (version == bound and patch is not None)
+        elif op == "<=":
+            ok = version <= bound
+        elif op == "<":
+            ok = version < bound or (version == bound and patch not in (None, "0"))
+        elif op == "^":
+            ok = version[0] == bound[0] and version >= bound
+        elif op == "~=":
+            # ~=3.10 is >=3.10,==3.*; ~=3.10.2 is >=3.10.2,==3.10.*
+            ok = version >= bound and (version == bound if patch is not None else version[0] == bound[0])
+        else:  # Poetry's ~3.10: >=3.10,<3.11
+            ok = version == bound if not exact else version[0] == bound[0]
+        if not ok:
+            return False
+    return True
 
 
 def _install(tree: SourceTree) -> Decision:
@@ -279,7 +329,7 @@ def _start(
             command = f"gunicorn {module}:application {gunicorn_bind}"
             return Decision(command, "Django's WSGI module, under gunicorn", wsgi, 1), "gunicorn"
         return Decision(f"python manage.py runserver 0.0.0.0:{bind_port}", "manage.py runserver", "manage.py", 1), None
-    app = _app_target(tree, sources)
+    app = _app_target(tree, sources, framework)
     main_text = (tree.text(main.file) or "") if main else ""
     # the app's own `__main__` wins when it picks the port itself or there is no app object to serve
     if main and (app is None or _RUN_PORT.search(main_text) or "uvicorn.run" in main_text):
@@ -294,20 +344,33 @@ def _start(
     return default(None, "no entry point found"), None
 
 
-def _app_target(tree: SourceTree, sources: list[str]) -> tuple[str, str, Hit] | None:
-    """("module:variable", kind, where) of the app object, a factory, or a WSGI `application`."""
-    for regex in (_APP_OBJECT, _APP_FACTORY, _WSGI_CALLABLE):
-        hit = tree.first(regex, sources)
+def _app_target(tree: SourceTree, sources: list[str], framework: object) -> tuple[str, str, Hit] | None:
+    """("module:variable", kind, where) of the app object (built by the framework's class or by a
+    factory call at module level), a factory that runs without arguments, or a WSGI `application`."""
+    known = str(framework) if framework in (*WSGI, *ASGI) else None
+    for regex in (_APP_OBJECT, _APP_CALL, _APP_FACTORY, _WSGI_CALLABLE):
+        hit = next((h for h in tree.search(regex, sources) if regex is not _APP_CALL or _builds_app(h)), None)
         if hit is None:
             continue
         module = hit.file.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
         groups = hit.match.groupdict()
         if regex is _APP_FACTORY:
-            return f"'{module}:{groups['var']}()'", "flask", hit
+            kind = known or "flask"
+            if kind in ASGI:
+                return f"{module}:{groups['var']} --factory", kind, hit
+            return f"'{module}:{groups['var']}()'", kind, hit
         if regex is _WSGI_CALLABLE:
             return f"{module}:application", "wsgi", hit
+        if regex is _APP_CALL:
+            return f"{module}:{groups['var']}", known or "wsgi", hit
         return f"{module}:{groups['var']}", groups["kind"].lower(), hit
     return None
+
+
+def _builds_app(hit: Hit) -> bool:
+    """`app = create_app()` builds the app; `app = load_settings()` does not: the factory's name says so."""
+    call = hit.match.group("call")
+    return "app" in call and not call.startswith(("test", "mock", "fake"))
 
 
 def _health(tree: SourceTree, sources: list[str], framework: object) -> Decision:
