@@ -136,9 +136,9 @@ def plan(
     ):
         why = the_plan.why(name)
         where = f"{why.file}:{why.line} " if why and why.file else ""
-        table.add_row(
-            name, str(getattr(the_plan, name)), why.source if why else "", f"{where}{why.reason if why else ''}"
-        )
+        value = getattr(the_plan, name)
+        shown = "-" if value is None else str(value)
+        table.add_row(name, shown, why.source if why else "", f"{where}{why.reason if why else ''}")
     out.print(table)
     cost = the_plan.cost
     out.print(f"Estimated cost: ${cost.monthly_usd:.2f}/month ({cost.region}, on-demand)")
