@@ -41,6 +41,15 @@ _CODE_PORT_ENV = re.compile(
     r"""(?:Getenv|LookupEnv|env::var|env!|getenv|environ\.get|environ\[|process\.env\.|process\.env\[|ENV\[|ENV\.fetch"""
     r"""|System\.getenv|Environment\.GetEnvironmentVariable|System\.get_env)\s*\(?\s*['"]?(?P<env>[A-Z0-9_]*PORT)\b"""
 )
+# Ports that well-known base images EXPOSE themselves, so a Dockerfile built FROM them often does not
+# say it again: image name (no registry, no tag; a `-variant` tag suffix after `:`) -> port.
+IMAGE_PORTS = (
+    (re.compile(r"^(?:library/|nginx/)?nginx$"), 80),
+    (re.compile(r"^(?:nginxinc/nginx-unprivileged|bitnami/nginx|bitnami/apache)$"), 8080),
+    (re.compile(r"^(?:library/)?(?:httpd|caddy)$"), 80),
+    (re.compile(r"^(?:library/)?php:.*apache"), 80),
+    (re.compile(r"^(?:library/)?(?:tomcat|jetty)$"), 8080),
+)
 _CODE_SUFFIXES = (".go", ".rs", ".py", ".js", ".mjs", ".ts", ".rb", ".java", ".kt", ".cs", ".php", ".ex", ".exs")
 
 
@@ -60,7 +69,7 @@ def detect(tree: SourceTree) -> Detection | None:
     if not stage:
         return None
     image = _base_image(instructions, stage[0])
-    port, port_env = _port(tree, dockerfile, stage, variables)
+    port, port_env = _port(tree, dockerfile, instructions, stage, variables)
     build = f"docker build -t {IMAGE} ." if dockerfile == "Dockerfile" else f"docker build -f {dockerfile} -t {IMAGE} ."
     return {
         "language": Decision("docker", f"{dockerfile} builds the app's image", dockerfile, stage[0].line),
@@ -175,7 +184,11 @@ def _base_image(instructions: list[Instruction], origin: Instruction) -> str:
 
 
 def _port(
-    tree: SourceTree, dockerfile: str, stage: list[Instruction], variables: dict[str, str]
+    tree: SourceTree,
+    dockerfile: str,
+    instructions: list[Instruction],
+    stage: list[Instruction],
+    variables: dict[str, str],
 ) -> tuple[Decision, Decision]:
     port_env = _port_env(tree, dockerfile, stage)
     for ins in stage:
@@ -196,6 +209,10 @@ def _port(
         if hit:
             port = int(hit.group("port"))
             return Decision(port, f"the image's {ins.keyword} binds {port}", dockerfile, ins.line), port_env
+    image_port = _image_port(_base_image(instructions, stage[0]))
+    if image_port is not None and port_env.value is None:
+        return Decision(image_port, f"the base image {stage[0].args} listens on {image_port}", dockerfile,
+                        stage[0].line), port_env  # fmt: skip
     if port_env.value is not None:
         return (
             Decision(DEFAULT_PORT, f"the app reads {port_env.value}; HiveMind sets it to this", port_env.file,
@@ -203,6 +220,19 @@ def _port(
             port_env,
         )  # fmt: skip
     return default(DEFAULT_PORT, "the image exposes no port; a common container port"), port_env
+
+
+def _image_port(image: str) -> int | None:
+    """The port a well-known base image listens on (its own EXPOSE), None for others."""
+    name = image.split("@")[0]
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        name = rest  # drop a registry host: public.ecr.aws/nginx/nginx, docker.io/library/nginx
+    repository, _, tag = name.partition(":")
+    for regex, port in IMAGE_PORTS:
+        if regex.match(repository) or (tag and regex.match(f"{repository}:{tag}")):
+            return port
+    return None
 
 
 def _port_env(tree: SourceTree, dockerfile: str, stage: list[Instruction]) -> Decision:

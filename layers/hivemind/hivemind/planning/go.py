@@ -62,7 +62,19 @@ _FLAG = re.compile(
 )
 # Gin's `r.Run()` with no address binds ":$PORT", or ":8080" when PORT is not set.
 _GIN_RUN_NO_ADDRESS = re.compile(r"""\b\w+\.Run\(\s*\)""")
-_ROUTE = re.compile(r"""\.(?:HandleFunc|Handle|GET|Get|HEAD|Head|Any)\(\s*"(?:(?:GET|HEAD)\s+)?(?P<path>/[^"\s]*)\"""")
+# `r.GET("/ping", h)`, `mux.HandleFunc("GET /items", h)`; a route on a group may have an empty path.
+_ROUTE = re.compile(
+    r"""\b(?P<recv>\w+)\s*\.(?:HandleFunc|Handle|GET|Get|HEAD|Head|Any)\(\s*"(?:(?:GET|HEAD)\s+)?(?P<path>/[^"\s]*|)\""""
+)
+# `v1 := r.Group("/api/v1")` (Gin, Echo, Fiber): routes on v1 are served under /api/v1.
+_GROUP = re.compile(r"""\b(?P<var>\w+)\s*:?=\s*(?P<parent>\w+)\s*\.Group\(\s*"(?P<prefix>[^"]*)\"""")
+# A function parameter that is a route group: its prefix is set by the caller, so its paths are partial.
+_GROUP_PARAM = re.compile(r"""\b(?P<var>\w+)\s+(?:\*gin\.RouterGroup|\*echo\.Group|fiber\.Router)\b""")
+# `e.Static("/", "public")`, `app.Static("/", "./static")`: the site's index is served at /.
+_STATIC_ROOT = re.compile(r"""\.Static(?:FS)?\(\s*"/"\s*,""")
+# `//go:build ignore` (or the old `// +build ignore`) keeps a file out of every build: a generator, not the app.
+_IGNORED = re.compile(r"^//\s*(?:go:build|\+build)\s+ignore\s*$", re.MULTILINE)
+_PARAMETER = re.compile(r"[{:*<]")
 _ANY = re.compile(r"(?P<path>.*)")
 
 
@@ -94,7 +106,7 @@ def detect(tree: SourceTree) -> Detection | None:
         )
         decisions["start_command"] = Decision(f"./{BINARY}", f"the binary built from {target}", file, line)
     decisions["port"], decisions["port_env"] = _port(tree, sources, framework.value)
-    decisions["health_path"] = pick_health_path(_routes(tree, sources))
+    decisions["health_path"] = _health(tree, sources)
     return decisions
 
 
@@ -102,6 +114,8 @@ def _main_package(tree: SourceTree, sources: list[str]) -> tuple[str, int, str] 
     """(file, line, build target) of the package to build: the root's, else one under cmd/, else the shallowest."""
     mains: dict[str, Hit] = {}
     for hit in tree.search(_PACKAGE_MAIN, sources):
+        if _IGNORED.search("\n".join((tree.text(hit.file) or "").splitlines()[: hit.line])):
+            continue
         folder = hit.file.rsplit("/", 1)[0] if "/" in hit.file else "."
         # the evidence is the file with func main(), when the package has several files
         if folder not in mains or ("func main()" in (tree.text(hit.file) or "") and not _has_main(tree, mains[folder])):
@@ -241,12 +255,60 @@ def _fallback_near(tree: SourceTree, env_hit: Hit) -> tuple[int, int] | None:
     return None
 
 
+def _health(tree: SourceTree, sources: list[str]) -> Decision:
+    """`/` or a health route when the app has one; else its shortest GET route without parameters,
+    since Go routers answer 404 for a path nobody registered."""
+    routes = _routes(tree, sources)
+    chosen = pick_health_path(routes)
+    if chosen.source != "default":
+        return chosen
+    plain = [h for h in routes if not _PARAMETER.search(h.match.group("path"))]
+    if not plain:
+        return chosen
+    hit = min(plain, key=lambda h: h.match.group("path").strip("/").count("/"))
+    path = hit.match.group("path")
+    return Decision(
+        path, f"the app registers no / or health route; {path} is its shortest GET route", hit.file, hit.line
+    )
+
+
 def _routes(tree: SourceTree, sources: list[str]) -> list[Hit]:
-    """Registered GET paths; Go 1.22's exact-match `/{$}` counts as its path."""
+    """Registered GET paths with their group prefixes; Go 1.22's exact-match `/{$}` counts as its
+    path, and a static folder served at / counts as `/`. Routes on a group passed in as a parameter
+    are left out: their prefix is the caller's."""
     found = []
-    for hit in tree.search(_ROUTE, sources):
-        path = hit.match.group("path").replace("{$}", "") or "/"
-        match = _ANY.fullmatch(path)
-        if match is not None:
+    for name in sources:
+        text = tree.text(name) or ""
+        if "Group" in text or "Static" in text:
+            groups, partial = _groups(text)
+        else:
+            groups, partial = {}, set()
+        for hit in tree.search(_ROUTE, [name]):
+            receiver, path = hit.match.group("recv"), hit.match.group("path")
+            if receiver in partial and receiver not in groups:
+                continue
+            if receiver in groups:
+                path = _join(groups[receiver], path)
+            elif not path:
+                continue
+            match = _ANY.fullmatch(path.replace("{$}", "") or "/")
+            if match is not None:
+                found.append(Hit(hit.file, hit.line, match))
+        for hit in tree.search(_STATIC_ROOT, [name]):
+            match = _ANY.fullmatch("/")
+            assert match is not None
             found.append(Hit(hit.file, hit.line, match))
     return found
+
+
+def _groups(text: str) -> tuple[dict[str, str], set[str]]:
+    """(route group variable -> its full prefix, group parameters whose prefix the caller sets)."""
+    groups: dict[str, str] = {}
+    for match in _GROUP.finditer(text):
+        groups[match.group("var")] = _join(groups.get(match.group("parent"), ""), match.group("prefix"))
+    return groups, {m.group("var") for m in _GROUP_PARAM.finditer(text)}
+
+
+def _join(prefix: str, path: str) -> str:
+    joined = "/" + "/".join(p.strip("/") for p in (prefix, path) if p.strip("/"))
+    return joined + "/" if path.endswith("/") and joined != "/" else joined

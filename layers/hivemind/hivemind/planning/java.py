@@ -41,6 +41,13 @@ _GRADLE_BOOT = re.compile(
     r"""(?P<what>id\s*\(?\s*["']org\.springframework\.boot["']|apply\s+plugin\s*:\s*["']org\.springframework\.boot["']"""
     r"""|org\.springframework\.boot:spring-boot-gradle-plugin)"""
 )
+# The Spring Boot Gradle plugin's version: `id 'org.springframework.boot' version '3.3.4'`,
+# `id("org.springframework.boot") version "3.3.4"`, `springBootVersion = '1.5.6.RELEASE'`,
+# `classpath("org.springframework.boot:spring-boot-gradle-plugin:1.5.6.RELEASE")`.
+_GRADLE_BOOT_VERSION = re.compile(
+    r"""(?:org\.springframework\.boot["']\s*\)?\s*version\s*|springBootVersion\s*=\s*|spring-boot-gradle-plugin:)"""
+    r"""["']?(?P<major>\d+)\.\d+"""
+)
 _VERSION_SOURCES: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
     (("system.properties",), re.compile(r"^\s*java\.runtime\.version\s*=\s*(?P<v>[\d.]+)"), "java.runtime.version"),
     (
@@ -162,26 +169,54 @@ def _major(version: str) -> str | None:
 
 
 def _build(tree: SourceTree, build_file: str) -> Decision:
+    note = ""
     if build_file == "pom.xml":
         wrapper, settings, tool, output = "mvnw", ".mvn/wrapper/maven-wrapper.properties", "mvn", "target"
         task = "-B -DskipTests package"
     else:
         wrapper, settings, tool, output = "gradlew", "gradle/wrapper/gradle-wrapper.properties", "gradle", "build/libs"
         task = "bootJar -x test --no-daemon"
-    copy = f'cp "$(ls -S {output}/*.jar | head -n 1)" {JAR}'
+        old = tree.first(_GRADLE_BOOT_VERSION, [build_file])
+        if old is not None and old.match.group("major") == "1":
+            task = "assemble --no-daemon"
+            note = (
+                f"; Spring Boot 1.x ({build_file}:{old.line}) has no bootJar task, its bootRepackage runs in assemble"
+            )
+    jars = f"{output}/*.jar"
+    modules = _modules(tree, build_file)
+    if modules is not None:
+        # the executable jar is a module's: the root of a multi-module build writes none (or a small one)
+        jars += f" */{output}/*.jar"
+        note += f"; {modules[0]}:{modules[1]} builds modules, so their {output}/ folders count too"
+    quiet = " 2>/dev/null" if modules else ""  # a module without a jar must not stop the copy
+    copy = f'cp "$(ls -S {jars}{quiet} | head -n 1)" {JAR}'
     if tree.has(wrapper) and tree.has(settings):  # the script alone cannot run without its settings
         return Decision(
             f"chmod +x {wrapper} && ./{wrapper} {task} && {copy}",
-            f"the project's {wrapper} wrapper pins the build tool; the largest jar in {output}/ is the executable one",
+            f"the project's {wrapper} wrapper pins the build tool; the largest jar in {output}/ is the executable one"
+            + note,
             settings,
             tree.line_of(settings, "distributionUrl") or 1,
         )
     return Decision(
         f"{tool} {task} && {copy}",
-        f"{build_file} without a wrapper; the largest jar in {output}/ is the executable one",
+        f"{build_file} without a wrapper; the largest jar in {output}/ is the executable one" + note,
         build_file,
         1,
     )
+
+
+def _modules(tree: SourceTree, build_file: str) -> tuple[str, int] | None:
+    """(file, line) that makes this a multi-module build: the pom's <modules>, or Gradle's settings
+    including subprojects."""
+    if build_file == "pom.xml":
+        line = tree.line_of("pom.xml", "<modules>")
+        return ("pom.xml", line) if line else None
+    for settings in ("settings.gradle.kts", "settings.gradle"):
+        hit = tree.first(r"^\s*include\b", [settings]) if tree.has(settings) else None
+        if hit:
+            return settings, hit.line
+    return None
 
 
 def _config(tree: SourceTree) -> dict[str, tuple[str, str, int]]:
@@ -306,11 +341,13 @@ def _actuator(tree: SourceTree, config: dict[str, tuple[str, str, int]], build_f
 
 def _plain_get(routes: list[Hit]) -> Decision | None:
     """A GET route without path variables: better than `/`, which Spring answers with 404 when unmapped."""
-    hit = next((h for h in routes if "{" not in h.match.group("path")), None)
-    if hit is None:
+    plain = [h for h in routes if "{" not in h.match.group("path")]
+    if not plain:
         return None
+    # the shortest path: a listing (`/articles`) before the pages under it (`/articles/feed`)
+    hit = min(plain, key=lambda h: h.match.group("path").strip("/").count("/"))
     path = hit.match.group("path")
-    return Decision(path, f"the app maps no / or health route; {path} is a GET route", hit.file, hit.line)
+    return Decision(path, f"the app maps no / or health route; {path} is its shortest GET route", hit.file, hit.line)
 
 
 def _routes(tree: SourceTree) -> list[Hit]:

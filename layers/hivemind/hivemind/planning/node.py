@@ -38,9 +38,11 @@ LOCKFILES = (
     ("package-lock.json", "npm"),
     ("npm-shrinkwrap.json", "npm"),
 )
-# Commands that serve a front end while developing it: never a production server.
+# Commands that serve a front end while developing it: never a production server. Variables set
+# before the command (`cross-env PORT=4100 react-scripts start`, `BROWSER=none vite`) change nothing.
 DEV_SERVERS = re.compile(
-    r"^\s*(?:vite\b|react-scripts start|ng serve|astro (?:dev|preview)|vue-cli-service serve"
+    r"^\s*(?:(?:cross-env(?:-shell)?|env)\s+)?(?:[A-Za-z_]\w*=\S*\s+)*(?:npx\s+)?"
+    r"(?:vite\b|react-scripts start|ng serve|astro (?:dev|preview)|vue-cli-service serve"
     r"|webpack(?:-dev-server| serve)|parcel(?! build)|gatsby (?:develop|serve)|docusaurus (?:start|serve)|serve\b"
     r"|http-server|live-server|next dev|nuxt dev|svelte-kit dev|ember serve|react-app-rewired start|craco start)"
 )
@@ -50,6 +52,12 @@ _ENV_PORT = re.compile(_ENV + r"""\s*(?:,\s*10\s*)?\)?\s*(?:\|\||\?\?)\s*['"]?(?
 # `const { PORT = 3000 } = process.env`
 _ENV_DESTRUCTURED = re.compile(
     r"""\{[^}]*\b(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)\s*=\s*['"]?(?P<default>\d{2,5})['"]?[^}]*\}\s*=\s*process\.env\b"""
+)
+# an environment schema with a default: Joi/zod/yup `PORT: Joi.number().default(3000)`,
+# envalid `PORT: port({ default: 3000 })`
+_ENV_SCHEMA = re.compile(
+    r"""\b(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]?\s*:\s*(?:Joi|joi|z|zod|yup|envalid|port|num)\b[^\n]*?"""
+    r"""(?:\.default\(|\bdefault\s*:)\s*['"]?(?P<default>\d{2,5})"""
 )
 _ENV_PORT_ONLY = re.compile(_ENV)
 # `.listen(4000)`, `.listen({ port: 4000, host: '::' })`, `.listen({ host: '::', port: 4000 })`,
@@ -265,7 +273,7 @@ def _port(
             Decision(3000, "next start binds 3000 unless PORT is set", "package.json", start_line),
             Decision("PORT", "next start reads PORT", "package.json", start_line),
         )
-    hit = tree.first(_ENV_PORT, sources) or tree.first(_ENV_DESTRUCTURED, sources)
+    hit = tree.first(_ENV_PORT, sources) or tree.first(_ENV_DESTRUCTURED, sources) or tree.first(_ENV_SCHEMA, sources)
     if hit:
         env = _env_name(hit.match)
         port = int(hit.match.group("default"))

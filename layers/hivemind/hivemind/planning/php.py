@@ -12,7 +12,7 @@ from typing import Any
 
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.python import HEALTH_NAMES, pick_health_path
-from hivemind.planning.tree import SourceTree
+from hivemind.planning.tree import Hit, SourceTree
 
 LANGUAGE = "php"
 # composer.json only: a manifest marks an app folder, and public/ (with its index.php) belongs to the app
@@ -37,7 +37,9 @@ _ROUTE = re.compile(
     r"""(?:Route::(?:get|any|match\([^)]*\),)|\$(?:app|router|group|r)->(?:get|any|map\([^)]*\),))"""
     r"""\s*\(\s*['"](?P<path>[^'"]*)['"]"""
 )
-_SYMFONY_ROUTE = re.compile(r"""#\[Route\(\s*(?:path:\s*)?['"](?P<path>/[^'"]*)['"]""")
+# `#[Route('/x')]` (PHP 8 attribute) or `@Route("/x")` (a docblock annotation, Symfony 5 and older)
+_SYMFONY_ROUTE = re.compile(r"""(?:#\[|@)Route\(\s*(?:path:\s*|path\s*=\s*)?['"](?P<path>/?[^'"]*)['"](?P<rest>.*)""")
+_PHP_CLASS = re.compile(r"^\s*(?:(?:final|abstract|readonly)\s+)*class\s+\w+")
 _SYMFONY_YAML = re.compile(r"""^\s*path:\s*['"]?(?P<path>/[^'"\s]*)""")
 _LARAVEL_HEALTH = re.compile(r"""\bhealth:\s*['"](?P<path>/[^'"]*)['"]""")
 
@@ -55,8 +57,16 @@ def _table(parent: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# Front controllers, by document root: most frameworks use public/, Yii 2 web/, CakePHP webroot/,
+# Nette www/; a plain app serves its own folder.
+ENTRIES = ("public/index.php", "web/index.php", "webroot/index.php", "www/index.php", "index.php")
+# Symfony reads its environment from APP_ENV (`prod`, not `production`), and with a .env saying
+# `dev` it would boot the dev-only bundles that `composer install --no-dev` leaves out.
+SYMFONY_ENV = "APP_ENV=prod APP_DEBUG=0"
+
+
 def detect(tree: SourceTree) -> Detection | None:
-    entry = next((f for f in ("public/index.php", "index.php") if tree.has(f)), None)
+    entry = next((f for f in ENTRIES if tree.has(f)), None)
     if not tree.has("composer.json") and entry is None:
         return None
     composer = _composer(tree)
@@ -66,11 +76,19 @@ def detect(tree: SourceTree) -> Detection | None:
     framework = _framework(tree, require)
     decisions["framework"] = framework
     decisions["runtime_version"] = _version(tree, composer, require)
-    decisions["install_command"] = (
-        Decision(INSTALL, "composer.json lists the dependencies; no dev packages in production", "composer.json", 1)
-        if tree.has("composer.json")
-        else default(None, "no composer.json: nothing to install")
-    )
+    if not tree.has("composer.json"):
+        decisions["install_command"] = default(None, "no composer.json: nothing to install")
+    elif framework.value == "symfony":
+        decisions["install_command"] = Decision(
+            f"{SYMFONY_ENV} {INSTALL}",
+            "composer.json lists the dependencies; Symfony's post-install scripts boot the app, so in prod",
+            framework.file,
+            framework.line,
+        )
+    else:
+        decisions["install_command"] = Decision(
+            INSTALL, "composer.json lists the dependencies; no dev packages in production", "composer.json", 1
+        )
     decisions["build_command"] = _build(tree)
     decisions["start_command"] = _start(tree, framework.value, entry)
     decisions["port"] = default(DEFAULT_PORT, "PHP's server binds the port HiveMind gives it in PORT")
@@ -182,8 +200,12 @@ def _build(tree: SourceTree) -> Decision:
 
 
 def _start(tree: SourceTree, framework: object, entry: str | None) -> Decision:
-    server = f"env PHP_CLI_SERVER_WORKERS={WORKERS} php -d opcache.enable_cli=1 -S 0.0.0.0:$PORT"
-    docroot = "public" if tree.has("public/index.php") or framework in ("laravel", "symfony", "slim") else "."
+    prefix = f"{SYMFONY_ENV} " if framework == "symfony" else ""
+    server = f"env {prefix}PHP_CLI_SERVER_WORKERS={WORKERS} php -d opcache.enable_cli=1 -S 0.0.0.0:$PORT"
+    if entry is not None and "/" in entry:
+        docroot = entry.rsplit("/", 1)[0]
+    else:
+        docroot = "public" if framework in ("laravel", "symfony", "slim") else "."
     if framework == "laravel" and tree.has("server.php"):
         return Decision(f"{server} -t public server.php", "Laravel's router script for PHP's server", "server.php", 1)
     if framework == "laravel":
@@ -203,14 +225,49 @@ def _start(tree: SourceTree, framework: object, entry: str | None) -> Decision:
 
 
 def _health(tree: SourceTree, framework: object, entry: str | None) -> Decision:
+    if framework == "laravel":
+        # the health route Laravel 11 declares answers without sessions, cookies or the database,
+        # which `/` (the web middleware group) needs: with no APP_KEY or sessions table it fails
+        declared = tree.first(_LARAVEL_HEALTH, [f for f in ("bootstrap/app.php",) if tree.has(f)])
+        if declared:
+            path = declared.match.group("path")
+            return Decision(
+                path, f"Laravel's health route {path}, declared in withRouting()", declared.file, declared.line
+            )
     sources = tree.with_suffix(".php", top_levels=3)
     routes = list(tree.search(_ROUTE, sources))
     if framework == "symfony":
-        routes += tree.search(_SYMFONY_ROUTE, tree.with_suffix(".php", top_levels=4))
+        routes += _symfony_routes(tree, tree.with_suffix(".php", top_levels=4))
         routes += tree.search(_SYMFONY_YAML, [f for f in ("config/routes.yaml",) if tree.has(f)])
-    if framework == "laravel":
-        routes += tree.search(_LARAVEL_HEALTH, [f for f in ("bootstrap/app.php",) if tree.has(f)])
     found = pick_health_path(routes, ("/up", *HEALTH_NAMES))
     if found.source == "default" and framework is None and entry is not None:
         return Decision("/", f"{entry} answers /", entry, 1)
     return found
+
+
+def _symfony_routes(tree: SourceTree, files: list[str]) -> list[Hit]:
+    """Controller routes, each under its class's own `#[Route]` prefix; GET routes only when the
+    route names its methods."""
+    found: list[Hit] = []
+    for name in files:
+        text = tree.text(name) or ""
+        if "Route" not in text:
+            continue
+        prefix, in_class = "", False
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = _SYMFONY_ROUTE.search(line)
+            if match:
+                if not in_class:
+                    prefix = match.group("path")
+                elif "methods" not in match.group("rest") or "GET" in match.group("rest"):
+                    path = "/" + "/".join(p.strip("/") for p in (prefix, match.group("path")) if p.strip("/"))
+                    found.append(_hit(name, number, path))
+            if not in_class and _PHP_CLASS.match(line):
+                in_class = True
+    return found
+
+
+def _hit(file: str, line: int, path: str) -> Hit:
+    match = re.fullmatch(r"(?P<path>.*)", path)
+    assert match is not None  # `.*` matches any one-line path
+    return Hit(file, line, match)

@@ -9,11 +9,13 @@ a Procfile, hivemind.toml).
 
 from __future__ import annotations
 
+import posixpath
 import re
 import tomllib
 from typing import Any
 
 from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import Hit, SourceTree
 
 LANGUAGE = "python"
@@ -34,7 +36,15 @@ _RUN_PORT = re.compile(r"""\.run\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
 _UVICORN_PORT = re.compile(r"""uvicorn\.run\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
 # gunicorn.conf.py: bind = "0.0.0.0:8080", bind = ["[::]:8080"], bind = f"0.0.0.0:{port}"
 _BIND = re.compile(r"""^bind\s*=\s*\[?\s*f?['"][^'"]*:(?:(?P<port>\d{2,5})|\{[^}]*\})['"]""")
-_ROUTE = re.compile(r"""@\w+\.(?:route|get|api_route)\(\s*['"](?P<path>/[^'"]*)['"]""")
+_ROUTE = re.compile(
+    r"""(?:@(?P<obj>\w+)\.(?:route|get|head|api_route)|\b(?P<rule>\w+)\.add_url_rule)\(\s*['"](?P<path>/[^'"]*)['"]"""
+)
+# a router whose routes are mounted under a prefix: FastAPI's APIRouter, Flask's Blueprint
+_ROUTER = r"""^{var}\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?:APIRouter|Blueprint)\((?P<args>[^)]*)"""
+_PREFIX_ARG = re.compile(r"""\b(?:url_)?prefix\s*=\s*(?:(?P<q>['"])(?P<prefix>[^'"]*)(?P=q)|(?P<expr>[^,)\s]+))""")
+_INCLUDE = re.compile(
+    r"""\b(?P<parent>\w+)\.(?:include_router|register_blueprint)\(\s*(?P<target>[\w.]+)\s*(?P<args>[^)]*)"""
+)
 _DJANGO_PATH = re.compile(r"""\b(?:re_)?path\(\s*r?['"]\^?(?P<path>[^'"$]*)\$?['"]""")
 _APP_OBJECT = re.compile(
     r"""^(?P<var>\w+)\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?P<kind>Flask|FastAPI|Starlette|Litestar|Quart)\("""
@@ -45,7 +55,9 @@ _APP_FACTORY = re.compile(
     r"""\s*(?:\w+\s*(?::\s*[^=,()]+)?=\s*[^,()]+(?:\(\))?\s*,?\s*)*\)"""
 )
 # the app object a module builds by calling a factory: `app = create_app()`, `app = get_application()`
-_APP_CALL = re.compile(r"""^(?P<var>app|application|api)\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?P<call>[a-z_]\w*)\([^)]*\)\s*$""")
+_APP_CALL = re.compile(
+    r"""^(?P<var>app|application|api)\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?P<call>[a-z_]\w*)\([^)]*\)\s*$"""
+)
 _WSGI_CALLABLE = re.compile(r"""^(?:def (?P<def>application)\(\s*environ|(?P<var>application)\s*=)""")
 _MAIN = re.compile(r"""^if __name__ == ['"]__main__['"]""")
 _VERSION = re.compile(r"(\d+)\.(\d+)")
@@ -58,10 +70,11 @@ Deps = dict[str, tuple[str, int | None]]
 def dependencies(tree: SourceTree) -> Deps:
     """Declared dependency names (lower-case, `_` as `-`) -> where each is declared."""
     found: Deps = {}
-    for number, line in enumerate((tree.text("requirements.txt") or "").splitlines(), start=1):
+    requirements = _requirements_file(tree)
+    for file, number, line in _requirement_lines(tree, requirements, 0) if requirements else ():
         match = _REQ_NAME.match(line)
         if match and not line.lstrip().startswith(("#", "-")):
-            found.setdefault(_normal(match.group(1)), ("requirements.txt", number))
+            found.setdefault(_normal(match.group(1)), (file, number))
     pyproject = _toml(tree, "pyproject.toml")
     specs = [("pyproject.toml", s) for s in pyproject.get("project", {}).get("dependencies", [])]
     specs += [("pyproject.toml", s) for s in pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})]
@@ -71,6 +84,37 @@ def dependencies(tree: SourceTree) -> Deps:
         if match and match.group(1).lower() != "python":
             found.setdefault(_normal(match.group(1)), (source, tree.line_of(source, match.group(1))))
     return found
+
+
+# Where a project without a requirements.txt at its root keeps its pip requirements, in the order
+# they are preferred for a deployment (cookiecutter-django's requirements/production.txt).
+REQUIREMENT_FILES = (
+    "requirements.txt",
+    "requirements/production.txt",
+    "requirements/prod.txt",
+    "requirements/base.txt",
+    "requirements/common.txt",
+)
+_INCLUDE_REQUIREMENTS = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(?P<file>\S+)")
+
+
+def _requirements_file(tree: SourceTree) -> str | None:
+    return next((f for f in REQUIREMENT_FILES if tree.has(f)), None)
+
+
+def _requirement_lines(tree: SourceTree, name: str, depth: int) -> list[tuple[str, int, str]]:
+    """(file, line number, line) of a requirements file and of the files it includes with -r."""
+    lines: list[tuple[str, int, str]] = []
+    folder = name.rpartition("/")[0]
+    for number, line in enumerate((tree.text(name) or "").splitlines(), start=1):
+        include = _INCLUDE_REQUIREMENTS.match(line)
+        if include is None:
+            lines.append((name, number, line))
+            continue
+        target = posixpath.normpath(posixpath.join(folder, include.group("file")))
+        if depth < 5 and tree.has(target):
+            lines += _requirement_lines(tree, target, depth + 1)
+    return lines
 
 
 def _normal(name: str) -> str:
@@ -104,7 +148,9 @@ def detect(tree: SourceTree) -> Detection | None:
     decisions["port"], decisions["port_env"] = port, port_env
     start, server = _start(tree, deps, framework, sources, port_env.value)
     decisions["start_command"] = start
-    if server and server not in deps and decisions["install_command"].value:
+    procfile = web_command(tree)
+    runs_own = procfile is not None and str(server) not in str(procfile.value).split()[0]
+    if server and server not in deps and decisions["install_command"].value and not runs_own:
         install = decisions["install_command"]
         decisions["install_command"] = Decision(
             f"{install.value} && pip install {server}",
@@ -178,7 +224,9 @@ def _version(tree: SourceTree) -> Decision:
 # Python minors Amazon Linux 2023 packages (python3.11, python3.12, python3.13): a range is met with one
 # of these, the default first; its own system Python (3.9) is what the install falls back to.
 AVAILABLE_MINORS = ((3, 12), (3, 13), (3, 11))
-_SPECIFIER = re.compile(r"(?P<op>~=|===?|!=|<=|>=|<|>|\^|~)?\s*(?P<major>\d+)(?:\.(?P<minor>\d+|\*))?(?:\.(?P<patch>\d+|\*))?")
+_SPECIFIER = re.compile(
+    r"(?P<op>~=|===?|!=|<=|>=|<|>|\^|~)?\s*(?P<major>\d+)(?:\.(?P<minor>\d+|\*))?(?:\.(?P<patch>\d+|\*))?"
+)
 
 
 def _from_range(requires: str) -> str | None:
@@ -259,17 +307,24 @@ def _install(tree: SourceTree) -> Decision:
             "pdm.lock",
             1,
         )
-    if tree.has("requirements.txt"):
-        return Decision(
-            "pip install -r requirements.txt", "requirements.txt lists the dependencies", "requirements.txt", 1
-        )
+    requirements = _requirements_file(tree)
+    if requirements == "requirements.txt" or (requirements and not _installable(tree, pyproject)):
+        return Decision(f"pip install -r {requirements}", f"{requirements} lists the dependencies", requirements, 1)
     if tree.has("Pipfile"):
         deploy = " --deploy" if tree.has("Pipfile.lock") else ""
         return Decision(f"pip install pipenv && pipenv install --system{deploy}", "a Pipfile project", "Pipfile", 1)
-    if tree.has("pyproject.toml") or tree.has("setup.py"):
+    if _installable(tree, pyproject):
         file = "pyproject.toml" if tree.has("pyproject.toml") else "setup.py"
         return Decision("pip install .", f"{file} declares the project", file, 1)
-    return default(None, "no dependency manifest")
+    if requirements:
+        return Decision(f"pip install -r {requirements}", f"{requirements} lists the dependencies", requirements, 1)
+    return default(None, "no dependency manifest (pyproject.toml holds tool settings only)")
+
+
+def _installable(tree: SourceTree, pyproject: dict[str, Any]) -> bool:
+    """Whether `pip install .` builds the project: a setup.py, or a pyproject.toml with a [project]
+    or [build-system] table (one with tool settings only builds nothing)."""
+    return tree.has("setup.py") or "project" in pyproject or "build-system" in pyproject
 
 
 def _port(tree: SourceTree, sources: list[str], framework: object) -> tuple[Decision, Decision]:
@@ -374,19 +429,79 @@ def _builds_app(hit: Hit) -> bool:
 
 
 def _health(tree: SourceTree, sources: list[str], framework: object) -> Decision:
-    routes = list(tree.search(_ROUTE, sources))
+    routes: list[tuple[str, Hit]] = []
+    for hit in tree.search(_ROUTE, sources):
+        prefix = _mount_prefix(tree, sources, hit.match.group("obj") or hit.match.group("rule"), hit.file, 0)
+        if prefix is not None:  # a route under a prefix the code computes is not known to exist
+            routes.append((prefix.rstrip("/") + "/" + hit.match.group("path").lstrip("/"), hit))
     if framework == "django":
-        routes += list(tree.search(_DJANGO_PATH, [f for f in sources if f.endswith("urls.py")]))
-    return pick_health_path(routes)
+        routes += [
+            (h.match.group("path"), h) for h in tree.search(_DJANGO_PATH, [f for f in sources if f.endswith("urls.py")])
+        ]
+    chosen = pick_from_paths(routes)
+    if chosen.source == "default" and framework == "fastapi":
+        app = tree.first(r"\bFastAPI\(", sources)
+        text = (tree.text(app.file) or "") if app else ""
+        if app and not re.search(r"\bdocs_url\s*=\s*None\b", text):
+            return Decision(
+                "/docs", "FastAPI serves its API docs at /docs and the app defines no / or health route", app.file,
+                app.line,
+            )  # fmt: skip
+    return chosen
 
 
-HEALTH_NAMES = ("/health", "/healthz", "/healthcheck", "/health-check", "/ping", "/status", "/ready", "/livez", "/up")
+def _mount_prefix(tree: SourceTree, sources: list[str], name: str, file: str, depth: int) -> str | None:
+    """The path prefix the routes of `name` (an object in `file`) are served under: "" for the app
+    itself, a router's own prefix plus the prefixes it is included with; None when code computes one
+    (`prefix=settings.API_V1_STR`) or the includes disagree."""
+    constructed = re.search(_ROUTER.format(var=re.escape(name)), tree.text(file) or "", re.MULTILINE)
+    if constructed is None or depth > 4:
+        return ""  # not a router: the app object
+    own = _PREFIX_ARG.search(constructed.group("args"))
+    if own and own.group("expr"):
+        return None
+    prefix = own.group("prefix") if own else ""
+    stem = file.removesuffix(".py").removesuffix("/__init__").rsplit("/", 1)[-1]
+    mounts: set[str | None] = set()
+    for include in tree.search(_INCLUDE, sources):
+        *qualifier, target = include.match.group("target").split(".")
+        if target != name or (qualifier and qualifier[-1] != stem):
+            continue
+        given = _PREFIX_ARG.search(include.match.group("args"))
+        if given and given.group("expr"):
+            mounts.add(None)
+            continue
+        parent = _mount_prefix(tree, sources, include.match.group("parent"), include.file, depth + 1)
+        mounts.add(None if parent is None else parent.rstrip("/") + (given.group("prefix") if given else ""))
+    if None in mounts or len(mounts) > 1:
+        return None
+    mount = next(iter(mounts), None) or ""
+    return mount.rstrip("/") + prefix
+
+
+HEALTH_NAMES = (
+    "/health",
+    "/healthz",
+    "/healthcheck",
+    "/health-check",
+    "/health_check",
+    "/ping",
+    "/status",
+    "/ready",
+    "/livez",
+    "/up",
+)
 
 
 def pick_health_path(routes: list[Hit], names: tuple[str, ...] = HEALTH_NAMES) -> Decision:
     """`/` when the app defines it, else a health-like route, else `/` by default. Routes with
     parameters (`<id>`, `{id}`, `:id`) are never chosen: they need data."""
-    paths = [("/" + h.match.group("path").lstrip("/"), h) for h in routes]
+    return pick_from_paths([(h.match.group("path"), h) for h in routes], names)
+
+
+def pick_from_paths(routes: list[tuple[str, Hit]], names: tuple[str, ...] = HEALTH_NAMES) -> Decision:
+    """pick_health_path for routes whose full path is known apart from the match (a router's prefix)."""
+    paths = [("/" + path.lstrip("/"), h) for path, h in routes]
     paths = [(p, h) for p, h in paths if not re.search(r"[<{:*(]", p)]
     root = next((h for p, h in paths if p == "/"), None)
     if root:

@@ -33,6 +33,7 @@ _LOCK_SPEC = re.compile(r"^    (?P<name>[A-Za-z0-9_.-]+) \((?P<version>[^)]+)\)$
 _RUBY_DIRECTIVE = re.compile(r"""^\s*ruby\s*\(?\s*['"](?P<spec>[^'"]+)['"]""")
 _RUBY_FILE = re.compile(r"""^\s*ruby\s*\(?\s*file:\s*['"](?P<file>[^'"]+)['"]""")
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+_TOOL_VERSIONS = re.compile(r"^ruby\s+(?:ruby-)?(\d+)\.(\d+)")
 _ENV_PORT = re.compile(
     r"""ENV\.fetch\(\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*(?:,\s*['"]?(?P<default>\d{2,5})['"]?\s*)?\)"""
     r"""(?:\s*\{\s*['"]?(?P<block>\d{2,5})['"]?\s*\})?"""
@@ -133,7 +134,11 @@ def _version(tree: SourceTree) -> Decision:
                 directive.file,
                 directive.line,
             )
-    for name, pattern in ((".ruby-version", _VERSION), ("Gemfile.lock", re.compile(r"^\s+ruby (\d+)\.(\d+)"))):
+    for name, pattern in (
+        (".ruby-version", _VERSION),
+        (".tool-versions", _TOOL_VERSIONS),  # asdf and mise
+        ("Gemfile.lock", re.compile(r"^\s+ruby (\d+)\.(\d+)")),
+    ):
         hit = tree.first(pattern, [name]) if tree.has(name) else None
         if hit:
             return Decision(f"{hit.match.group(1)}.{hit.match.group(2)}", f"{name} names it", hit.file, hit.line)

@@ -225,7 +225,6 @@ RUNTIME_ENV: dict[str, dict[str, str]] = {
     "java": {"JAVA_HOME": JAVA_HOME},
     # what Heroku and Elastic Beanstalk set: frameworks read these to run in production mode
     "ruby": {"RAILS_ENV": "production", "RACK_ENV": "production"},
-    "php": {"APP_ENV": "production"},
 }
 # Minutes an instance may take from boot to a healthy app (the CreationPolicy's timeout): a JVM
 # build, a Ruby compiled from source or a Docker image build take longer than the rest.
