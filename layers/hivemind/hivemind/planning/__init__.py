@@ -37,8 +37,12 @@ LANGUAGES: tuple[Language, ...] = (python, node, go, java, ruby, php, docker, st
 
 
 PLAN_FIELDS = tuple(PlanOverrides.model_fields)
-# a literal port in a start command: --bind 0.0.0.0:8080, -b :8080, --port 8080, -p 8080, runserver 0.0.0.0:8000
-_FIXED_PORT = re.compile(r"(?:--bind|-b)[= ]\S*:(\d{2,5})\b|(?:--port|-p)[= ](\d{2,5})\b|runserver \S*?:?(\d{2,5})\b")
+# a literal port in a start command: --bind 0.0.0.0:8080, -b :8080, --port 8080, -p 8080, --port=8080,
+# uwsgi's --http :8000 / --http-socket :8000, runserver 0.0.0.0:8000
+_FIXED_PORT = re.compile(
+    r"(?:--bind|-b|--http|--http-socket|--listen)[= ]\S*:(\d{2,5})\b|(?:--port|-p)[= ](\d{2,5})\b"
+    r"|runserver \S*?:?(\d{2,5})\b"
+)
 DEFAULT_INSTANCE_TYPE = "t3.micro"
 
 

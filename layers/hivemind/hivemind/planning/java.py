@@ -147,8 +147,8 @@ def _spring_boot(tree: SourceTree, build_file: str) -> Decision:
 
 def _version(tree: SourceTree, build_file: str) -> Decision:
     for files, regex, label in _VERSION_SOURCES:
-        for name in files:
-            if not tree.has(name) or (name in MANIFESTS and name != build_file):
+        for name in _in_modules(tree, files):
+            if not tree.has(name) or (name.rsplit("/", 1)[-1] in MANIFESTS and not name.endswith(build_file)):
                 continue
             hit = tree.first(regex, [name])
             if hit is None:
@@ -222,7 +222,7 @@ def _modules(tree: SourceTree, build_file: str) -> tuple[str, int] | None:
 def _config(tree: SourceTree) -> dict[str, tuple[str, str, int]]:
     """Spring property -> (value, file, line), the highest-precedence file winning."""
     found: dict[str, tuple[str, str, int]] = {}
-    for name in CONFIG_FILES:
+    for name in _in_modules(tree, CONFIG_FILES):
         if not tree.has(name):
             continue
         text = tree.text(name) or ""
@@ -307,7 +307,7 @@ def _port(tree: SourceTree, config: dict[str, tuple[str, str, int]], boot: Decis
 
 def _health(tree: SourceTree, config: dict[str, tuple[str, str, int]], build_file: str) -> Decision:
     routes = _routes(tree)
-    static = next((f for f in STATIC_INDEX if tree.has(f)), None)
+    static = next((f for f in _in_modules(tree, STATIC_INDEX) if tree.has(f)), None)
     if static is not None:
         routes.append(_hit(static, 1, "/"))
     chosen = pick_health_path(routes)
@@ -375,10 +375,22 @@ def _routes(tree: SourceTree) -> list[Hit]:
     return found
 
 
+def _in_modules(tree: SourceTree, paths: tuple[str, ...]) -> list[str]:
+    """`paths` at the root, then the same paths in each module folder of a multi-module build
+    (a folder one level down with its own build file), modules in name order."""
+    modules = sorted({f.split("/", 1)[0] for f in tree.files if f.count("/") == 1 and f.rsplit("/", 1)[1] in MANIFESTS})
+    return [*paths, *(f"{module}/{path}" for module in modules for path in paths)]
+
+
 def _sources(tree: SourceTree) -> list[str]:
-    """The app's Java and Kotlin files: src/main by convention, at any depth, since package folders
-    (`com/example/...`) are not a repository's example or test folders."""
-    main = [f for f in tree.files if f.startswith("src/main/") and f.endswith((".java", ".kt"))]
+    """The app's Java and Kotlin files: src/main by convention (also in a multi-module build's
+    modules), at any depth, since package folders (`com/example/...`) are not a repository's
+    example or test folders."""
+    main = [
+        f
+        for f in tree.files
+        if (f.startswith("src/main/") or f.split("/", 1)[-1].startswith("src/main/")) and f.endswith((".java", ".kt"))
+    ]
     if not main:
         return tree.with_suffix(".java", ".kt", top_levels=12)
     return sorted(main, key=lambda f: (f.count("/"), f))[:MAX_SEARCHED_FILES]

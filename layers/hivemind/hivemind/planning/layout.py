@@ -19,6 +19,10 @@ RECIPES = ("Procfile", "hivemind.toml", "Dockerfile", "app.yaml", "fly.toml", "r
 # A root with one of these (or package.json workspaces and no start script) holds apps; it is not one.
 WORKSPACE_FILES = ("pnpm-workspace.yaml", "lerna.json", "nx.json", "turbo.json", "rush.json", "go.work")
 MAX_APP_DEPTH = 3
+# A Maven or Gradle build's modules make one app with their parent build, unlike a Node
+# workspace's packages: a folder with one of these inside such a build is not an app of its own.
+JVM_BUILD_FILES = ("pom.xml", "build.gradle", "build.gradle.kts")
+JVM_PARENTS = ("pom.xml", "settings.gradle", "settings.gradle.kts")
 
 
 def app_folders(tree: SourceTree, manifests: Iterable[str]) -> dict[str, str]:
@@ -28,9 +32,22 @@ def app_folders(tree: SourceTree, manifests: Iterable[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for file in sorted(tree.files, key=lambda f: (f.count("/"), f)):
         folder, _, name = file.rpartition("/")
-        if folder and name in names and folder.count("/") < MAX_APP_DEPTH:
+        if folder and name in names and folder.count("/") < MAX_APP_DEPTH and not _is_jvm_module(tree, folder, name):
             found.setdefault(folder, file)
     return found
+
+
+def _is_jvm_module(tree: SourceTree, folder: str, name: str) -> bool:
+    """Whether `folder`'s build file makes it a module of a Maven or Gradle build above it."""
+    if name not in JVM_BUILD_FILES:
+        return False
+    parts = folder.split("/")
+    for depth in range(len(parts)):
+        parent = "/".join(parts[:depth])
+        prefix = f"{parent}/" if parent else ""
+        if any(tree.has(prefix + build) for build in JVM_PARENTS):
+            return True
+    return False
 
 
 def own_tree(tree: SourceTree, folder: str, folders: Iterable[str]) -> SourceTree:

@@ -21,7 +21,19 @@ from hivemind.planning.tree import Hit, SourceTree
 LANGUAGE = "python"
 MANIFESTS: tuple[str, ...] = ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py")
 PROCFILE_WORDS = frozenset(
-    {"python", "python3", "gunicorn", "uvicorn", "flask", "hypercorn", "daphne", "waitress-serve", "granian", "fastapi"}
+    {
+        "python",
+        "python3",
+        "gunicorn",
+        "uvicorn",
+        "uwsgi",
+        "flask",
+        "hypercorn",
+        "daphne",
+        "waitress-serve",
+        "granian",
+        "fastapi",
+    }
 )
 DEFAULT_VERSION = "3.12"
 DEFAULT_PORTS = {"flask": 5000, "django": 8000, "fastapi": 8000, None: 8000}
