@@ -244,3 +244,20 @@ def test_sources_with_nothing_to_run_say_why(tmp_path, files, error, message):
     root = repo(tmp_path, files)
     with pytest.raises(error, match=message):
         plan_of(root)
+
+
+def test_a_uwsgi_procfile_chooses_python_over_a_frontend_and_fixes_the_port(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "requirements.txt": "Django\nuwsgi\n",
+            "manage.py": "import django\n",
+            "site/wsgi.py": "application = None\n",
+            "package.json": '{"scripts": {"start": "node assets.js"}, "dependencies": {"express": "^4"}}',
+            "assets.js": "require('express')().listen(3000)\n",
+            "Procfile": "web: uwsgi --http :8000 --module site.wsgi\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.language, plan.port, plan.port_env) == ("python", 8000, None)
+    assert plan.start_command == "uwsgi --http :8000 --module site.wsgi"
