@@ -33,6 +33,22 @@ def _commit(repo: Repo, root: Path, message: str) -> str:
     return sha.decode()
 
 
+def _private(app):
+    """/private.git answers as a host does without credentials (401 with a Basic challenge), and
+    /forbidden.git as one that refuses these credentials (403)."""
+
+    def wsgi(environ, start_response):
+        if environ["PATH_INFO"].startswith("/private.git"):
+            start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"')])
+            return [b"authentication required"]
+        if environ["PATH_INFO"].startswith("/forbidden.git"):
+            start_response("403 Forbidden", [])
+            return [b"forbidden"]
+        return app(environ, start_response)
+
+    return wsgi
+
+
 @pytest.fixture(scope="module")
 def git_server(tmp_path_factory):
     """(base URL, first commit, second commit) of express-app served as /app.git."""
@@ -46,7 +62,7 @@ def git_server(tmp_path_factory):
     server = make_server(
         "127.0.0.1",
         0,
-        make_wsgi_chain(DictBackend({"/app.git": repo})),
+        _private(make_wsgi_chain(DictBackend({"/app.git": repo}))),
         handler_class=_QuietHandler,
         server_class=WSGIServerLogger,
     )
@@ -76,6 +92,10 @@ def test_bad_git_sources_are_clear_errors(git_server, tmp_path):
         fetch_git(f"{base}/app.git", "0" * 40, tmp_path / "c")
     with pytest.raises(SourceError, match="over the"):
         fetch_git(f"{base}/app.git", "HEAD", tmp_path / "d", max_bytes=10)
+    with pytest.raises(SourceError, match=r"^no access to git repository .*/private\.git$"):
+        fetch_git(f"{base}/private.git", "HEAD", tmp_path / "e")
+    with pytest.raises(SourceError, match=r"^no access to git repository .*/forbidden\.git$"):
+        fetch_git(f"{base}/forbidden.git", "HEAD", tmp_path / "f")
 
 
 def test_unreachable_host_is_a_clear_error(tmp_path):

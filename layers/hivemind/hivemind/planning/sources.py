@@ -24,6 +24,7 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 def fetch_git(url: str, ref: str, dest: Path, *, max_bytes: int = MAX_BUNDLE_BYTES) -> Path:
     """Clone `url` at `ref` (HEAD, a branch or tag: shallow; a full commit id: then reset) into dest."""
     from dulwich import porcelain
+    from dulwich.client import HTTPProxyUnauthorized, HTTPUnauthorized
     from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 
     commit = ref if _SHA.match(ref) else None
@@ -40,6 +41,8 @@ def fetch_git(url: str, ref: str, dest: Path, *, max_bytes: int = MAX_BUNDLE_BYT
         repo.close()
     except NotGitRepository as exc:
         raise SourceError(f"git repository not found: {url}") from exc
+    except (HTTPUnauthorized, HTTPProxyUnauthorized) as exc:
+        raise SourceError(f"no access to git repository {url}") from exc
     except (HangupException, GitProtocolError) as exc:
         message = str(exc).lower()
         if "401" in message or "403" in message or "unauthorized" in message or "forbidden" in message:
