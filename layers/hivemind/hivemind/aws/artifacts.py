@@ -1,11 +1,14 @@
 """The artifacts bucket: source bundles, templates, plans, findings and reports.
 
-Layout: deployments/<id>/{source.zip, template.yaml, plan.json, findings.json, report.json}.
+Layout: deployments/<id>/{source.zip, template.yaml, plan.json, findings.json, report.json};
+uploads/ (sources users upload); policy/*.guard (an organisation's own Guard rules, added to
+the policy pack by Validate).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -45,6 +48,22 @@ def get_bytes(s3: Any, bucket: str, object_key: str, max_bytes: int | None = Non
         if code in ("AccessDenied", "403"):
             raise SourceError(f"no access to s3://{bucket}/{object_key}") from exc
         raise
+
+
+POLICY_PREFIX = "policy/"
+MAX_POLICY_FILES = 100
+
+
+def download_policy_rules(s3: Any, bucket: str, dest: Path) -> list[Path]:
+    """The organisation's own rules (policy/*.guard) written into dest; none is an empty list."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=POLICY_PREFIX)
+    keys = [o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".guard")]
+    written = []
+    for object_key in sorted(keys)[:MAX_POLICY_FILES]:
+        target = dest / object_key.removeprefix(POLICY_PREFIX).replace("/", "--")  # one flat folder
+        target.write_bytes(s3.get_object(Bucket=bucket, Key=object_key)["Body"].read())
+        written.append(target)
+    return written
 
 
 def https_url(bucket: str, object_key: str, region: str) -> str:

@@ -61,7 +61,8 @@ def rule_files(extra_dirs: Sequence[Path] = ()) -> list[Path]:
 
 def guard_findings(body: str, *, extra_rules: Sequence[Path] = ()) -> list[Finding]:
     """Every policy failure in a template (YAML or JSON), one finding per failing check."""
-    texts = [f.read_text() for f in rule_files(extra_rules)]
+    files = rule_files(extra_rules)
+    texts = [f.read_text() for f in files]
     payload = {"rules": texts, "data": [body]}
     result = subprocess.run(
         [binary(), "validate", "--payload", "--output-format", "json", "--show-summary", "none", "--structured"],
@@ -72,9 +73,8 @@ def guard_findings(body: str, *, extra_rules: Sequence[Path] = ()) -> list[Findi
         check=False,
     )
     if result.returncode not in (0, 19) or not result.stdout.strip():
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise ConfigurationError(
-            f"cfn-guard failed (exit {result.returncode}): {detail[-1] if detail else 'no output'}"
+        raise _unparsable_rule(files) or ConfigurationError(
+            f"cfn-guard failed (exit {result.returncode}): {_last_line(result.stderr or result.stdout)}"
         )
     findings: list[Finding] = []
     for report in json.loads(result.stdout):
@@ -83,6 +83,28 @@ def guard_findings(body: str, *, extra_rules: Sequence[Path] = ()) -> list[Findi
             findings += list(_findings(rule.get("name", "GUARD"), rule))
     fixes = _rule_fixes(texts)
     return [f if f.fix else f.model_copy(update={"fix": fixes.get(f.rule_id)}) for f in _unique(findings)]
+
+
+def _unparsable_rule(files: list[Path]) -> ConfigurationError | None:
+    """The error for the first rule file cfn-guard cannot parse (asked only once a run failed)."""
+    for file in files:
+        parsed = subprocess.run(
+            [binary(), "parse-tree", "--rules", str(file)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+        if parsed.returncode != 0:
+            return ConfigurationError(
+                f"policy rule file {file.name} does not parse: {_last_line(parsed.stderr or parsed.stdout)}"
+            )
+    return None
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip() not in ("", "---")]
+    return lines[-1].strip() if lines else "no output"
 
 
 def _rule_fixes(texts: list[str]) -> dict[str, str]:

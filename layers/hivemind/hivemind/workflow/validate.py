@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hivemind.aws import artifacts
@@ -12,11 +14,15 @@ from hivemind.settings import Settings
 
 
 def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> ValidationResult:
-    """Lint the stored template; blocking findings stop the deployment with TemplateInvalid."""
+    """Lint the stored template and check it against the policy pack plus the organisation's own
+    rules (`policy/*.guard` in the artifacts bucket); blocking findings stop the deployment with
+    TemplateInvalid."""
     if state.template is None:
         raise ValueError("Validate template needs the template")
     body = artifacts.get_bytes(s3, settings.artifacts_bucket, state.template.template_key).decode()
-    findings = check_template(body, regions=(settings.region,))
+    with tempfile.TemporaryDirectory(prefix="hivemind-rules-") as rules:
+        own = artifacts.download_policy_rules(s3, settings.artifacts_bucket, Path(rules))
+        findings = check_template(body, regions=(settings.region,), extra_rules=[Path(rules)] if own else [])
     key = artifacts.put_json(
         s3,
         settings.artifacts_bucket,

@@ -1,0 +1,54 @@
+"""Validate template as the workflow runs it (moto): the policy pack plus an organisation's own
+rules from the artifacts bucket's policy/ prefix."""
+
+import pytest
+
+from hivemind.aws import artifacts, clients
+from hivemind.errors import ConfigurationError, TemplateInvalid
+from hivemind.models import DeploymentRequest, TemplateArtifact, WorkflowState
+from hivemind.templating import render_template, to_yaml
+from hivemind.workflow.validate import validate_template
+from tests.fixtures.plans import plan
+
+ORG_RULE = (
+    "let instances = Resources.*[ Type == 'AWS::EC2::Instance' ]\n"
+    "rule ORG_ONLY_NANO when %instances !empty {\n"
+    '    %instances.Properties.InstanceType == "t3.nano"\n'
+    "    <<fix: this organisation runs t3.nano only>>\n}\n"
+)
+
+
+def _state(settings) -> WorkflowState:
+    s3 = clients.client("s3", settings.region)
+    body = to_yaml(render_template(plan(), deployment_id="d-v", stack_name="hivemind-flask-app"))
+    s3.put_object(Bucket="artifacts", Key="deployments/d-v/template.yaml", Body=body.encode())
+    request = DeploymentRequest(app_name="flask-app", source={"type": "s3", "bucket": "artifacts", "key": "k"})
+    template = TemplateArtifact(
+        stack_name="hivemind-flask-app",
+        template_key="deployments/d-v/template.yaml",
+        template_url="https://artifacts.s3.us-east-1.amazonaws.com/deployments/d-v/template.yaml",
+        resource_count=20,
+    )
+    return WorkflowState(deployment_id="d-v", request=request, template=template)
+
+
+def test_the_pack_alone_passes_a_generated_stack(hivemind):
+    result = validate_template(_state(hivemind), s3=clients.client("s3", hivemind.region), settings=hivemind)
+    assert result.passed and not [f for f in result.findings if f.severity == "error"]
+
+
+def test_an_organisation_rule_in_the_bucket_blocks_with_its_fix(hivemind):
+    s3 = clients.client("s3", hivemind.region)
+    s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}sizes.guard", Body=ORG_RULE.encode())
+    s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}README.md", Body=b"not a rule")
+    with pytest.raises(TemplateInvalid, match=r"ORG_ONLY_NANO WebInstance line \d+: this organisation runs t3.nano"):
+        validate_template(_state(hivemind), s3=s3, settings=hivemind)
+    stored = s3.get_object(Bucket="artifacts", Key="deployments/d-v/findings.json")["Body"].read()
+    assert b"ORG_ONLY_NANO" in stored
+
+
+def test_a_broken_organisation_rule_is_a_clear_error(hivemind):
+    s3 = clients.client("s3", hivemind.region)
+    s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}broken.guard", Body=b"rule {{{ nope")
+    with pytest.raises(ConfigurationError, match=r"^policy rule file broken\.guard does not parse: .*line 1"):
+        validate_template(_state(hivemind), s3=s3, settings=hivemind)
