@@ -117,6 +117,28 @@ def test_a_template_that_fails_validation_never_reaches_cloudformation(deploy):
     assert stacks == []
 
 
+def test_a_source_hivemind_cannot_plan_fails_at_plan_with_the_choices_named(deploy, tmp_path):
+    # Given a monorepo with two apps and nothing saying which one is deployed
+    source = tmp_path / "mono"
+    for app, files in {
+        "api": {"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"},
+        "web": {"package.json": '{"scripts": {"start": "node s.js"}}', "s.js": "require('http').createServer()"},
+    }.items():
+        for name, text in files.items():
+            (source / "apps" / app).mkdir(parents=True, exist_ok=True)
+            (source / "apps" / app / name).write_text(text)
+    record, report, stacks = deploy("mono", source=source)
+    assert record.status == "FAILED"
+    names = [s.name for s in record.steps]
+    assert names[:1] == ["Plan deployment"] and "Create stack" not in names
+    assert record.error.startswith("PlanError:") and "apps/api, apps/web" in record.error and "--subdir" in record.error
+    assert report["status"] == "FAILED" and "apps/api, apps/web" in report["error"]
+    assert stacks == []
+    # When the request names the folder, the same source deploys
+    chosen, _, _ = deploy("mono", source=source, overrides={"subdir": "apps/web"})
+    assert chosen.status == "SUCCEEDED", chosen.error
+
+
 def test_with_a_certificate_the_app_is_served_over_https(deploy):
     def certificate(runtime):
         arn = runtime.client("acm").request_certificate(DomainName="app.example.com")["CertificateArn"]
