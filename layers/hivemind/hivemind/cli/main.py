@@ -242,6 +242,7 @@ def deploy(
     port: Annotated[int | None, typer.Option(help="override the detected port")] = None,
     health_path: Annotated[str | None, typer.Option(help="override the detected health path")] = None,
     instance_type: Annotated[str | None, typer.Option(help="override the instance type")] = None,
+    subdir: Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")] = None,
     certificate_arn: Annotated[str | None, typer.Option(help="ACM certificate: HTTPS, and HTTP redirects")] = None,
     vpc_id: Annotated[str | None, typer.Option(help="an existing VPC (with --subnet-id)")] = None,
     subnet_id: Annotated[list[str] | None, typer.Option(help="an existing public subnet (repeatable, 2+)")] = None,
@@ -261,7 +262,7 @@ def deploy(
             "app_name": app_name or default_app_name(root),
             "environment": _parse_env(env or []),
             "secrets": _parse_env(secret or []),
-            "overrides": PlanOverrides(**_overrides(port, health_path, instance_type)),
+            "overrides": PlanOverrides(**_overrides(port, health_path, instance_type, subdir)),
             "stack": _stack_options(certificate_arn, vpc_id, subnet_id),
         }
         DeploymentRequest(**request_fields, source=S3Source(bucket="placeholder", key="k"))
