@@ -261,3 +261,16 @@ def test_a_uwsgi_procfile_chooses_python_over_a_frontend_and_fixes_the_port(tmp_
     plan = plan_of(root)
     assert (plan.language, plan.port, plan.port_env) == ("python", 8000, None)
     assert plan.start_command == "uwsgi --http :8000 --module site.wsgi"
+
+
+def test_committed_build_output_is_not_read_as_the_app_s_code(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "package.json": '{"scripts": {"build": "tsc", "start": "node dist/main.js"}}',
+            "dist/main.js": "require('http').createServer().listen(9999)\n",
+            "main.ts": "import http from 'http'\nhttp.createServer().listen(process.env.PORT || 4100)\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.port, plan.port_env, plan.why("port").file) == (4100, "PORT", "main.ts")

@@ -17,8 +17,9 @@ MAX_TEXT_BYTES = 1024 * 1024
 # Detectors read code to find ports and routes; entry points sit near the top of a tree, so the
 # shallowest files are searched and a huge tree costs no more than this many reads.
 MAX_SEARCHED_FILES = 1500
-# Folders of examples, documentation, tests and vendored code near the top of a tree: their code
-# is not the app's. Deeper down such names are code (Java's `com/example/demo` package).
+# Folders of examples, documentation, tests, vendored code and build output near the top of a
+# tree: their code is not the app's source (build output is rebuilt on the instance). Deeper down
+# such names are code (Java's `com/example/demo` package).
 ASIDE_DEPTH = 2
 ASIDE = frozenset(
     {
@@ -40,13 +41,20 @@ ASIDE = frozenset(
         "bench",
         "vendor",
         "third_party",
+        "dist",
+        "build",
+        "target",
+        "out",
+        ".output",
+        ".svelte-kit",
+        "coverage",
     }
 )
 
 
 def is_aside(path: str) -> bool:
-    """Whether a path lies in (or is) a folder of examples, docs, tests or vendored code near the
-    top of the tree (`docs/x.py`, `src/test/A.java`; not `src/main/java/com/example/A.java`)."""
+    """Whether a path lies in (or is) a folder of examples, docs, tests, vendored code or build
+    output near the top of the tree (`docs/x.py`, `src/test/A.java`; not `src/main/java/com/example/A.java`)."""
     return not ASIDE.isdisjoint(path.split("/")[:ASIDE_DEPTH])
 
 
