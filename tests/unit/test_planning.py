@@ -1,8 +1,10 @@
 """The planner on small repositories written for the test, each field checked with its evidence."""
 
+import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import PlanOverrides
@@ -274,3 +276,22 @@ def test_committed_build_output_is_not_read_as_the_app_s_code(tmp_path):
     )
     plan = plan_of(root)
     assert (plan.port, plan.port_env, plan.why("port").file) == (4100, "PORT", "main.ts")
+
+
+@pytest.mark.parametrize("version", ["3.3 $(touch /tmp/pwned)", "3.3;id", "${Foo}", "3.3\nrm -rf /"])
+def test_a_runtime_version_that_is_not_a_version_never_reaches_the_instance(tmp_path, version):
+    root = repo(
+        tmp_path,
+        {
+            "requirements.txt": "flask\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "hivemind.toml": f"[plan]\nruntime_version = {json.dumps(version)}\n",
+        },
+    )
+    with pytest.raises(PlanError, match=r"hivemind.toml \[plan\] runtime_version: String should match pattern"):
+        plan_of(root)
+    (root / "hivemind.toml").unlink()
+    (root / ".python-version").write_text(version)  # a detector reads only the version's digits
+    assert plan_of(root).runtime_version in ("3.3", "3.12")
+    with pytest.raises(ValidationError):
+        PlanOverrides(runtime_version=version)

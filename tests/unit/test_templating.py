@@ -1,6 +1,8 @@
 """The generated stack: structure, least privilege, lint-clean, and inert hostile values."""
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -142,10 +144,9 @@ def _rendered(script: str) -> str:
     return out.replace("${!", "${")
 
 
-def test_hostile_values_arrive_byte_for_byte_when_bash_runs_the_script(tmp_path):
-    import subprocess
+def _write_app_files(plan, folder: Path) -> None:
+    """Run the user data's writers of app.env.sh and start.sh with their paths inside `folder`."""
 
-    plan = _plan(environment={"NOTE": HOSTILE}, start_command=f"run {HOSTILE}")
     script = _rendered(
         render_template(plan, deployment_id="d", stack_name="s")["Resources"]["WebInstance"]["Properties"]["UserData"][
             "Fn::Base64"
@@ -159,14 +160,30 @@ def test_hostile_values_arrive_byte_for_byte_when_bash_runs_the_script(tmp_path)
         start = max(i for i in range(end + 1) if lines[i].startswith("printf '%s\\n'"))
         writers.append("\n".join(lines[start : end + 1]))
     sandboxed = "\n".join(
-        w.replace("/etc/hivemind/", f"{tmp_path}/").replace("/opt/hivemind/", f"{tmp_path}/") for w in writers
+        w.replace("/etc/hivemind/", f"{folder}/").replace("/opt/hivemind/", f"{folder}/") for w in writers
     )
     subprocess.run(["bash", "-c", sandboxed], check=True)
+    for name in ("start.sh",):
+        path = folder / name
+        path.write_text(path.read_text().replace("/etc/hivemind/", f"{folder}/").replace("/opt/app", str(folder)))
+
+
+def test_hostile_values_arrive_byte_for_byte_when_bash_runs_the_script(tmp_path):
+
+    _write_app_files(_plan(environment={"NOTE": HOSTILE}, start_command=f"run {HOSTILE}"), tmp_path)
     note = subprocess.run(
         ["bash", "-c", f'. {tmp_path}/app.env.sh; printf %s "$NOTE"'], capture_output=True, text=True, check=True
     ).stdout
     assert note == HOSTILE
     assert (tmp_path / "start.sh").read_text().endswith(f"\nexec run {HOSTILE}\n")
+
+
+def test_a_procfile_s_unset_variables_are_empty_when_the_app_starts(tmp_path):
+
+    # Heroku-style commands name variables that are often unset ($JAVA_OPTS, $WEB_CONCURRENCY)
+    _write_app_files(_plan(start_command="printf '%s|' started $JAVA_OPTS $PORT"), tmp_path)
+    started = subprocess.run(["bash", str(tmp_path / "start.sh")], capture_output=True, text=True)
+    assert (started.returncode, started.stdout) == (0, "started|5000|"), started.stderr
 
 
 def test_user_data_runs_the_plan_as_a_service_and_signals_on_health():

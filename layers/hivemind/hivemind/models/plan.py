@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+RUNTIME_VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$"
 DecisionSource = Literal["detected", "request", "hivemind.toml", "default", "medic"]
 
 
@@ -52,7 +53,9 @@ class DeploymentPlan(BaseModel):
     app_name: str
     language: str
     framework: str | None = None
-    runtime_version: str
+    # a version ("3.12", "20", "1.22.3") or, for a Dockerfile app, its base image ("rust:1.80-slim"):
+    # never a shell word or a CloudFormation reference
+    runtime_version: str = Field(pattern=RUNTIME_VERSION_PATTERN)
     install_command: str | None = None
     build_command: str | None = None
     start_command: str

@@ -60,7 +60,7 @@ class PlanOverrides(_Strict):
 
     language: str | None = None
     framework: str | None = None
-    runtime_version: str | None = Field(default=None, max_length=32)
+    runtime_version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,31}$")
     install_command: str | None = Field(default=None, max_length=1000)
     build_command: str | None = Field(default=None, max_length=1000)
     start_command: str | None = Field(default=None, max_length=1000)

@@ -17,7 +17,7 @@ from hivemind.planning import node as node_plan
 from hivemind.planning import static as static_plan
 from hivemind.templating.nginx import STATE_DIR as NGINX_STATE_DIR
 from hivemind.templating.nginx import nginx_config
-from hivemind.templating.shell import APP_DIR, write_file
+from hivemind.templating.shell import APP_DIR, app_dir, literal, write_file
 
 
 def _python(plan: DeploymentPlan) -> tuple[str, list[str]]:
@@ -42,10 +42,6 @@ def _node(plan: DeploymentPlan) -> tuple[str, list[str]]:
     return install, []
 
 
-def _app_dir(plan: DeploymentPlan) -> str:
-    return f"{APP_DIR}/{plan.subdir}".rstrip("/.") if plan.subdir not in ("", ".") else APP_DIR
-
-
 RUBY_HOME = "/opt/hivemind/ruby"
 # Gems with native extensions that link a system library, and the -devel package each needs.
 RUBY_GEM_LIBRARIES = {"pg": "libpq-devel", "mysql2": "mariadb-connector-c-devel", "sqlite3": "sqlite-devel"}
@@ -58,7 +54,7 @@ def _ruby(plan: DeploymentPlan) -> tuple[str, list[str]]:
     version = plan.runtime_version.strip()
     series = ".".join(version.split(".")[:2])
     exact = version if version.count(".") >= 2 else ""
-    app = shlex.quote(_app_dir(plan))
+    app = literal(app_dir(plan.subdir))
     libraries = " ".join(
         f"if grep -qE '^    {gem} \\(' {app}/Gemfile.lock 2>/dev/null; then dnf install -y {package}; fi;"
         for gem, package in RUBY_GEM_LIBRARIES.items()
@@ -107,7 +103,7 @@ def _php(plan: DeploymentPlan) -> tuple[str, list[str]]:
     """AL2023's php{X.Y}-cli and extensions (the default PHP when that series is not packaged), the
     extensions composer.json requires, and Composer checked against its published SHA-384."""
     series = ".".join(plan.runtime_version.strip().split(".")[:2])
-    app = shlex.quote(_app_dir(plan))
+    app = literal(app_dir(plan.subdir))
     # the plan's series first; when AL2023 does not package it, the newest series it does
     candidates = " ".join(dict.fromkeys((series, *PHP_SERIES)))
     core = " ".join(f'"$PHPPKG-{part}"' for part in PHP_CORE)

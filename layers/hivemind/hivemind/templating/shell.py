@@ -26,3 +26,8 @@ def write_file(path: str, lines: list[str], mode: str = "0644") -> str:
     """A command that writes `lines` to `path` byte for byte (`path` is HiveMind's own)."""
     words = " ".join(literal(line) for line in lines) if lines else "''"
     return f"printf '%s\\n' {words} > {path}\nchmod {mode} {path}"
+
+
+def app_dir(subdir: str) -> str:
+    """The app's folder on the instance (APP_DIR, or the plan's subdir inside it)."""
+    return f"{APP_DIR}/{subdir}".rstrip("/.") if subdir not in ("", ".") else APP_DIR

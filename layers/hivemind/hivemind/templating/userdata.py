@@ -13,7 +13,7 @@ import shlex
 
 from hivemind.models import DeploymentPlan
 from hivemind.templating.runtimes import RUNTIME_ENV, runtime
-from hivemind.templating.shell import APP_DIR, literal, write_file
+from hivemind.templating.shell import APP_DIR, app_dir, literal, write_file
 
 HEALTH_TRIES, HEALTH_SLEEP_S = 90, 5
 
@@ -45,12 +45,14 @@ def _environment(plan: DeploymentPlan, path: list[str]) -> list[str]:
 def user_data(plan: DeploymentPlan) -> str:
     """The bootstrap script for `plan` (an Fn::Sub template string)."""
     install_runtime, path = runtime(plan)
-    workdir = f"{APP_DIR}/{plan.subdir}".rstrip("/.") if plan.subdir not in ("", ".") else APP_DIR
-    build = ["#!/bin/bash", "set -euo pipefail", ". /etc/hivemind/app.env.sh", f"cd {shlex.quote(workdir)}"]
+    workdir = app_dir(plan.subdir)
+    # no `set -u` in the two scripts that run the app's own commands: a Procfile's `$JAVA_OPTS` or
+    # `$WEB_CONCURRENCY` is empty when unset, as on Heroku
+    build = ["#!/bin/bash", "set -eo pipefail", ". /etc/hivemind/app.env.sh", f"cd {shlex.quote(workdir)}"]
     build += [c for c in (plan.install_command, plan.build_command) if c]
     start = [
         "#!/bin/bash",
-        "set -euo pipefail",
+        "set -eo pipefail",
         ". /etc/hivemind/app.env.sh",
         *_secret_exports(plan),
         f"cd {shlex.quote(workdir)}",
