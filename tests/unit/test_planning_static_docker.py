@@ -107,8 +107,35 @@ def test_a_port_override_moves_nginx_without_touching_the_start_command(tmp_path
     root = write(tmp_path, {"index.html": "<h1>hi</h1>\n", "hivemind.toml": "[plan]\nport = 9000\n"})
     plan = plan_of(root)
     assert plan.port == 9000
-    assert "listen 9000;" in nginx_config(plan) or "        listen 9000;" in nginx_config(plan)
+    assert any(line.strip() == "listen 9000;" for line in nginx_config(plan))
     assert "9000" not in plan.start_command and "http://127.0.0.1:9000/" in user_data(plan)
+
+
+def test_a_port_override_moves_the_published_container_port(tmp_path):
+    # Given a Dockerfile whose EXPOSE is wrong, corrected in hivemind.toml
+    root = write(
+        tmp_path / "src",
+        {"Dockerfile": "FROM caddy:2\nEXPOSE 3000\n", "hivemind.toml": "[plan]\nport = 9000\n"},
+    )
+    plan = plan_of(root)
+    assert (plan.port, plan.start_command) == (9000, docker.RUN_COMMAND)
+    # When the service's start script runs (with a docker that prints its arguments)
+    files = run_writers(user_data(plan), tmp_path, "/etc/hivemind/app.env.sh", "/opt/hivemind/start.sh")
+    start = files["/opt/hivemind/start.sh"]
+    start.write_text(
+        start.read_text()
+        .replace("/etc/hivemind/app.env.sh", str(files["/etc/hivemind/app.env.sh"]))
+        .replace("cd /opt/app", f"cd {root}")
+    )
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "docker").write_text('#!/bin/sh\necho "$@"\n')
+    (tmp_path / "bin" / "docker").chmod(0o755)
+    ran = subprocess.run(
+        ["bash", str(start)], capture_output=True, text=True, env={"PATH": f"{tmp_path}/bin:/usr/bin:/bin"}
+    )
+    # Then the container is published on the plan's port
+    assert ran.returncode == 0, ran.stderr
+    assert " -p 9000:9000 " in f" {ran.stdout.strip()} "
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed here")

@@ -77,7 +77,7 @@ def detect(tree: SourceTree) -> Detection | None:
         "runtime_version": Decision(image, "the base image of the final stage", dockerfile, stage[0].line),
         "install_command": default(None, "the image build installs the app's dependencies"),
         "build_command": Decision(build, f"{dockerfile} is built on the instance", dockerfile, 1),
-        "start_command": _start(dockerfile, stage, image, int(port.value or DEFAULT_PORT)),
+        "start_command": _start(dockerfile, stage, image),
         "port": port,
         "port_env": port_env,
         "health_path": _health(dockerfile, stage),
@@ -85,9 +85,9 @@ def detect(tree: SourceTree) -> Detection | None:
     }
 
 
-def run_command(port: int) -> str:
-    """How the service runs the image: the plan's port published, the app's variables passed by name."""
-    return f"docker run --rm --name {CONTAINER} -p {port}:{port} --env-file {ENV_FILE} {IMAGE}"
+# HIVEMIND_PORT is the plan's final port (templating/userdata.py exports it), so a port override
+# in hivemind.toml or the request moves the published port too.
+RUN_COMMAND = f'docker run --rm --name {CONTAINER} -p "$HIVEMIND_PORT:$HIVEMIND_PORT" --env-file {ENV_FILE} {IMAGE}'
 
 
 def _contradicted(tree: SourceTree) -> bool:
@@ -253,12 +253,12 @@ def _port_env(tree: SourceTree, dockerfile: str, stage: list[Instruction]) -> De
     return default(None, "neither the image nor the code reads a port variable")
 
 
-def _start(dockerfile: str, stage: list[Instruction], image: str, port: int) -> Decision:
+def _start(dockerfile: str, stage: list[Instruction], image: str) -> Decision:
     command = next((ins for ins in reversed(stage) if ins.keyword in ("ENTRYPOINT", "CMD")), None)
     if command is None:
-        return Decision(run_command(port), f"the base image {image} says how it starts", dockerfile, stage[0].line)
+        return Decision(RUN_COMMAND, f"the base image {image} says how it starts", dockerfile, stage[0].line)
     return Decision(
-        run_command(port), f"the image starts with its {command.keyword}: {command.args}", dockerfile, command.line
+        RUN_COMMAND, f"the image starts with its {command.keyword}: {command.args}", dockerfile, command.line
     )
 
 

@@ -33,7 +33,8 @@ def _secret_exports(plan: DeploymentPlan) -> list[str]:
 
 
 def _environment(plan: DeploymentPlan, path: list[str]) -> list[str]:
-    env = {**RUNTIME_ENV.get(plan.language, {}), **plan.environment}
+    # HIVEMIND_PORT: the port the load balancer sends to, whatever variable the app reads
+    env = {**RUNTIME_ENV.get(plan.language, {}), **plan.environment, "HIVEMIND_PORT": str(plan.port)}
     if plan.port_env:
         env[plan.port_env] = str(plan.port)
     lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(env.items())]
