@@ -129,7 +129,27 @@ def test_plan_deployment_bundles_a_codecommit_source_into_the_artifacts_bucket(h
     request = DeploymentRequest(app_name="shop", source={"type": "codecommit", "repository": "shop", "commit": COMMIT})
     state = WorkflowState(deployment_id="d-cc", request=request)
     s3 = clients.client("s3", hivemind.region)
-    plan = plan_deployment(state, s3=s3, codecommit=FakeCodeCommit({"shop": APP}), settings=hivemind)
+    settings = hivemind.model_copy(update={"codecommit_repositories": ["blog", "shop"]})
+    plan = plan_deployment(state, s3=s3, codecommit=FakeCodeCommit({"shop": APP}), settings=settings)
     assert plan.source_bundle == "s3://artifacts/deployments/d-cc/source.zip"
     bundle = s3.get_object(Bucket="artifacts", Key="deployments/d-cc/source.zip")["Body"].read()
     assert (extract_bundle(bundle, tmp_path / "unpacked") / "Procfile").read_bytes() == APP["Procfile"]
+
+
+def test_a_repository_that_is_not_tracked_is_never_read(hivemind):
+    from hivemind.aws import clients
+    from hivemind.models import DeploymentRequest, WorkflowState
+    from hivemind.workflow.plan import plan_deployment
+
+    # an API caller names a repository of the account that HiveMind was not told to deploy
+    request = DeploymentRequest(app_name="hr", source={"type": "codecommit", "repository": "payroll", "commit": COMMIT})
+    client = FakeCodeCommit({"payroll": APP})
+    settings = hivemind.model_copy(update={"codecommit_repositories": ["shop"]})
+    with pytest.raises(SourceError, match=r"^CodeCommit repository payroll is not one HiveMind deploys"):
+        plan_deployment(
+            WorkflowState(deployment_id="d-x", request=request),
+            s3=clients.client("s3", hivemind.region),
+            codecommit=client,
+            settings=settings,
+        )
+    assert client.blob_reads == []

@@ -64,7 +64,7 @@ def test_a_push_starts_a_deployment_of_its_commit_once(load_event, hivemind):
 
     event = load_event("codecommit-push.json")
     first = app.handler(event, _Ctx())
-    assert first["started"] is True and first["deployment_id"] == "d-20261125-091402-9f8e7d6c"
+    assert first["started"] is True and first["deployment_id"].startswith("d-20261125-091402-")
     record = deployments.get(clients.client("dynamodb", "us-east-1"), "deployments", first["deployment_id"])
     assert record.app_name == "shop" and record.status == "RUNNING"
     assert record.request.source.model_dump() == {
@@ -95,9 +95,78 @@ def test_other_pushes_start_nothing_and_say_why(load_event, detail, reason):
     assert outcome == {"started": False, "deployment_id": None, "reason": reason}
 
 
-def test_a_repository_name_that_is_not_an_app_name_is_made_one(load_event):
+def test_repositories_whose_names_fold_together_get_apps_of_their_own(load_event):
     from functions.push import app
 
-    outcome = app.handler(_push(load_event, repositoryName="Team_Shop.Web"), _Ctx())
-    record = deployments.get(clients.client("dynamodb", "us-east-1"), "deployments", outcome["deployment_id"])
-    assert record.app_name == "team-shop-web"
+    names = {}
+    for repository in ("Team_Shop.Web", "team-shop-web", "a", "acme-platform-payments-gateway-service-" + "x" * 20):
+        outcome = app.handler(_push(load_event, repositoryName=repository, commitId=f"{len(names):040d}"), _Ctx())
+        record = deployments.get(clients.client("dynamodb", "us-east-1"), "deployments", outcome["deployment_id"])
+        names[repository] = record.app_name
+    assert names["team-shop-web"] == "team-shop-web"  # a valid name is kept as it is
+    assert names["Team_Shop.Web"].startswith("team-shop-web-") and names["a"].startswith("app-a-")
+    assert len(set(names.values())) == 4 and all(len(n) <= 32 for n in names.values())
+
+
+def test_a_push_whose_execution_did_not_start_is_started_when_delivered_again(load_event, hivemind, monkeypatch):
+    from functions.push import app
+    from hivemind.aws import executions
+
+    real_start = executions.start
+    calls = []
+
+    def throttled_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("ThrottlingException")
+        return real_start(*args, **kwargs)
+
+    monkeypatch.setattr(executions, "start", throttled_once)
+    event = load_event("codecommit-push.json")
+    with pytest.raises(RuntimeError):
+        app.handler(event, _Ctx())  # EventBridge will deliver again
+    again = app.handler(event, _Ctx())
+    assert again["started"] is True
+    record = deployments.get(clients.client("dynamodb", "us-east-1"), "deployments", again["deployment_id"])
+    assert record.status == "RUNNING" and record.execution_arn
+    assert app.handler(event, _Ctx())["started"] is False  # and a third delivery starts nothing
+
+
+def _cfn(node, parameters):
+    """The few intrinsics of the Plan role's CodeCommit statement, evaluated as CloudFormation would."""
+    if isinstance(node, list):
+        return [_cfn(item, parameters) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Ref"}:
+        return parameters[node["Ref"]]
+    if set(node) == {"Fn::Join"}:
+        delimiter, items = node["Fn::Join"]
+        return delimiter.join(_cfn(items, parameters))
+    if set(node) == {"Fn::Split"}:
+        delimiter, text = node["Fn::Split"]
+        return _cfn(text, parameters).split(delimiter)
+    if set(node) == {"Fn::Sub"}:
+        text, names = node["Fn::Sub"]
+        values = {**parameters, **{k: _cfn(v, parameters) for k, v in names.items()}}
+        for name, value in values.items():
+            text = text.replace("${" + name + "}", str(value))
+        return text
+    return {k: _cfn(v, parameters) for k, v in node.items()}
+
+
+def test_the_plan_role_may_read_exactly_the_tracked_repositories():
+    function = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]["PlanFunction"]
+    condition, statement, otherwise = next(p["Fn::If"] for p in function["Properties"]["Policies"] if "Fn::If" in p)
+    assert (condition, otherwise) == ("TrackPushes", {"Ref": "AWS::NoValue"})
+    parameters = {
+        "TrackedRepositories": ["shop", "blog"],
+        "AWS::Partition": "aws",
+        "AWS::Region": "eu-west-1",
+        "AWS::AccountId": "123456789012",
+    }
+    resources = _cfn(statement["Statement"][0]["Resource"], parameters)
+    assert resources == ["arn:aws:codecommit:eu-west-1:123456789012:shop", "arn:aws:codecommit:*:*:blog"]
+    assert statement["Statement"][0]["Action"] == ["codecommit:GetFolder", "codecommit:GetBlob"]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert _cfn(variables["CODECOMMIT_REPOSITORIES"], parameters) == "shop,blog"

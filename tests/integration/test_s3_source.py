@@ -15,7 +15,7 @@ from tests.conftest import EXAMPLES
 
 def _zip(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
             archive.writestr(name, data)
     return buffer.getvalue()
@@ -45,6 +45,7 @@ def test_an_uploaded_bundle_is_planned_and_its_plan_stored(hivemind):
         (_zip({"../etc/passwd": b"x"}), r"unsafe path: \.\./etc/passwd"),
         (_zip({"logo.png": b"\x89PNG\r\n\x1a\n\x00\x00"}), r"only binary files"),
         (bytes(2 * 1024 * 1024), r"^s3://artifacts/uploads/x\.zip is 2 MiB, over the 1 MiB limit$"),
+        (_zip({"zeros.txt": bytes(3 * 1024 * 1024)}), r"^the source bundle unpacks to more than 1 MiB$"),
     ],
 )
 def test_bad_bundles_are_clear_errors(hivemind, body, message):

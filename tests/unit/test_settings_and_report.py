@@ -14,6 +14,15 @@ def test_settings_name_every_missing_variable():
     assert "DEPLOYMENTS_TABLE" in str(info.value) and "ARTIFACTS_BUCKET" in str(info.value)
 
 
+def test_settings_read_the_stack_s_lists_and_limits():
+    base = {"DEPLOYMENTS_TABLE": "t", "ARTIFACTS_BUCKET": "b", "AWS_REGION": "us-east-1"}
+    s = Settings.from_environ({**base, "CODECOMMIT_REPOSITORIES": "shop, blog,", "MAX_SOURCE_MIB": "50"})
+    assert (s.codecommit_repositories, s.max_source_bytes) == (["shop", "blog"], 50 * 1024 * 1024)
+    assert Settings.from_environ({**base, "CODECOMMIT_REPOSITORIES": ""}).codecommit_repositories == []
+    with pytest.raises(ConfigurationError, match="MAX_SOURCE_MIB"):
+        Settings.from_environ({**base, "MAX_SOURCE_MIB": "lots"})
+
+
 def test_invocation_environment_is_scoped_to_the_block():
     env = {"DEPLOYMENTS_TABLE": "t", "ARTIFACTS_BUCKET": "b", "AWS_REGION": "eu-west-1", "STACK_PREFIX": "hm-"}
     with invocation_environment(env):

@@ -29,7 +29,10 @@ class Settings(BaseModel):
     stack_role_arn: str | None = None
     stack_prefix: str = "hivemind-"
     tracked_branch: str = Field(default="main", description="the CodeCommit branch whose pushes deploy")
-    max_source_mib: int = Field(default=200, ge=1, le=2048, description="largest source tree HiveMind fetches")
+    codecommit_repositories: list[str] = Field(
+        default_factory=list, description="the CodeCommit repositories HiveMind may deploy (TrackedRepositories)"
+    )
+    max_source_mib: int = Field(default=200, ge=1, le=300, description="largest source tree HiveMind fetches")
 
     @property
     def max_source_bytes(self) -> int:
@@ -46,7 +49,9 @@ class Settings(BaseModel):
             "max_source_mib": "MAX_SOURCE_MIB",
             "tracked_branch": "TRACKED_BRANCH",
         }
-        values: dict[str, str] = {f: environ[v] for f, v in names.items() if environ.get(v)}
+        values: dict[str, object] = {f: environ[v] for f, v in names.items() if environ.get(v)}
+        listed = environ.get("CODECOMMIT_REPOSITORIES", "")
+        values["codecommit_repositories"] = [name.strip() for name in listed.split(",") if name.strip()]
         values["region"] = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""
         try:
             return cls.model_validate(values)

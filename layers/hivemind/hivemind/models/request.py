@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated, Literal
 
@@ -13,12 +14,19 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 SECRET_REF_PATTERN = r"^(ssm:/[A-Za-z0-9_./-]{1,1011}|secretsmanager:[A-Za-z0-9/_+=.@-]{1,512})$"
 
 
-def app_name_from(text: str) -> str:
-    """A valid app name from a folder or repository name ("My_App" -> "my-app")."""
+def app_name_from(text: str, *, distinct: bool = False) -> str:
+    """A valid app name from a folder or repository name ("My_App" -> "my-app").
+
+    With `distinct`, two different texts never share a name: when the name is not the text
+    itself (case, `_` or `.` folded, cut at 32), a short hash of the text is appended
+    ("My_App" -> "my-app-3f2a9c"), since the name is also the stack's.
+    """
     name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
     name = re.sub(r"-{2,}", "-", name)
-    if not name or not name[0].isalpha():
+    if not name or not name[0].isalpha() or len(name) < 2:
         name = f"app-{name}".strip("-")
+    if distinct and name != text:
+        return f"{name[:25].rstrip('-')}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
     return name[:32].rstrip("-") or "app"
 
 

@@ -25,12 +25,17 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
         root = Path(tmp) / "src"
         if isinstance(source, S3Source):
             data = artifacts.get_bytes(s3, source.bucket, source.key, max_bytes=limit)
-            extract_bundle(data, root)
+            extract_bundle(data, root, max_bytes=limit)
             bundle_uri = f"s3://{source.bucket}/{source.key}"
         else:
             if isinstance(source, GitSource):
                 fetch_git(source.url, source.ref, root, max_bytes=limit)
             elif isinstance(source, CodeCommitSource) and codecommit is not None:
+                if source.repository not in settings.codecommit_repositories:
+                    raise SourceError(
+                        f"CodeCommit repository {source.repository} is not one HiveMind deploys: add it to the "
+                        "stack's TrackedRepositories parameter"
+                    )
                 fetch_codecommit(codecommit, source.repository, source.commit, root, max_bytes=limit)
             else:
                 raise SourceError(f"source type '{source.type}' cannot be fetched here")

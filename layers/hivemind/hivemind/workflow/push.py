@@ -1,13 +1,15 @@
 """A push to a tracked CodeCommit branch starts a deployment of that commit.
 
 Which repositories and which branch are tracked is HiveMind's stack configuration (the
-EventBridge rule matches only those); the app is named after the repository. EventBridge
+EventBridge rule matches only those); the app is named after the repository (two repositories
+never share an app, hence a stack). EventBridge
 delivers at least once, so the deployment id comes from the event itself: the same push
 delivered twice starts one deployment.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,8 +31,10 @@ class PushOutcome(BaseModel):
 
 
 def deployment_id_for(push: CodeCommitPush) -> str:
-    """The same push event gives the same id (time-ordered, valid as an execution name)."""
-    return f"d-{push.time:%Y%m%d-%H%M%S}-{(push.detail.commit_id or push.id)[:8]}"
+    """The same push gives the same id, two repositories' pushes never (time-ordered, valid as an
+    execution name)."""
+    what = f"{push.detail.repository_name}@{push.detail.commit_id or push.id}"
+    return f"d-{push.time:%Y%m%d-%H%M%S}-{hashlib.sha256(what.encode()).hexdigest()[:8]}"
 
 
 def deploy_push(push: CodeCommitPush, *, branch: str, settings: Settings, ddb: Any, sfn: Any) -> PushOutcome:
@@ -43,7 +47,7 @@ def deploy_push(push: CodeCommitPush, *, branch: str, settings: Settings, ddb: A
             started=False, reason=f"{detail.reference_type} {detail.reference_name} is not the tracked branch {branch}"
         )
     request = DeploymentRequest(
-        app_name=app_name_from(detail.repository_name),
+        app_name=app_name_from(detail.repository_name, distinct=True),
         source=CodeCommitSource(repository=detail.repository_name, commit=detail.commit_id),
     )
     deployment_id = deployment_id_for(push)

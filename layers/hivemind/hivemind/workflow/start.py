@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from hivemind.aws import deployments, executions
+from hivemind.errors import DeploymentConflict
 from hivemind.models import DeploymentRecord, DeploymentRequest
 from hivemind.settings import Settings
 
@@ -38,7 +39,15 @@ def start_deployment(
         created_at=created,
         updated_at=created,
     )
-    deployments.put_new(ddb, settings.deployments_table, record)
+    try:
+        deployments.put_new(ddb, settings.deployments_table, record)
+    except DeploymentConflict:
+        # the same id again: a start that recorded the deployment but failed before its execution
+        # began (say, throttled) is finished now; anything else is a real conflict
+        existing = deployments.get(ddb, settings.deployments_table, deployment_id)
+        if existing.status != "PENDING" or existing.execution_arn or existing.request != request:
+            raise
+        record = existing
     document = {"deployment_id": deployment_id, "request": request.model_dump(mode="json")}
     arn = executions.start(sfn, settings.state_machine_arn, deployment_id, document)
     deployments.update(ddb, settings.deployments_table, deployment_id, status="RUNNING", execution_arn=arn)
