@@ -621,6 +621,21 @@ def _patch_time() -> None:
     retrier.time = types.SimpleNamespace(sleep=scaled_sleep, time=time.time)
 
 
+def _patch_no_value_in_lists() -> None:
+    """`!If [cond, x, !Ref AWS::NoValue]` in a list removes the element on AWS; moto leaves None."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            cleaned = [clean_json(item, resources_map) for item in resource_json]
+            return [item for item in cleaned if item is not None]
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json  # the module's own recursive calls find it by this name
+
+
 def install_patches() -> None:
     """Install every patch once per process (they consult `_state`, reset per runtime)."""
     global _installed
@@ -634,6 +649,7 @@ def install_patches() -> None:
     _patch_send_task_failure_cause()
     _patch_execution_events()
     _patch_time()
+    _patch_no_value_in_lists()
     _installed = True
 
 
