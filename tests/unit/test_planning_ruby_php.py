@@ -52,6 +52,39 @@ def test_an_exact_ruby_is_compiled_when_the_package_is_another_patch(tmp_path):
     assert "dnf install -y libpq-devel" in script, "the pg gem links libpq"
 
 
+@pytest.mark.parametrize(
+    ("definitions", "outcome"), [("2.7.7\n2.7.10\n2.7.8\n3.1.4\n", "built 2.7.10"), ("3.1.4\n", "no")]
+)
+def test_an_unpackaged_ruby_series_is_compiled_at_its_newest_patch(tmp_path, definitions, outcome):
+    # Given a Ruby 2.7 app (AL2023 packages 3.2 and 3.4 only), and fakes for dnf, git and ruby-build
+    plan = _plan(tmp_path / "repo", ruby.REPOS["rack-config-ru"], runtime_version="2.7")
+    script = _as_bash(_user_data(plan))
+    snippet = script[script.index("PACKAGED=\n") : script.index("/opt/hivemind/ruby/bin/ruby --version")]
+    fake, build = tmp_path / "bin", tmp_path / "ruby-build"
+    fake.mkdir()
+    tools = {
+        "dnf": 'case "$*" in *ruby2.7*) exit 1 ;; esac',
+        "git": f"mkdir -p {build}/bin && cp {fake}/ruby-build.fake {build}/bin/ruby-build",
+        "nproc": "echo 2",
+        "ruby-build.fake": f'if [ "$1" = --definitions ]; then printf {definitions!r}; '
+        'else echo "built $1 into $2"; fi',
+    }
+    for name, body in tools.items():
+        (fake / name).write_text(f"#!/bin/bash\n{body}\n")
+        (fake / name).chmod(0o755)
+    snippet = snippet.replace("/tmp/ruby-build", str(build)).replace("mkdir -p /opt/hivemind/ruby/bin", ":")
+    # When the install runs
+    ran = subprocess.run(
+        ["bash", "-c", f"set -euo pipefail\nexport PATH={fake}:$PATH\n{snippet}"], text=True, capture_output=True
+    )
+    # Then the newest 2.7 patch is built, or the script says there is none
+    if outcome == "no":
+        assert ran.returncode == 1 and "ruby-build knows no Ruby 2.7.x" in ran.stdout
+    else:
+        assert ran.returncode == 0, ran.stderr
+        assert "built 2.7.10 into /opt/hivemind/ruby" in ran.stdout
+
+
 @pytest.mark.parametrize("name", sorted(php.REPOS))
 def test_php_user_data_is_valid_bash_and_installs_php_and_a_verified_composer(tmp_path, name):
     plan = _plan(tmp_path, php.REPOS[name])

@@ -79,8 +79,10 @@ def _ruby(plan: DeploymentPlan) -> tuple[str, list[str]]:
             "  dnf install -y bzip2 readline-devel gdbm-devel ncurses-devel perl",
             "  rm -rf /tmp/ruby-build && git clone --depth 1 https://github.com/rbenv/ruby-build.git /tmp/ruby-build",
             f"  TARGET={shlex.quote(exact)}",
-            f'  if [ -z "$TARGET" ]; then TARGET=$(/tmp/ruby-build/bin/ruby-build --list'
-            f" | grep -E '^{re.escape(series)}\\.[0-9]+$' | tail -n 1); fi",
+            # --definitions knows every release (--list only the maintained ones): the newest patch
+            f'  if [ -z "$TARGET" ]; then TARGET=$(/tmp/ruby-build/bin/ruby-build --definitions'
+            f" | grep -E '^{re.escape(series)}\\.[0-9]+$' | sort -V | tail -n 1 || true); fi",
+            f'  if [ -z "$TARGET" ]; then echo "ruby-build knows no Ruby {series}.x"; exit 1; fi',
             f"  MAKE_OPTS=-j$(nproc) RUBY_CONFIGURE_OPTS=--disable-install-doc"
             f' /tmp/ruby-build/bin/ruby-build "$TARGET" {RUBY_HOME}',
             "fi",
