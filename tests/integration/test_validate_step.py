@@ -49,6 +49,23 @@ def test_an_organisation_rule_in_the_bucket_blocks_with_its_fix(hivemind):
 
 def test_a_broken_organisation_rule_is_a_clear_error(hivemind):
     s3 = clients.client("s3", hivemind.region)
-    s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}broken.guard", Body=b"rule {{{ nope")
-    with pytest.raises(ConfigurationError, match=r"^policy rule file broken\.guard does not parse: .*line 1"):
+    s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}team/broken.guard", Body=b"rule {{{ nope")
+    with pytest.raises(
+        ConfigurationError, match=r"^policy rule file policy/team/broken\.guard does not parse: .*line 1"
+    ):
+        validate_template(_state(hivemind), s3=s3, settings=hivemind)
+
+
+def test_organisation_rules_are_never_skipped(hivemind):
+    s3 = clients.client("s3", hivemind.region)
+    for index in range(artifacts.MAX_POLICY_FILES + 1):
+        s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}r{index}.guard", Body=ORG_RULE.encode())
+    with pytest.raises(ConfigurationError, match=r"holds 101 rule files; HiveMind reads at most 100"):
+        validate_template(_state(hivemind), s3=s3, settings=hivemind)
+
+
+def test_a_rule_key_that_is_not_a_plain_path_is_refused(hivemind):
+    s3 = clients.client("s3", hivemind.region)
+    s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}a/../../etc/x.guard", Body=ORG_RULE.encode())
+    with pytest.raises(ConfigurationError, match=r"policy rule s3://artifacts/policy/a/\.\./\.\./etc/x\.guard"):
         validate_template(_state(hivemind), s3=s3, settings=hivemind)

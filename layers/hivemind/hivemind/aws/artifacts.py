@@ -8,13 +8,14 @@ the policy pack by Validate).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from hivemind.errors import SourceError
+from hivemind.errors import ConfigurationError, SourceError
 from hivemind.planning.bundle import size_text
 
 
@@ -52,15 +53,27 @@ def get_bytes(s3: Any, bucket: str, object_key: str, max_bytes: int | None = Non
 
 POLICY_PREFIX = "policy/"
 MAX_POLICY_FILES = 100
+_SAFE_PART = re.compile(r"^[A-Za-z0-9._+=@-]{1,200}$")
 
 
 def download_policy_rules(s3: Any, bucket: str, dest: Path) -> list[Path]:
-    """The organisation's own rules (policy/*.guard) written into dest; none is an empty list."""
+    """The organisation's own rules (policy/**.guard) written into dest under their own key,
+    `policy/team/sizes.guard` as dest/policy/team/sizes.guard; none is an empty list. More rules than
+    MAX_POLICY_FILES, or a key that is not a plain path, is a ConfigurationError: a rule is
+    never skipped."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=POLICY_PREFIX)
-    keys = [o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".guard")]
+    keys = sorted(o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".guard"))
+    if len(keys) > MAX_POLICY_FILES:
+        raise ConfigurationError(
+            f"s3://{bucket}/{POLICY_PREFIX} holds {len(keys)} rule files; HiveMind reads at most {MAX_POLICY_FILES}"
+        )
     written = []
-    for object_key in sorted(keys)[:MAX_POLICY_FILES]:
-        target = dest / object_key.removeprefix(POLICY_PREFIX).replace("/", "--")  # one flat folder
+    for object_key in keys:
+        parts = object_key.removeprefix(POLICY_PREFIX).split("/")
+        if not all(_SAFE_PART.match(part) and part not in (".", "..") for part in parts):
+            raise ConfigurationError(f"policy rule s3://{bucket}/{object_key}: use letters, digits and ._-+=@ in keys")
+        target = dest.joinpath(POLICY_PREFIX.rstrip("/"), *parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(s3.get_object(Bucket=bucket, Key=object_key)["Body"].read())
         written.append(target)
     return written

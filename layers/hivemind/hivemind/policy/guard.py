@@ -47,12 +47,12 @@ def binary() -> str:
 
 
 def rule_files(extra_dirs: Sequence[Path] = ()) -> list[Path]:
-    """The pack's rules, then each extra folder's *.guard files."""
+    """The pack's rules, then each extra folder's *.guard files (its subfolders' too)."""
     files = sorted(RULES_DIR.glob("*.guard"))
     for folder in extra_dirs:
         if not folder.is_dir():
             raise ConfigurationError(f"rules folder {folder} not found")
-        found = sorted(folder.glob("*.guard"))
+        found = sorted(folder.rglob("*.guard"))
         if not found:
             raise ConfigurationError(f"rules folder {folder} has no .guard files")
         files += found
@@ -63,6 +63,7 @@ def guard_findings(body: str, *, extra_rules: Sequence[Path] = ()) -> list[Findi
     """Every policy failure in a template (YAML or JSON), one finding per failing check."""
     files = rule_files(extra_rules)
     texts = [f.read_text() for f in files]
+    names = {f: _rule_name(f, extra_rules) for f in files}
     payload = {"rules": texts, "data": [body]}
     result = subprocess.run(
         [binary(), "validate", "--payload", "--output-format", "json", "--show-summary", "none", "--structured"],
@@ -73,7 +74,7 @@ def guard_findings(body: str, *, extra_rules: Sequence[Path] = ()) -> list[Findi
         check=False,
     )
     if result.returncode not in (0, 19) or not result.stdout.strip():
-        raise _unparsable_rule(files) or ConfigurationError(
+        raise _unparsable_rule(names) or ConfigurationError(
             f"cfn-guard failed (exit {result.returncode}): {_last_line(result.stderr or result.stdout)}"
         )
     findings: list[Finding] = []
@@ -85,9 +86,9 @@ def guard_findings(body: str, *, extra_rules: Sequence[Path] = ()) -> list[Findi
     return [f if f.fix else f.model_copy(update={"fix": fixes.get(f.rule_id)}) for f in _unique(findings)]
 
 
-def _unparsable_rule(files: list[Path]) -> ConfigurationError | None:
+def _unparsable_rule(names: dict[Path, str]) -> ConfigurationError | None:
     """The error for the first rule file cfn-guard cannot parse (asked only once a run failed)."""
-    for file in files:
+    for file, name in names.items():
         parsed = subprocess.run(
             [binary(), "parse-tree", "--rules", str(file)],
             capture_output=True,
@@ -97,9 +98,17 @@ def _unparsable_rule(files: list[Path]) -> ConfigurationError | None:
         )
         if parsed.returncode != 0:
             return ConfigurationError(
-                f"policy rule file {file.name} does not parse: {_last_line(parsed.stderr or parsed.stdout)}"
+                f"policy rule file {name} does not parse: {_last_line(parsed.stderr or parsed.stdout)}"
             )
     return None
+
+
+def _rule_name(file: Path, extra_dirs: Sequence[Path]) -> str:
+    """A rule file as its user knows it: the path inside its rules folder."""
+    for folder in (RULES_DIR, *extra_dirs):
+        if file.is_relative_to(folder):
+            return file.relative_to(folder).as_posix()
+    return file.name
 
 
 def _last_line(text: str) -> str:
