@@ -295,3 +295,25 @@ def test_a_runtime_version_that_is_not_a_version_never_reaches_the_instance(tmp_
     assert plan_of(root).runtime_version in ("3.3", "3.12")
     with pytest.raises(ValidationError):
         PlanOverrides(runtime_version=version)
+
+
+ODD_MANIFESTS = {
+    "pyproject.toml": ['project = "demo"\n[tool]\npoetry = "yes"\n', "[project]\ndependencies = 'flask'\n"],
+    "Pipfile": ['packages = ["flask"]\nrequires = 3\n'],
+    "package.json": ['{"scripts": "x", "dependencies": [], "engines": "node"}', "[1, 2]", '"just a string"', "{"],
+    "composer.json": ['{"require": "php", "config": []}', "null"],
+    "go.mod": ["module\ngo\nrequire (\n"],
+    "pom.xml": ["<project><modules>"],
+    "Gemfile": ['ruby "\n', "gem\n"],
+    "Dockerfile": ["FROM\nEXPOSE\nCMD [\n", "EXPOSE 99999999\n"],
+    "hivemind.toml": ['plan = "x"\n', "[plan]\nport = 'eighty'\n"],
+}
+
+
+@pytest.mark.parametrize(("name", "text"), [(name, text) for name, texts in ODD_MANIFESTS.items() for text in texts])
+def test_odd_manifests_plan_or_say_why_but_never_crash(tmp_path, name, text):
+    root = repo(tmp_path, {name: text, "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
+    try:
+        plan_of(root)
+    except (PlanError, SourceError) as exc:
+        assert str(exc)

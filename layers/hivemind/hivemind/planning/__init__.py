@@ -124,6 +124,8 @@ def _repository_overrides(tree: SourceTree) -> dict[str, Any]:
         return {}
     try:
         table = tomllib.loads(tree.text("hivemind.toml") or "").get("plan", {})
+        if not isinstance(table, dict):
+            raise PlanError("hivemind.toml: plan must be a table ([plan] with one key a line)")
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"hivemind.toml is not valid TOML: {exc}") from exc
     unknown = sorted(set(table) - set(PLAN_FIELDS))
@@ -142,7 +144,7 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
     """The best candidate: the language the request or hivemind.toml names, then the Procfile's,
     then one with a recognised framework, then one that knows how to start; ties go to the order
     of LANGUAGES."""
-    candidates = [found for language in LANGUAGES if (found := language.detect(tree)) is not None]
+    candidates = [found for language in LANGUAGES if (found := _detect_one(language, tree)) is not None]
     if not candidates:
         looked = ", ".join(sorted({m for language in LANGUAGES for m in language.MANIFESTS}))
         if tree.is_binary_only():
@@ -178,6 +180,18 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
                 "PORT", "the Procfile's web process binds $PORT", procfile.file, procfile.line
             )
     return decisions
+
+
+def _detect_one(language: Language, tree: SourceTree) -> Detection | None:
+    """One detector's candidate; a detector that trips over an odd file is a PlanError naming the
+    language and the way out, never a stack trace."""
+    try:
+        return language.detect(tree)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+        raise PlanError(
+            f"HiveMind could not read this {language.LANGUAGE} project ({type(exc).__name__}: {exc}); "
+            "set the plan's fields in hivemind.toml"
+        ) from exc
 
 
 def _require(decisions: Detection, app_root: Path) -> None:

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 
 from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.documents import entry
 from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import SourceTree
 
@@ -97,7 +98,7 @@ def _contradicted(tree: SourceTree) -> bool:
         return True
     if tree.has("hivemind.toml"):
         try:
-            language = tomllib.loads(tree.text("hivemind.toml") or "").get("plan", {}).get("language")
+            language = entry(tomllib.loads(tree.text("hivemind.toml") or ""), "plan", "language")
         except tomllib.TOMLDecodeError:
             return False  # the planner reports the broken file itself
         return language not in (None, LANGUAGE)

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.documents import table
 from hivemind.planning.python import HEALTH_NAMES, pick_health_path
 from hivemind.planning.tree import Hit, SourceTree
 
@@ -52,11 +53,6 @@ def _composer(tree: SourceTree) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _table(parent: dict[str, Any], key: str) -> dict[str, Any]:
-    value = parent.get(key)
-    return value if isinstance(value, dict) else {}
-
-
 # Front controllers, by document root: most frameworks use public/, Yii 2 web/, CakePHP webroot/,
 # Nette www/; a plain app serves its own folder.
 ENTRIES = ("public/index.php", "web/index.php", "webroot/index.php", "www/index.php", "index.php")
@@ -70,7 +66,7 @@ def detect(tree: SourceTree) -> Detection | None:
     if not tree.has("composer.json") and entry is None:
         return None
     composer = _composer(tree)
-    require = _table(composer, "require")
+    require = table(composer, "require")
     manifest = "composer.json" if tree.has("composer.json") else str(entry)
     decisions: Detection = {"language": Decision("php", f"{manifest} is a PHP project file", manifest, 1)}
     framework = _framework(tree, require)
@@ -114,7 +110,7 @@ def _framework(tree: SourceTree, require: dict[str, Any]) -> Decision:
 
 
 def _version(tree: SourceTree, composer: dict[str, Any], require: dict[str, Any]) -> Decision:
-    pinned = _table(_table(composer, "config"), "platform").get("php")
+    pinned = table(composer, "config", "platform").get("php")
     match = _VERSION.match(pinned) if isinstance(pinned, str) else None
     if match:
         return Decision(

@@ -15,6 +15,7 @@ import tomllib
 from typing import Any
 
 from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.documents import entry, strings, table
 from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import Hit, SourceTree
 
@@ -88,9 +89,9 @@ def dependencies(tree: SourceTree) -> Deps:
         if match and not line.lstrip().startswith(("#", "-")):
             found.setdefault(_normal(match.group(1)), (file, number))
     pyproject = _toml(tree, "pyproject.toml")
-    specs = [("pyproject.toml", s) for s in pyproject.get("project", {}).get("dependencies", [])]
-    specs += [("pyproject.toml", s) for s in pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})]
-    specs += [("Pipfile", s) for s in _toml(tree, "Pipfile").get("packages", {})]
+    specs = [("pyproject.toml", s) for s in strings(entry(pyproject, "project", "dependencies"))]
+    specs += [("pyproject.toml", s) for s in table(pyproject, "tool", "poetry", "dependencies")]
+    specs += [("Pipfile", s) for s in table(_toml(tree, "Pipfile"), "packages")]
     for source, spec in specs:
         match = _REQ_NAME.match(spec)
         if match and match.group(1).lower() != "python":
@@ -204,7 +205,7 @@ def _version(tree: SourceTree) -> Decision:
         if match:
             return Decision(f"{match.group(1)}.{match.group(2)}", f"{name} pins it", name, 1)
     pyproject = _toml(tree, "pyproject.toml")
-    pipfile = _toml(tree, "Pipfile").get("requires", {}).get("python_version")
+    pipfile = entry(_toml(tree, "Pipfile"), "requires", "python_version")
     if isinstance(pipfile, str) and _VERSION.search(pipfile):
         match = _VERSION.search(pipfile)
         assert match is not None
@@ -215,8 +216,8 @@ def _version(tree: SourceTree) -> Decision:
             tree.line_of("Pipfile", "python"),
         )
     for requires, needle in (
-        (pyproject.get("project", {}).get("requires-python"), "requires-python"),
-        (pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("python"), "python"),
+        (entry(pyproject, "project", "requires-python"), "requires-python"),
+        (entry(pyproject, "tool", "poetry", "dependencies", "python"), "python"),
     ):
         if isinstance(requires, str) and (chosen := _from_range(requires)):
             return Decision(
@@ -302,7 +303,7 @@ def _install(tree: SourceTree) -> Decision:
             "uv.lock",
             1,
         )
-    if tree.has("poetry.lock") or "poetry" in pyproject.get("tool", {}):
+    if tree.has("poetry.lock") or "poetry" in table(pyproject, "tool"):
         file = "poetry.lock" if tree.has("poetry.lock") else "pyproject.toml"
         return Decision(
             "pip install poetry && poetry config virtualenvs.create false --local"

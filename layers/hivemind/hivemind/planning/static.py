@@ -14,6 +14,7 @@ from typing import Any
 
 from hivemind.planning import node
 from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.documents import table
 from hivemind.planning.tree import SourceTree
 
 LANGUAGE = "static"
@@ -56,8 +57,8 @@ def _single_page_app(tree: SourceTree, package: dict[str, Any]) -> Detection | N
     if builder is None:
         return None
     framework, out = builder
-    dependencies = {**_table(package, "devDependencies"), **_table(package, "dependencies")}
-    if any(name in _table(package, "dependencies") for name, _ in node.FRAMEWORKS):
+    dependencies = {**table(package, "devDependencies"), **table(package, "dependencies")}
+    if any(name in table(package, "dependencies") for name, _ in node.FRAMEWORKS):
         return None  # a server framework: the Node detector plans it
     manager, install = node.install(tree, package)
     if node.server_start(tree, package, manager, None).value is not None:
@@ -170,13 +171,13 @@ def _angular_output(tree: SourceTree) -> Decision | None:
         config = json.loads(tree.text("angular.json") or "{}") if tree.has("angular.json") else {}
     except ValueError:
         return None
-    projects = _table(config, "projects")
+    projects = table(config, "projects")
     if not projects:
         return None
     chosen = config.get("defaultProject")
     name = chosen if isinstance(chosen, str) and chosen in projects else next(iter(projects))
-    build = _table(_table(projects[name], "architect"), "build")
-    options = _table(build, "options")
+    build = table(projects[name], "architect", "build")
+    options = table(build, "options")
     output = options.get("outputPath", f"dist/{name}")
     builder = str(build.get("builder", ""))
     application = builder.endswith(":application")
@@ -194,8 +195,3 @@ def _angular_output(tree: SourceTree) -> Decision | None:
 
 def _configs(tree: SourceTree, *stems: str) -> list[str]:
     return [f for f in tree.files if "/" not in f and f.startswith(tuple(f"{s}." for s in stems))]
-
-
-def _table(value: Any, key: str) -> dict[str, Any]:
-    found = value.get(key) if isinstance(value, dict) else None
-    return found if isinstance(found, dict) else {}
