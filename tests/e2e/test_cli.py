@@ -53,3 +53,12 @@ def test_plan_and_template_need_no_aws(tmp_path):
     out.write_text(out.read_text().replace("HttpTokens: required", "HttpTokens: sometimes"))
     failed = runner.invoke(app, ["validate", str(out)])
     assert failed.exit_code == 1 and "E3030" in failed.stdout
+
+
+def test_plan_says_what_secret_a_framework_needs(tmp_path):
+    from tests.fixtures.repos import CORPUS
+
+    source = CORPUS["laravel-11-up-vite"].write(tmp_path / "src")
+    shown = runner.invoke(app, ["plan", str(source)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "needs: a laravel app needs APP_KEY to start in production" in shown.stdout

@@ -40,6 +40,13 @@ def test_example_app_deploys_to_succeeded(deploy, example, language, framework, 
     assert not [f for f in report["findings"] if f["severity"] == "error"]
 
 
+# what those frameworks refuse to start without (on AWS these would be --secret references)
+SECRETS = {
+    "rails-71-up-no-root": {"SECRET_KEY_BASE": "e2e-only"},
+    "laravel-11-up-vite": {"APP_KEY": "base64:ZTJlLW9ubHk="},
+}
+
+
 @pytest.mark.parametrize(
     "fixture",
     [
@@ -56,12 +63,20 @@ def test_every_kind_of_app_runs_the_whole_workflow(deploy, tmp_path, fixture):
     repo = CORPUS[fixture]
     source = repo.write(tmp_path / "src")
     # When it is deployed on the local runtime
-    record, report, _ = deploy("corpus-app", source=source)
+    record, report, _ = deploy("corpus-app", source=source, environment=SECRETS.get(fixture, {}))
     # Then its plan, validated stack and health check carry it to SUCCEEDED
     assert record.status == "SUCCEEDED", record.error
     assert [s.name for s in record.steps] == HAPPY_PATH
     assert {k: report["plan"][k] for k in ("language", "port")} == {k: repo.expected[k] for k in ("language", "port")}
     assert not [f for f in report["findings"] if f["severity"] == "error"]
+
+
+def test_a_rails_app_without_its_secret_key_fails_at_plan_saying_what_to_pass(deploy, tmp_path):
+    source = CORPUS["rails-71-up-no-root"].write(tmp_path / "src")
+    record, _, stacks = deploy("rails-app", source=source)
+    assert record.status == "FAILED" and "Create stack" not in [s.name for s in record.steps]
+    assert "needs SECRET_KEY_BASE or RAILS_MASTER_KEY" in record.error and "--secret SECRET_KEY_BASE=" in record.error
+    assert stacks == []
 
 
 def test_capacity_failure_is_retried_by_the_medic_with_another_instance_type(deploy):

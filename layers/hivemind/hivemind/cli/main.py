@@ -140,6 +140,11 @@ def plan(
         shown = "-" if value is None else str(value)
         table.add_row(name, shown, why.source if why else "", f"{where}{why.reason if why else ''}")
     out.print(table)
+    from hivemind.planning import missing_secret
+
+    needed = missing_secret(the_plan)
+    if needed:
+        out.print(f"[yellow]needs:[/yellow] {needed}")
     cost = the_plan.cost
     out.print(f"Estimated cost: ${cost.monthly_usd:.2f}/month ({cost.region}, on-demand)")
     for item in cost.items:

@@ -108,6 +108,26 @@ def _runnable(tree: SourceTree) -> bool:
     return start is not None and start.value is not None
 
 
+# Frameworks that refuse to serve without a secret of the deployment's own: one of these names
+# must come with the request (environment or secrets), since the repository never holds it.
+REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
+    "rails": ("SECRET_KEY_BASE", "RAILS_MASTER_KEY"),
+    "laravel": ("APP_KEY",),
+}
+
+
+def missing_secret(plan: DeploymentPlan) -> str | None:
+    """What the app needs and the request does not give, as a sentence; None when nothing is missing."""
+    names = REQUIRED_SECRETS.get(plan.framework or "")
+    if not names or any(n in plan.environment or n in plan.secrets for n in names):
+        return None
+    wanted = " or ".join(names)
+    return (
+        f"a {plan.framework} app needs {wanted} to start in production: pass it as a secret "
+        f"(--secret {names[0]}=ssm:/your/parameter) or in the environment"
+    )
+
+
 def _subdir(root: Path, subdir: str | None) -> str:
     if not subdir or subdir.strip("/") in ("", "."):
         return "."
@@ -202,4 +222,4 @@ def _require(decisions: Detection, app_root: Path) -> None:
         )
 
 
-__all__ = ["make_plan"]
+__all__ = ["make_plan", "missing_secret"]

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from hivemind.aws import artifacts
-from hivemind.errors import SourceError
+from hivemind.errors import PlanError, SourceError
 from hivemind.models import CodeCommitSource, DeploymentPlan, GitSource, S3Source, WorkflowState
-from hivemind.planning import make_plan
+from hivemind.planning import make_plan, missing_secret
 from hivemind.planning.bundle import bundle_directory, extract_bundle
 from hivemind.planning.sources import fetch_codecommit, fetch_git
 from hivemind.settings import Settings
@@ -55,6 +55,9 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
             secrets=state.request.secrets,
             source_bundle=bundle_uri,
         )
+    missing = missing_secret(plan)
+    if missing:
+        raise PlanError(missing)
     plan = plan.model_copy(update={"cost": estimate(plan)})
     artifacts.put_json(
         s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, "plan.json"), plan.model_dump(mode="json")
