@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from hivemind.planning.decisions import Decision, Detection, default
-from hivemind.planning.python import pick_health_path
+from hivemind.planning.routes import pick_health_path
 from hivemind.planning.tree import Hit, SourceTree
 
 LANGUAGE = "go"

@@ -11,7 +11,7 @@ import re
 
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.procfile import web_command
-from hivemind.planning.python import pick_health_path
+from hivemind.planning.routes import pick_health_path
 from hivemind.planning.tree import MAX_SEARCHED_FILES, Hit, SourceTree
 
 LANGUAGE = "java"

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from hivemind.planning.decisions import Decision, Detection, default
-from hivemind.planning.python import pick_health_path
+from hivemind.planning.routes import pick_health_path
 from hivemind.planning.tree import SourceTree
 
 LANGUAGE = "node"

@@ -12,7 +12,7 @@ from typing import Any
 
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.documents import table
-from hivemind.planning.python import HEALTH_NAMES, pick_health_path
+from hivemind.planning.routes import HEALTH_NAMES, pick_health_path
 from hivemind.planning.tree import Hit, SourceTree
 
 LANGUAGE = "php"

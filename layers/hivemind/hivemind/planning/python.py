@@ -17,6 +17,7 @@ from typing import Any
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.documents import entry, strings, table
 from hivemind.planning.procfile import web_command
+from hivemind.planning.routes import pick_from_paths
 from hivemind.planning.tree import Hit, SourceTree
 
 LANGUAGE = "python"
@@ -46,7 +47,6 @@ _ENV_PORT = re.compile(
 )
 _ENV_PORT_REQUIRED = re.compile(r"""os\.environ\[\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*\]""")
 _RUN_PORT = re.compile(r"""\.run\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
-_UVICORN_PORT = re.compile(r"""uvicorn\.run\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
 # gunicorn.conf.py: bind = "0.0.0.0:8080", bind = ["[::]:8080"], bind = f"0.0.0.0:{port}"
 _BIND = re.compile(r"""^bind\s*=\s*\[?\s*f?['"][^'"]*:(?:(?P<port>\d{2,5})|\{[^}]*\})['"]""")
 _ROUTE = re.compile(
@@ -361,7 +361,6 @@ def _port(tree: SourceTree, sources: list[str], framework: object) -> tuple[Deci
     config = [f for f in _CONFIG_FILES if tree.has(f)]
     for regex, files, what in (
         (_BIND, config, "gunicorn's config binds"),
-        (_UVICORN_PORT, sources, "the app binds"),
         (_RUN_PORT, sources, "the app binds"),
     ):
         hit = tree.first(regex, files)
@@ -490,37 +489,3 @@ def _mount_prefix(tree: SourceTree, sources: list[str], name: str, file: str, de
         return None
     mount = next(iter(mounts), None) or ""
     return mount.rstrip("/") + prefix
-
-
-HEALTH_NAMES = (
-    "/health",
-    "/healthz",
-    "/healthcheck",
-    "/health-check",
-    "/health_check",
-    "/ping",
-    "/status",
-    "/ready",
-    "/livez",
-    "/up",
-)
-
-
-def pick_health_path(routes: list[Hit], names: tuple[str, ...] = HEALTH_NAMES) -> Decision:
-    """`/` when the app defines it, else a health-like route, else `/` by default. Routes with
-    parameters (`<id>`, `{id}`, `:id`) are never chosen: they need data."""
-    return pick_from_paths([(h.match.group("path"), h) for h in routes], names)
-
-
-def pick_from_paths(routes: list[tuple[str, Hit]], names: tuple[str, ...] = HEALTH_NAMES) -> Decision:
-    """pick_health_path for routes whose full path is known apart from the match (a router's prefix)."""
-    paths = [("/" + path.lstrip("/"), h) for path, h in routes]
-    paths = [(p, h) for p, h in paths if not re.search(r"[<{:*(]", p)]
-    root = next((h for p, h in paths if p == "/"), None)
-    if root:
-        return Decision("/", "the app defines /", root.file, root.line)
-    for name in names:
-        hit = next(((p, h) for p, h in paths if p.rstrip("/") == name or p.rstrip("/").endswith(name)), None)
-        if hit:
-            return Decision(hit[0], f"the app defines {hit[0]} and no /", hit[1].file, hit[1].line)
-    return default("/", "no route found in the code")

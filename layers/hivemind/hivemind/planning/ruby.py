@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from hivemind.planning.decisions import Decision, Detection, default
-from hivemind.planning.python import HEALTH_NAMES, pick_health_path
+from hivemind.planning.routes import HEALTH_NAMES, pick_health_path
 from hivemind.planning.tree import SourceTree
 
 LANGUAGE = "ruby"
