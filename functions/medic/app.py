@@ -21,5 +21,12 @@ def handler(event: dict[str, Any], context: Any) -> Any:
         change = StackStatusChange.model_validate(event)
         return on_stack_event(change, cfn=cfn, ddb=ddb, sfn=client("stepfunctions", settings.region), settings=settings)
     state = WorkflowState.model_validate(event)
-    decision = handle_failure(state, cfn=cfn, elbv2=client("elbv2", settings.region), ddb=ddb, settings=settings)
+    decision = handle_failure(
+        state,
+        cfn=cfn,
+        elbv2=client("elbv2", settings.region),
+        ddb=ddb,
+        s3=client("s3", settings.region),
+        settings=settings,
+    )
     return decision.model_dump(mode="json")

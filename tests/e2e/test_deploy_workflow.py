@@ -108,6 +108,17 @@ def test_a_failing_stack_ends_failed_with_the_stack_deleted_and_the_reason_repor
     assert stacks == []
 
 
+def test_an_app_that_crashes_on_start_is_rolled_back_with_the_instance_s_last_log_lines(deploy):
+    record, report, stacks = deploy("flask-app", faults=("app-fails",))
+
+    assert record.status == "FAILED"
+    assert report["diagnosis"]["category"] == "app-failed" and report["diagnosis"]["resource"] == "WebInstance"
+    log = report["diagnosis"]["instance_log"]
+    assert log[-1] == "ModuleNotFoundError: No module named 'flask_sqlalchemy'" and "--- app log ---" in log
+    assert record.diagnosis.instance_log == log
+    assert stacks == []
+
+
 def test_a_target_that_never_turns_healthy_is_rolled_back(deploy):
     record, report, stacks = deploy("express-app", faults=("unhealthy",))
 

@@ -25,6 +25,7 @@ T0 = datetime(2026, 11, 24, tzinfo=UTC)
         ("hivemind-app-tg already exists in stack arn:aws:... (Error Code: DuplicateTargetGroupName)", "name-conflict"),
         ("User: arn:aws:sts::1:assumed-role/x is not authorized to perform: ec2:RunInstances", "permissions"),
         ("Failed to receive 1 resource signal(s) within the specified duration", "boot-timeout"),
+        ("Received FAILURE signal with UniqueId i-0123456789abcdef0", "app-failed"),
         ("Something nobody has seen before", "unknown"),
     ],
 )

@@ -25,6 +25,8 @@ SUB_VALUES = {
     "SourceBucket": "b",
     "SourceKey": "k",
     "AppLogGroup": "lg",
+    "FailureLogBucket": "fb",
+    "FailureLogKey": "fk",
 }
 
 

@@ -124,7 +124,15 @@ def test_hostile_values_stay_data():
 
     refs = set(re.findall(r"\$\{([^!}][^}]*)\}", script))
     assert refs == set(re.findall(r"\$\{([^!}][^}]*)\}", benign_script))
-    assert refs <= {"AWS::StackName", "AWS::Region", "SourceBucket", "SourceKey", "AppLogGroup"}
+    assert refs <= {
+        "AWS::StackName",
+        "AWS::Region",
+        "SourceBucket",
+        "SourceKey",
+        "AppLogGroup",
+        "FailureLogBucket",
+        "FailureLogKey",
+    }
     # the YAML round-trips to the same template (no tag or quote in a value changes it)
     assert yaml.safe_load(to_yaml(hostile)) == json.loads(json.dumps(hostile))
 
@@ -139,6 +147,8 @@ def _rendered(script: str) -> str:
         "SourceBucket": "b",
         "SourceKey": "k",
         "AppLogGroup": "lg",
+        "FailureLogBucket": "fb",
+        "FailureLogKey": "fk",
     }
     out = re.sub(r"\$\{([^!}][^}]*)\}", lambda m: values[m.group(1)], script)
     return out.replace("${!", "${")
@@ -283,3 +293,51 @@ def test_a_secret_must_be_a_reference_not_a_value():
         DeploymentRequest(app_name="app", source=source, environment={"X": "1"}, secrets={"X": "ssm:/x"})
     with pytest.raises(ValidationError):
         DeploymentRequest(app_name="app", source=source, secrets={"X": "ssm:/x$(reboot)"})
+
+
+def test_a_failed_boot_leaves_its_last_log_lines_for_the_medic_then_signals_failure(tmp_path):
+    # Given the bootstrap's failure handler, with the instance's paths and tools moved into tmp_path
+    script = _rendered(
+        render_template(
+            _plan(), deployment_id="d", stack_name="s", failure_log="s3://art/deployments/d/instance-1.log"
+        )["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    )
+    handler = script[script.index("signal() {") : script.index("trap 'fail' ERR")]
+    (tmp_path / "bin").mkdir()
+    for tool in ("aws", "cfn-signal"):
+        (tmp_path / "bin" / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {tmp_path}/calls\n')
+        (tmp_path / "bin" / tool).chmod(0o755)
+    (tmp_path / "boot.log").write_text("".join(f"boot {i}\n" for i in range(100)))
+    (tmp_path / "app.log").write_text(
+        "Traceback (most recent call last):\nModuleNotFoundError: No module named 'flask'\n"
+    )
+    handler = (
+        handler.replace("/var/log/hivemind-bootstrap.log", f"{tmp_path}/boot.log")
+        .replace("/var/log/hivemind/app.log", f"{tmp_path}/app.log")
+        .replace("/tmp/hivemind-failure.log", f"{tmp_path}/failure.log")
+        .replace("/opt/aws/bin/cfn-signal", f"{tmp_path}/bin/cfn-signal")
+    )
+    # When it runs
+    subprocess.run(["bash", "-c", f"export PATH={tmp_path}/bin:$PATH\n{handler}\nfail"], check=True)
+    # Then the last lines of both logs went to the failure log's key, and CloudFormation heard of the failure
+    left = (tmp_path / "failure.log").read_text()
+    assert "boot 99" in left and "boot 39" not in left and "No module named 'flask'" in left
+    calls = (tmp_path / "calls").read_text().splitlines()
+    # (the helper resolves FailureLogBucket/FailureLogKey to fb/fk)
+    assert calls[0] == f"aws s3 cp {tmp_path}/failure.log s3://fb/fk --region us-east-1"
+    assert calls[1].startswith("cfn-signal -e 1 --stack s --resource WebInstance")
+
+
+def test_the_instance_may_write_exactly_its_failure_log():
+    template = render_template(_plan(), deployment_id="d", stack_name="s", failure_log="s3://art/deployments/d/i.log")
+    statements = template["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    writes = [s for s in statements if "s3:PutObject" in str(s["Action"])]
+    assert writes == [
+        {
+            "Sid": "LeaveOwnFailureLog",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${FailureLogBucket}/${FailureLogKey}"},
+        }
+    ]
+    assert template["Parameters"]["FailureLogKey"]["Default"] == "deployments/d/i.log"

@@ -51,6 +51,17 @@ def get_bytes(s3: Any, bucket: str, object_key: str, max_bytes: int | None = Non
         raise
 
 
+def text_lines(s3: Any, bucket: str, object_key: str, max_bytes: int = 256 * 1024) -> list[str]:
+    """The lines of a small text object (its last `max_bytes`); [] when there is none."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=object_key, Range=f"bytes=-{max_bytes}")["Body"].read()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "InvalidRange"):
+            return []
+        raise
+    return bytes(body).decode("utf-8", errors="replace").splitlines()
+
+
 POLICY_PREFIX = "policy/"
 MAX_POLICY_FILES = 100
 _SAFE_PART = re.compile(r"^[A-Za-z0-9._+=@-]{1,200}$")

@@ -31,6 +31,7 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_FAILED, EXIT_ERROR = 1, 2
+SHOWN_LOG_LINES = 8
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
@@ -316,6 +317,10 @@ def _print_summary(record: Any, report_path: Path | None) -> None:
         out.print(f"  error   {record.error}")
     if record.diagnosis:
         out.print(f"  medic   {record.diagnosis.category}: {record.diagnosis.summary}")
+        if record.diagnosis.instance_log:
+            out.print("  the instance's last log lines (all of them in the report):")
+            for line in record.diagnosis.instance_log[-SHOWN_LOG_LINES:]:
+                out.print(f"    {line}", markup=False)
     if report_path:
         out.print(f"  report  {report_path}")
 

@@ -54,6 +54,7 @@ FAULTS: dict[str, str] = {
     "bad-ami": "every EC2 instance fails with InvalidAMIID.NotFound (the Medic rolls back)",
     "unhealthy": "registered targets never pass their health check",
     "slow-health": "registered targets stay 'initial' for five checks, then turn healthy",
+    "app-fails": "the app crashes on start: the instance leaves its last log lines and signals FAILURE",
 }
 
 _CAPACITY_REASON = (
@@ -62,6 +63,17 @@ _CAPACITY_REASON = (
     'Request ID: 6f1c2a4e-local) (SDK Attempt Count: 1)" (RequestToken: local, HandlerErrorCode: '
     "GeneralServiceException) Error Code: InsufficientInstanceCapacity"
 )
+_SIGNAL_FAILURE_REASON = "Received FAILURE signal with UniqueId i-0a1b2c3d4e5f60718"
+# What a real bootstrap leaves when the app dies on start (see templating/userdata.py's fail()).
+_APP_FAILURE_LOG = """+ systemctl enable --now hivemind-app
+Created symlink /etc/systemd/system/multi-user.target.wants/hivemind-app.service.
+the app never answered on its health path
+--- app log ---
+Traceback (most recent call last):
+  File "/opt/app/app.py", line 3, in <module>
+    import flask_sqlalchemy
+ModuleNotFoundError: No module named 'flask_sqlalchemy'
+"""
 _AMI_REASON = (
     "The image id '[{ami}]' does not exist (Service: Ec2, Status Code: 400, Request ID: 0c9d-local) "
     "(RequestToken: local, HandlerErrorCode: InvalidRequest) Error Code: InvalidAMIID.NotFound"
@@ -469,6 +481,13 @@ def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> 
         return None
     if "bad-ami" in _state.faults:
         return _AMI_REASON.format(ami="ami-0badc0ffee0000000")
+    if "app-fails" in _state.faults:
+        # the instance's user data would upload this, then signal FAILURE (the stack rolls back)
+        parameters = resources_map.resolved_parameters
+        clients.client("s3", REGION).put_object(
+            Bucket=parameters["FailureLogBucket"], Key=parameters["FailureLogKey"], Body=_APP_FAILURE_LOG.encode()
+        )
+        return _SIGNAL_FAILURE_REASON
     if "capacity" in _state.faults and "capacity" not in _state.fired:
         _state.fired.add("capacity")
         itype = resource_json.get("Properties", {}).get("InstanceType", "t3.micro")

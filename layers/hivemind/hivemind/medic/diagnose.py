@@ -37,6 +37,8 @@ _CATEGORIES: dict[str, tuple[str, ...]] = {
     ),
     "permissions": ("AccessDenied", "UnauthorizedOperation", "AuthFailure", "is not authorized"),
     "boot-timeout": ("Failed to receive", "resource signal"),
+    # the instance's own bootstrap signalled failure: its build failed or the app never answered
+    "app-failed": ("Received FAILURE signal",),
     "invalid-parameter": (
         "InvalidAMIID",
         "InvalidParameterValue",

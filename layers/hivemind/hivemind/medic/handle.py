@@ -20,10 +20,12 @@ from hivemind.models.events import ExecutionStatusChange, StackStatusChange
 from hivemind.observability import logger
 from hivemind.settings import Settings
 from hivemind.templating.cost import estimate
+from hivemind.workflow.generate import instance_log_name
 from hivemind.workflow.report import error_message
 from hivemind.workflow.stack import settle
 
 MAX_ATTEMPTS = 3
+INSTANCE_LOG_LINES = 120  # of the failure log an instance leaves, kept in the diagnosis
 # Same size, another family: the usual way around InsufficientInstanceCapacity.
 _ALTERNATIVES = {
     "t3": ("t3a", "t2"),
@@ -43,10 +45,22 @@ def alternative_instance_type(current: str, tried: int) -> str | None:
 
 
 def handle_failure(
-    state: WorkflowState, *, cfn: Any, elbv2: Any, ddb: Any, settings: Settings, delete_timeout_s: float = 840
+    state: WorkflowState,
+    *,
+    cfn: Any,
+    elbv2: Any,
+    ddb: Any,
+    settings: Settings,
+    s3: Any = None,
+    delete_timeout_s: float = 840,
 ) -> MedicDecision:
     """Diagnose the failure, then retry with a fix (bounded) or roll everything back."""
     diagnosis = _diagnose(state, cfn)
+    if s3 is not None and diagnosis.category in ("app-failed", "boot-timeout", "unknown"):
+        lines = artifacts.text_lines(
+            s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, instance_log_name(state.attempt))
+        )
+        diagnosis = diagnosis.model_copy(update={"instance_log": lines[-INSTANCE_LOG_LINES:]})
     record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
     if state.stack is not None and record.stack_operation in ("update", "unchanged"):
         decision = _restore(

@@ -98,6 +98,7 @@ Category = Literal[
     "name-conflict",
     "permissions",
     "boot-timeout",
+    "app-failed",
     "unhealthy",
     "template",
     "source",
@@ -115,6 +116,9 @@ class Diagnosis(_Part):
     resource_type: str | None = None
     status_reason: str | None = None
     stack_status: str | None = None
+    instance_log: list[str] = Field(
+        default_factory=list, description="the last lines the instance logged before its boot failed"
+    )
 
 
 class MedicDecision(_Part):

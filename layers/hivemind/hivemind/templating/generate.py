@@ -51,11 +51,21 @@ def _split_bundle(uri: str | None) -> tuple[str, str]:
 
 
 def render_template(
-    plan: DeploymentPlan, *, deployment_id: str, stack_name: str, options: StackOptions | None = None
+    plan: DeploymentPlan,
+    *,
+    deployment_id: str,
+    stack_name: str,
+    options: StackOptions | None = None,
+    failure_log: str | None = None,
 ) -> dict[str, Any]:
-    """The template for `plan`, as a dict of plain JSON values and long-form intrinsics."""
+    """The template for `plan`, as a dict of plain JSON values and long-form intrinsics.
+
+    `failure_log` (s3://bucket/key) is where the instance leaves the last lines of its bootstrap
+    and app logs when it fails, for the Medic: CloudFormation's rollback deletes the log group.
+    """
     options = options or StackOptions()
     bucket, key = _split_bundle(plan.source_bundle or "s3://source-bucket-not-set/source.zip")
+    log_bucket, log_key = _split_bundle(failure_log or "s3://failure-log-bucket-not-set/failure.log")
     tags = functools.partial(_tags, plan, deployment_id)
     new_network = options.vpc_id is None
     resources: dict[str, Any] = _network(tags) if new_network else {}
@@ -69,6 +79,12 @@ def render_template(
         },
         "SourceBucket": {"Type": "String", "Default": bucket, "Description": "bucket of the source bundle"},
         "SourceKey": {"Type": "String", "Default": key, "Description": "key of the source bundle (a zip)"},
+        "FailureLogBucket": {"Type": "String", "Default": log_bucket, "Description": "bucket of the failure log"},
+        "FailureLogKey": {
+            "Type": "String",
+            "Default": log_key,
+            "Description": "where a failed boot leaves its last log lines",
+        },
     }
     if options.vpc_id:
         parameters["VpcId"] = {
@@ -339,6 +355,14 @@ def _instance(plan: DeploymentPlan, tags: Any, *, new_network: bool) -> dict[str
                                     "Effect": "Allow",
                                     "Action": "s3:GetObject",
                                     "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${SourceBucket}/${SourceKey}"},
+                                },
+                                {
+                                    "Sid": "LeaveOwnFailureLog",
+                                    "Effect": "Allow",
+                                    "Action": "s3:PutObject",
+                                    "Resource": {
+                                        "Fn::Sub": "arn:${AWS::Partition}:s3:::${FailureLogBucket}/${FailureLogKey}"
+                                    },
                                 },
                                 *_secret_statements(plan),
                                 {

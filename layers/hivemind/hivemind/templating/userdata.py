@@ -16,6 +16,7 @@ from hivemind.templating.runtimes import RUNTIME_ENV, runtime
 from hivemind.templating.shell import APP_DIR, app_dir, literal, write_file
 
 HEALTH_TRIES, HEALTH_SLEEP_S = 90, 5
+FAILURE_LINES = 60  # of each log, in the failure log the Medic reads
 
 
 def _secret_exports(plan: DeploymentPlan) -> list[str]:
@@ -84,7 +85,15 @@ def user_data(plan: DeploymentPlan) -> str:
             "exec > >(tee -a /var/log/hivemind-bootstrap.log) 2>&1",
             "signal() { /opt/aws/bin/cfn-signal -e $1 --stack ${AWS::StackName} --resource WebInstance"
             " --region ${AWS::Region} || true; }",
-            "trap 'signal 1' ERR",
+            # a failed boot leaves its last log lines where the Medic reads them, then signals failure
+            "fail() {",
+            f"  {{ tail -n {FAILURE_LINES} /var/log/hivemind-bootstrap.log; echo '--- app log ---';"
+            f" tail -n {FAILURE_LINES} /var/log/hivemind/app.log 2>/dev/null; }} > /tmp/hivemind-failure.log || true",
+            "  aws s3 cp /tmp/hivemind-failure.log s3://${FailureLogBucket}/${FailureLogKey} --region ${AWS::Region}"
+            " || true",
+            "  signal 1",
+            "}",
+            "trap 'fail' ERR",
             "dnf install -y aws-cfn-bootstrap amazon-cloudwatch-agent unzip",
             f"mkdir -p {APP_DIR} /opt/hivemind /etc/hivemind /var/log/hivemind",
             f"id app >/dev/null 2>&1 || useradd --system --home-dir {APP_DIR} --shell /sbin/nologin app",
@@ -106,7 +115,7 @@ def user_data(plan: DeploymentPlan) -> str:
             f"  sleep {HEALTH_SLEEP_S}",
             "done",
             "echo 'the app never answered on its health path'",
-            "signal 1",
+            "fail",
             "exit 1",
             "",
         ]
