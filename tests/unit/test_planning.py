@@ -317,3 +317,46 @@ def test_odd_manifests_plan_or_say_why_but_never_crash(tmp_path, name, text):
         plan_of(root)
     except (PlanError, SourceError) as exc:
         assert str(exc)
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"mkdocs.yml": "site_name: handbook\n", "docs/index.md": "# handbook\n"},
+            "MkDocs site.*commit the built site/",
+        ),
+        (
+            {"_config.yml": "title: diary\n", "index.html": "---\nlayout: home\n---\n{{ content }}\n"},
+            "Jekyll site.*commit the built _site/",
+        ),
+    ],
+)
+def test_a_site_generator_hivemind_does_not_install_is_a_clear_error(tmp_path, files, message):
+    with pytest.raises(PlanError, match=message):
+        plan_of(repo(tmp_path, files))
+
+
+def test_a_site_generator_config_beside_an_app_is_its_documentation(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "requirements.txt": "flask\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "mkdocs.yml": "site_name: api docs\n",
+            "docs/index.md": "# api\n",
+        },
+    )
+    assert (plan_of(root).language, plan_of(root).framework) == ("python", "flask")
+
+
+def test_a_procfile_reading_port_in_braces_sets_port_env(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "package.json": '{"scripts": {"start": "node s.js"}}',
+            "s.js": "require('http').createServer().listen(3000)\n",
+            "Procfile": "web: node s.js --port=${PORT:-3000}\n",
+        },
+    )
+    assert plan_of(root).port_env == "PORT"

@@ -44,6 +44,7 @@ _FIXED_PORT = re.compile(
     r"|runserver \S*?:?(\d{2,5})\b"
 )
 DEFAULT_INSTANCE_TYPE = "t3.micro"
+_READS_PORT = re.compile(r"\$\{?PORT\b")  # $PORT or ${PORT} (also ${PORT:-8080})
 
 
 def make_plan(
@@ -195,7 +196,7 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
             port = int(next(g for g in fixed.groups() if g))
             decisions["port"] = Decision(port, f"the Procfile's web process binds {port}", procfile.file, procfile.line)
             decisions["port_env"] = Decision(None, "the Procfile fixes the port", procfile.file, procfile.line)
-        if "$PORT" in str(procfile.value) and decisions.get("port_env", default(None, "")).value is None:
+        if _READS_PORT.search(str(procfile.value)) and decisions.get("port_env", default(None, "")).value is None:
             decisions["port_env"] = Decision(
                 "PORT", "the Procfile's web process binds $PORT", procfile.file, procfile.line
             )

@@ -1,4 +1,4 @@
-"""Go apps: net/http, Gin, Echo, Fiber, chi or gorilla/mux, from go.mod.
+"""Go apps: net/http, Gin, Echo, Fiber, chi, gorilla/mux, Beego or Buffalo, from go.mod.
 
 The build writes one binary, `bin/app`, from the main package at the root or under `cmd/`.
 """
@@ -24,6 +24,9 @@ FRAMEWORKS = (
     ("github.com/gofiber/fiber", "fiber"),
     ("github.com/go-chi/chi", "chi"),
     ("github.com/gorilla/mux", "gorilla/mux"),
+    ("github.com/beego/beego", "beego"),
+    ("github.com/astaxie/beego", "beego"),
+    ("github.com/gobuffalo/buffalo", "buffalo"),
 )
 # The names a server's main package usually has under cmd/, most likely first.
 MAIN_NAMES = ("server", "api", "web", "app", "http", "service")
@@ -52,6 +55,14 @@ _LISTEN = re.compile(
     r"""(?:ListenAndServe(?:TLS)?|\.Run|\.Start|\.Listen|net\.Listen)\(\s*(?:"tcp[46]?"\s*,\s*)?"""
     r""""(?:[\w.\-]*|\[::\])?:(?P<port>\d{2,5})\""""
 )
+# Fiber v1 takes the port as a number: `app.Listen(3000)`.
+_LISTEN_INT = re.compile(r"""\.Listen\(\s*(?P<port>\d{2,5})\s*\)""")
+# Beego's `beego.Run()` binds conf/app.conf's httpport: `httpport = 8080`, `httpport = ${PORT||8080}`.
+_BEEGO_PORT = re.compile(
+    r"""^\s*httpport\s*=\s*(?:\$\{(?P<env>\w+)(?:\|\|(?P<default>\d{2,5}))?\}|(?P<port>\d{2,5}))"""
+)
+# chi's `r.Route("/v1", func(r chi.Router) {`: routes inside the block are served under /v1.
+_CHI_ROUTE_BLOCK = re.compile(r"""\.Route\(\s*"(?P<prefix>[^"]*)"\s*,\s*func\s*\(\s*(?P<var>\w+)""")
 _ADDR_FIELD = re.compile(r"""\bAddr\s*:\s*"(?:[\w.\-]*|\[::\])?:(?P<port>\d{2,5})\"""")
 _PORT_CONST = re.compile(
     r"""\b(?i:\w*(?:port|addr|address))\s*(?::=|=)\s*"?(?:[\w.\-]*:)?(?P<port>\d{2,5})"?\s*(?://.*)?$"""
@@ -64,7 +75,7 @@ _FLAG = re.compile(
 _GIN_RUN_NO_ADDRESS = re.compile(r"""\b\w+\.Run\(\s*\)""")
 # `r.GET("/ping", h)`, `mux.HandleFunc("GET /items", h)`; a route on a group may have an empty path.
 _ROUTE = re.compile(
-    r"""\b(?P<recv>\w+)\s*\.(?:HandleFunc|Handle|GET|Get|HEAD|Head|Any)\(\s*"(?:(?:GET|HEAD)\s+)?(?P<path>/[^"\s]*|)\""""
+    r"""\b(?P<recv>\w+)\s*\.(?:HandleFunc|Handle|GET|Get|HEAD|Head|Any|Router)\(\s*"(?:(?:GET|HEAD)\s+)?(?P<path>/[^"\s]*|)\""""
 )
 # `v1 := r.Group("/api/v1")` (Gin, Echo, Fiber): routes on v1 are served under /api/v1.
 _GROUP = re.compile(r"""\b(?P<var>\w+)\s*:?=\s*(?P<parent>\w+)\s*\.Group\(\s*"(?P<prefix>[^"]*)\"""")
@@ -220,7 +231,21 @@ def _port(tree: SourceTree, sources: list[str], framework: object) -> tuple[Deci
                 ),
                 Decision("PORT", "Gin's Run() without an address reads PORT", hit.file, hit.line),
             )
-    for regex in (_LISTEN, _ADDR_FIELD, _FLAG, _PORT_CONST):
+    if framework == "beego" and tree.has("conf/app.conf"):
+        hit = tree.first(_BEEGO_PORT, ["conf/app.conf"])
+        if hit and hit.match.group("env"):
+            env, port = hit.match.group("env"), int(hit.match.group("default") or DEFAULT_PORT)
+            return (
+                Decision(port, f"conf/app.conf's httpport is {port} when {env} is not set", hit.file, hit.line),
+                Decision(env, f"conf/app.conf's httpport reads {env}", hit.file, hit.line),
+            )
+        if hit:
+            port = int(hit.match.group("port"))
+            return (
+                Decision(port, f"beego.Run() binds conf/app.conf's httpport, {port}", hit.file, hit.line),
+                Decision(None, "conf/app.conf fixes the port", hit.file, hit.line),
+            )
+    for regex in (_LISTEN, _LISTEN_INT, _ADDR_FIELD, _FLAG, _PORT_CONST):
         hit = tree.first(regex, sources)
         if hit:
             port = int(hit.match.group("port"))
@@ -283,11 +308,15 @@ def _routes(tree: SourceTree, sources: list[str]) -> list[Hit]:
             groups, partial = _groups(text)
         else:
             groups, partial = {}, set()
+        blocks = _route_blocks(text) if ".Route(" in text else {}
         for hit in tree.search(_ROUTE, [name]):
             receiver, path = hit.match.group("recv"), hit.match.group("path")
             if receiver in partial and receiver not in groups:
                 continue
-            if receiver in groups:
+            block = blocks.get(hit.line)
+            if block is not None and block[0] == receiver:
+                path = _join(block[1], path)
+            elif receiver in groups:
                 path = _join(groups[receiver], path)
             elif not path:
                 continue
@@ -298,6 +327,25 @@ def _routes(tree: SourceTree, sources: list[str]) -> list[Hit]:
             match = _ANY.fullmatch("/")
             assert match is not None
             found.append(Hit(hit.file, hit.line, match))
+    return found
+
+
+def _route_blocks(text: str) -> dict[int, tuple[str, str]]:
+    """Line -> (router variable, full prefix) of the innermost chi `Route("/x", func(r chi.Router) {`
+    block the line is in."""
+    found: dict[int, tuple[str, str]] = {}
+    open_blocks: list[tuple[int, str, str]] = []  # (depth inside the block, variable, full prefix)
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        while open_blocks and depth < open_blocks[-1][0]:
+            open_blocks.pop()
+        if open_blocks:
+            found[number] = (open_blocks[-1][1], open_blocks[-1][2])
+        block = _CHI_ROUTE_BLOCK.search(line)
+        depth += line.count("{") - line.count("}")
+        if block is not None:
+            parent = open_blocks[-1][2] if open_blocks else ""
+            open_blocks.append((depth, block.group("var"), _join(parent, block.group("prefix"))))
     return found
 
 

@@ -1,4 +1,5 @@
-"""PHP apps: Laravel, Slim, Symfony and plain PHP, from composer.json or an index.php.
+"""PHP apps: Laravel, Lumen, Slim, Symfony (2 to 7), CodeIgniter 4, Mezzio/Laminas, WordPress and
+plain PHP, from composer.json or a front controller.
 
 They run under PHP's own web server with several workers (PHP_CLI_SERVER_WORKERS) behind the
 load balancer, with OPcache on: no second process to supervise, and enough for a small app.
@@ -31,11 +32,20 @@ FRAMEWORKS = (
     ("laravel/lumen-framework", "lumen"),
     ("slim/slim", "slim"),
     ("symfony/framework-bundle", "symfony"),
+    ("symfony/symfony", "symfony"),
+    ("codeigniter4/framework", "codeigniter"),
+    ("mezzio/mezzio", "mezzio"),
+    ("laminas/laminas-mvc", "laminas"),
 )
+# Files only a WordPress tree has at its root.
+WORDPRESS_FILES = ("wp-settings.php", "wp-config-sample.php", "wp-blog-header.php")
+# PHP's server sends a path that is not a file to index.php only; a front controller of another name
+# (Symfony 2/3's web/app.php) gets this router script, written by the build, that does the same.
+ROUTER = ".hivemind-router.php"
 LARAVEL_ROUTER = "vendor/laravel/framework/src/Illuminate/Foundation/resources/server.php"
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 _ROUTE = re.compile(
-    r"""(?:Route::(?:get|any|match\([^)]*\),)|\$(?:app|router|group|r)->(?:get|any|map\([^)]*\),))"""
+    r"""(?:Route::(?:get|any|match\([^)]*\),)|\$(?:app|router|group|r|routes)->(?:get|any|map\([^)]*\),))"""
     r"""\s*\(\s*['"](?P<path>[^'"]*)['"]"""
 )
 # `#[Route('/x')]` (PHP 8 attribute) or `@Route("/x")` (a docblock annotation, Symfony 5 and older)
@@ -55,7 +65,7 @@ def _composer(tree: SourceTree) -> dict[str, Any]:
 
 # Front controllers, by document root: most frameworks use public/, Yii 2 web/, CakePHP webroot/,
 # Nette www/; a plain app serves its own folder.
-ENTRIES = ("public/index.php", "web/index.php", "webroot/index.php", "www/index.php", "index.php")
+ENTRIES = ("public/index.php", "web/index.php", "webroot/index.php", "www/index.php", "index.php", "web/app.php")
 # Symfony reads its environment from APP_ENV (`prod`, not `production`), and with a .env saying
 # `dev` it would boot the dev-only bundles that `composer install --no-dev` leaves out.
 SYMFONY_ENV = "APP_ENV=prod APP_DEBUG=0"
@@ -74,6 +84,13 @@ def detect(tree: SourceTree) -> Detection | None:
     decisions["runtime_version"] = _version(tree, composer, require)
     if not tree.has("composer.json"):
         decisions["install_command"] = default(None, "no composer.json: nothing to install")
+    elif framework.value == "symfony" and entry == "web/app.php":
+        decisions["install_command"] = Decision(
+            f"SYMFONY_ENV=prod {INSTALL}",
+            "composer.json lists the dependencies; Symfony 2/3's post-install scripts read SYMFONY_ENV",
+            framework.file,
+            framework.line,
+        )
     elif framework.value == "symfony":
         decisions["install_command"] = Decision(
             f"{SYMFONY_ENV} {INSTALL}",
@@ -86,6 +103,8 @@ def detect(tree: SourceTree) -> Detection | None:
             INSTALL, "composer.json lists the dependencies; no dev packages in production", "composer.json", 1
         )
     decisions["build_command"] = _build(tree)
+    if entry is not None and not entry.endswith("index.php"):
+        decisions["build_command"] = _router_build(decisions["build_command"], entry)
     decisions["start_command"] = _start(tree, framework.value, entry)
     decisions["port"] = default(DEFAULT_PORT, "PHP's server binds the port HiveMind gives it in PORT")
     start = decisions["start_command"]
@@ -99,6 +118,16 @@ def detect(tree: SourceTree) -> Detection | None:
 
 
 def _framework(tree: SourceTree, require: dict[str, Any]) -> Decision:
+    wordpress = next((f for f in WORDPRESS_FILES if tree.has(f)), None)
+    if wordpress is not None:
+        return Decision(
+            "wordpress",
+            f"{wordpress} is WordPress's; it needs a MySQL database: until wp-config.php (or its DB_* settings)"
+            " names one it only shows its setup page, and uploads or plugins written at run time stay on the"
+            " instance",
+            wordpress,
+            1,
+        )
     for package, name in FRAMEWORKS:
         if package in require:
             return Decision(
@@ -195,6 +224,23 @@ def _build(tree: SourceTree) -> Decision:
     return default(None, "PHP needs no build step")
 
 
+def _router_build(build: Decision, entry: str) -> Decision:
+    docroot = entry.rsplit("/", 1)[0]
+    script = (
+        f"printf '%s\\n' '<?php' 'if (is_file(__DIR__ . \"/{docroot}\""
+        f' . parse_url($_SERVER["REQUEST_URI"], PHP_URL_PATH)))'
+        f" {{ return false; }}'"
+        f' \'$_SERVER["SCRIPT_FILENAME"] = __DIR__ . "/{entry}";\' \'require __DIR__ . "/{entry}";\' > {ROUTER}'
+    )
+    return Decision(
+        f"{build.value} && {script}" if build.value else script,
+        f"{entry} is the front controller: a router script sends it every path that is not a file"
+        + (f"; {build.reason}" if build.value else ""),
+        entry,
+        1,
+    )
+
+
 def _start(tree: SourceTree, framework: object, entry: str | None) -> Decision:
     prefix = f"{SYMFONY_ENV} " if framework == "symfony" else ""
     server = f"env {prefix}PHP_CLI_SERVER_WORKERS={WORKERS} php -d opcache.enable_cli=1 -S 0.0.0.0:$PORT"
@@ -208,6 +254,13 @@ def _start(tree: SourceTree, framework: object, entry: str | None) -> Decision:
         # the router artisan serve uses: static files as they are, everything else through public/index.php
         evidence = ("artisan", 1) if tree.has("artisan") else ("composer.json", 1)
         return Decision(f"{server} -t public {LARAVEL_ROUTER}", "Laravel's router script for PHP's server", *evidence)
+    if entry is not None and not entry.endswith("index.php"):
+        return Decision(
+            f"{server} -t {docroot} {ROUTER}",
+            f"PHP's server with {docroot} as the document root and the build's router script for {entry}",
+            entry,
+            1,
+        )
     index = f"{docroot}/index.php" if docroot != "." else "index.php"
     if tree.has(index):
         return Decision(
@@ -232,6 +285,15 @@ def _health(tree: SourceTree, framework: object, entry: str | None) -> Decision:
             )
     sources = tree.with_suffix(".php", top_levels=3)
     routes = list(tree.search(_ROUTE, sources))
+    if framework == "codeigniter":
+        routes += tree.search(_ROUTE, [f for f in ("app/Config/Routes.php",) if tree.has(f)])
+    if framework == "wordpress":
+        return Decision(
+            "/",
+            "WordPress answers / (a redirect to its setup page until a database is configured)",
+            entry or "index.php",
+            1,
+        )
     if framework == "symfony":
         routes += _symfony_routes(tree, tree.with_suffix(".php", top_levels=4))
         routes += tree.search(_SYMFONY_YAML, [f for f in ("config/routes.yaml",) if tree.has(f)])
