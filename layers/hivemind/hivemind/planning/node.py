@@ -1,9 +1,12 @@
-"""Node apps: Express, Fastify, Koa, NestJS, Next.js or any `npm start`, from package.json."""
+"""Node apps: Express, Fastify, Koa, NestJS, Next.js, the server-rendering frameworks that build a
+server of their own (Nuxt, SvelteKit with adapter-node, Remix, Astro with @astrojs/node), Strapi,
+or any `npm start`, from package.json."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from hivemind.planning.decisions import Decision, Detection, default
@@ -31,6 +34,50 @@ FRAMEWORKS = (
     ("@hapi/hapi", "hapi"),
     ("hapi", "hapi"),
 )
+# Frameworks whose CLI builds or runs the server, so they count from devDependencies too; before the
+# plain server frameworks (a Remix app on Express is a Remix app).
+SERVER_FRAMEWORKS = (
+    ("nuxt", "nuxt"),
+    ("@sveltejs/kit", "sveltekit"),
+    ("@remix-run/serve", "remix"),
+    ("@remix-run/node", "remix"),
+    ("@astrojs/node", "astro"),
+    ("@strapi/strapi", "strapi"),
+)
+
+
+@dataclass(frozen=True)
+class BuiltServer:
+    """What a server-rendering framework's own server does: the port it binds without the variable
+    it reads, a start script that runs that server (not one of the app's own), the file its build
+    writes the server to (None: only its CLI starts it), and whether it binds localhost unless HOST
+    says otherwise."""
+
+    port: int
+    env: str
+    runs: re.Pattern[str]
+    entry: str | None = None
+    localhost: bool = False
+    health: str = "/"
+
+
+BUILT_SERVERS = {
+    # Nitro's node-server reads NITRO_PORT or PORT and binds every interface
+    "nuxt": BuiltServer(3000, "PORT", re.compile(r"\bnuxi?\s+(?:start|preview)\b|\.output/server/index\.mjs"),
+                        ".output/server/index.mjs"),
+    # Nuxt 2's `nuxt start` binds localhost unless HOST (or NUXT_HOST) is set
+    "nuxt2": BuiltServer(3000, "PORT", re.compile(r"\bnuxt\s+start\b"), None, localhost=True),
+    # adapter-node writes build/ (its `out` option) and reads PORT and HOST (0.0.0.0 by default)
+    "sveltekit": BuiltServer(3000, "PORT", re.compile(r"\bnode\s+(?:\./)?build\b"), "build"),
+    "remix": BuiltServer(3000, "PORT", re.compile(r"\bremix-serve\b")),
+    # @astrojs/node standalone: PORT, else the config's server.port (4321); localhost unless HOST is set
+    "astro": BuiltServer(4321, "PORT", re.compile(r"dist/server/entry\.mjs"), "dist/server/entry.mjs",
+                         localhost=True),
+    # Strapi answers /_health with 204 (the root redirects to the admin panel)
+    "strapi": BuiltServer(1337, "PORT", re.compile(r"\bstrapi\s+start\b"), health="/_health"),
+}  # fmt: skip
+# Building Strapi's admin panel needs more memory than a t3.micro's 1 GiB.
+LARGE_BUILDS = {"strapi": "t3.small"}
 DEFAULT_PORTS = {"nextjs": 3000, "nestjs": 3000, "express": 3000, "fastify": 3000, "koa": 3000, "hapi": 3000}
 LOCKFILES = (
     ("pnpm-lock.yaml", "pnpm"),
@@ -44,7 +91,8 @@ DEV_SERVERS = re.compile(
     r"^\s*(?:(?:cross-env(?:-shell)?|env)\s+)?(?:[A-Za-z_]\w*=\S*\s+)*(?:npx\s+)?"
     r"(?:vite\b|react-scripts start|ng serve|astro (?:dev|preview)|vue-cli-service serve"
     r"|webpack(?:-dev-server| serve)|parcel(?! build)|gatsby (?:develop|serve)|docusaurus (?:start|serve)|serve\b"
-    r"|http-server|live-server|next dev|nuxt dev|svelte-kit dev|ember serve|react-app-rewired start|craco start)"
+    r"|http-server|live-server|next dev|nuxt dev|svelte-kit dev|ember serve|react-app-rewired start|craco start"
+    r"|(?:@11ty/)?eleventy\b[^&|;]*--serve|strapi develop|remix (?:vite:)?dev|nuxt\s*$)"
 )
 _ENV = r"""process\.env(?:\.(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)|\[\s*['"](?P<env2>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*\])"""
 # `process.env.PORT || 3000`, `parseInt(process.env.PORT ?? "3000", 10)`, `Number(process.env.PORT) || 3000`
@@ -59,6 +107,10 @@ _ENV_SCHEMA = re.compile(
     r"""\b(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]?\s*:\s*(?:Joi|joi|z|zod|yup|envalid|port|num)\b[^\n]*?"""
     r"""(?:\.default\(|\bdefault\s*:)\s*['"]?(?P<default>\d{2,5})"""
 )
+# a config helper with a default: Strapi's `env.int('PORT', 1337)`, `env('PORT', 1337)`
+_ENV_HELPER = re.compile(
+    r"""\benv(?:\.int)?\(\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*,\s*['"]?(?P<default>\d{2,5})"""
+)
 _ENV_PORT_ONLY = re.compile(_ENV)
 # `.listen(4000)`, `.listen({ port: 4000, host: '::' })`, `.listen({ host: '::', port: 4000 })`,
 # Hapi's `Hapi.server({ port: 3000 })`
@@ -67,6 +119,12 @@ _CONST_PORT = re.compile(r"""\b(?:const|let|var)\s+(?:PORT|port)\s*=\s*(?P<port>
 _PORT_FLAG = re.compile(r"""(?:^|\s)(?:-p|--port)(?:\s+|=)(?P<port>\d{2,5}|\$\{?(?P<env>[A-Z0-9_]+)\}?)""")
 _ROUTE = re.compile(r"""\b(?:app|router|server|fastify|api)\.(?:get|all|route)\(\s*['"`](?P<path>/[^'"`]*)['"`]""")
 _VERSION = re.compile(r"(\d+)")
+_NODE_FILE = re.compile(r"\b(?:node|ts-node|tsx)\s+(?:--\S+\s+)*(?:\./)?(?P<file>[\w./-]+)")
+_SERVES = re.compile(r"\.listen\(|createServer\(")
+_OUT_DIR = re.compile(r"""["']outDir["']\s*:\s*["'](?:\./)?(?P<dir>[\w.@/-]+?)/?["']""")
+_ADAPTER_OUT = re.compile(r"""\badapter\(\s*\{[^}]*\bout\s*:\s*['"](?:\./)?(?P<dir>[\w.@/-]+?)/?['"]""")
+_ASTRO_PORT = re.compile(r"""\bserver\s*:\s*\{[^}]*\bport\s*:\s*(?P<port>\d{2,5})""")
+_HOST_SET = re.compile(r"""\bhost\s*:\s*(?:true\b|['"]0\.0\.0\.0['"])""")
 
 
 def read_package(tree: SourceTree) -> dict[str, Any]:
@@ -89,20 +147,13 @@ def detect(tree: SourceTree) -> Detection | None:
     package = read_package(tree)
     scripts = scripts_of(package)
     sources = [f for f in tree.with_suffix(".js", ".mjs", ".cjs", ".ts") if not f.endswith(".d.ts")]
+    # the file a start script runs is a source whatever its name (Express generator's bin/www)
+    named = _NODE_FILE.search(scripts.get("start", ""))
+    if named and tree.has(named.group("file")) and named.group("file") not in sources:
+        sources.insert(0, named.group("file"))
     decisions: Detection = {"language": Decision("node", "package.json is a Node project file", "package.json", 1)}
-    declared = package.get("dependencies")
-    dependencies: dict[str, Any] = declared if isinstance(declared, dict) else {}
-    framework = next(((name, label) for name, label in FRAMEWORKS if name in dependencies), None)
-    if framework:
-        decisions["framework"] = Decision(
-            framework[1],
-            f"{framework[0]} is a dependency",
-            "package.json",
-            tree.line_of("package.json", f'"{framework[0]}"'),
-        )
-    else:
-        decisions["framework"] = default(None, "no web framework recognised")
-    label = framework[1] if framework else None
+    decisions["framework"] = _framework(tree, package)
+    label = str(decisions["framework"].value) if decisions["framework"].value else None
     decisions["runtime_version"] = version(tree, package)
     manager, install_decision = install(tree, package)
     decisions["install_command"] = install_decision
@@ -116,11 +167,144 @@ def detect(tree: SourceTree) -> Detection | None:
         if "build" in scripts
         else default(None, "package.json has no build script")
     )
+    built = _built_server(tree, package, label)
     decisions["start_command"] = server_start(tree, package, manager, label)
+    if built is not None:
+        decisions["start_command"] = _built_start(tree, scripts, decisions["start_command"], built)
     port, port_env = _port(tree, sources, label, scripts)
+    if built is not None and built[1].runs.search(
+        str(decisions["start_command"].value) + " " + scripts.get("start", "")
+    ):
+        port, port_env = _built_port(tree, built, scripts, decisions["framework"].line)
     decisions["port"], decisions["port_env"] = port, port_env
     decisions["health_path"] = pick_health_path(list(tree.search(_ROUTE, sources)))
+    if built is not None and built[1].health != "/" and decisions["health_path"].source == "default":
+        decisions["health_path"] = Decision(
+            built[1].health,
+            f"{label} answers {built[1].health} when it is up",
+            "package.json",
+            decisions["framework"].line,
+        )
+    if label in LARGE_BUILDS:
+        decisions["instance_type"] = Decision(
+            LARGE_BUILDS[label], f"building a {label} app needs more than 1 GiB of memory", "package.json",
+            decisions["framework"].line,
+        )  # fmt: skip
     return decisions
+
+
+def _framework(tree: SourceTree, package: dict[str, Any]) -> Decision:
+    """The web framework: a server-rendering framework from dependencies or devDependencies, else a
+    server framework from dependencies."""
+    runtime, development = table_of(package, "dependencies"), table_of(package, "devDependencies")
+    for name, label in SERVER_FRAMEWORKS:
+        spec = runtime.get(name, development.get(name))
+        if spec is None:
+            continue
+        if label == "astro" and not _astro_server(tree):
+            continue  # the adapter is there but the site is built to files: static.py plans it
+        where = "a dependency" if name in runtime else "a devDependency"
+        return Decision(label, f"{name} is {where}", "package.json", tree.line_of("package.json", f'"{name}"'))
+    found = next(((name, label) for name, label in FRAMEWORKS if name in runtime), None)
+    if found:
+        return Decision(
+            found[1], f"{found[0]} is a dependency", "package.json", tree.line_of("package.json", f'"{found[0]}"')
+        )
+    return default(None, "no web framework recognised")
+
+
+def table_of(package: dict[str, Any], key: str) -> dict[str, Any]:
+    value = package.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _astro_server(tree: SourceTree) -> bool:
+    configs = [f for f in tree.files if "/" not in f and f.startswith("astro.config.")]
+    return tree.first(r"""\boutput\s*:\s*['"](?:server|hybrid)['"]|@astrojs/node""", configs) is not None
+
+
+def _built_server(tree: SourceTree, package: dict[str, Any], label: str | None) -> tuple[str, BuiltServer] | None:
+    """(the framework's name for its settings, what its own server does) for a framework that builds
+    a server; None for the rest (and for SvelteKit built with another adapter than adapter-node)."""
+    if label not in BUILT_SERVERS:
+        return None
+    if label == "nuxt":
+        spec = {**table_of(package, "devDependencies"), **table_of(package, "dependencies")}.get("nuxt")
+        if isinstance(spec, str) and re.match(r"^[\^~>=v\s]*2(?:\.|$)", spec):
+            return "nuxt2", BUILT_SERVERS["nuxt2"]
+    if label == "sveltekit":
+        dependencies = {**table_of(package, "devDependencies"), **table_of(package, "dependencies")}
+        if "@sveltejs/adapter-node" not in dependencies:
+            return None
+        configs = [f for f in tree.files if "/" not in f and f.startswith("svelte.config.")]
+        out = tree.first(_ADAPTER_OUT, configs)
+        if out:
+            folder = out.match.group("dir")
+            runs = re.compile(rf"\bnode\s+(?:\./)?{re.escape(folder)}\b")
+            return label, BuiltServer(3000, "PORT", runs, folder)
+    return label, BUILT_SERVERS[label]
+
+
+def _built_start(
+    tree: SourceTree, scripts: dict[str, str], start: Decision, built: tuple[str, BuiltServer]
+) -> Decision:
+    """The start command for a framework's own server: the start script, else (none, or a development
+    server) the file the build writes; with HOST=0.0.0.0 where the server binds localhost by default."""
+    name, server = built
+    if start.value is None and server.entry and "build" in scripts:
+        entry = server.entry
+        start = Decision(
+            f"node {entry}",
+            f"{name}'s build writes its server to {entry}" + (f"; {start.reason}" if start.reason else ""),
+            "package.json",
+            tree.line_of("package.json", '"build"'),
+        )
+    if start.value is None or not server.localhost:
+        return start
+    configs = [f for f in tree.files if "/" not in f and f.startswith(("astro.config.", "nuxt.config."))]
+    if tree.first(_HOST_SET, configs):
+        return start
+    return Decision(
+        f"env HOST=0.0.0.0 {start.value}",
+        f"{start.reason}; {name}'s server binds localhost unless HOST is set, which the load balancer cannot reach",
+        start.file,
+        start.line,
+    )
+
+
+def _built_port(
+    tree: SourceTree, built: tuple[str, BuiltServer], scripts: dict[str, str], line: int | None
+) -> tuple[Decision, Decision]:
+    """The port of a framework's own server: a flag in the start script, the framework's config, else its default."""
+    name, server = built
+    start_line = tree.line_of("package.json", '"start"')
+    flagged = _flag_port(scripts.get("start", ""), start_line)
+    if flagged:
+        return flagged
+    if name == "strapi":
+        configs = [f"config/server.{ext}" for ext in ("js", "ts") if tree.has(f"config/server.{ext}")]
+        hit = tree.first(_ENV_HELPER, configs)
+        if hit:
+            port, env = int(hit.match.group("default")), hit.match.group("env")
+            return (
+                Decision(port, f"the server config binds {port} when {env} is not set", hit.file, hit.line),
+                Decision(env, f"the server config reads {env}", hit.file, hit.line),
+            )
+    if name == "astro":
+        configs = [f for f in tree.files if "/" not in f and f.startswith("astro.config.")]
+        hit = tree.first(_ASTRO_PORT, configs)
+        if hit:
+            port = int(hit.match.group("port"))
+            return (
+                Decision(
+                    port, f"{hit.file} sets server.port, which the built server binds without PORT", hit.file, hit.line
+                ),
+                Decision("PORT", "@astrojs/node's standalone server reads PORT", hit.file, hit.line),
+            )
+    return (
+        Decision(server.port, f"{name}'s server binds {server.port} unless {server.env} is set", "package.json", line),
+        Decision(server.env, f"{name}'s server reads {server.env}", "package.json", line),
+    )
 
 
 def version(tree: SourceTree, package: dict[str, Any]) -> Decision:
@@ -245,17 +429,32 @@ def server_start(tree: SourceTree, package: dict[str, Any], manager: str, framew
         command = "npm start" if manager == "npm" else f"{manager} start"
         return Decision(command, f"package.json's start script: {scripts['start']}", "package.json", line)
     main = package.get("main")
+    main_line = tree.line_of("package.json", '"main"')
     if isinstance(main, str) and tree.has(main.removeprefix("./")):
+        main = main.removeprefix("./")
+        # a library's entry point (a workspace's shared package) starts nothing
+        if framework is not None or tree.first(_SERVES, [main]):
+            return Decision(f"node {main}", "package.json's main", "package.json", main_line)
+    elif isinstance(main, str) and "build" in scripts and _built_by(tree, main.removeprefix("./")):
+        main = main.removeprefix("./")
         return Decision(
-            f"node {main.removeprefix('./')}",
-            "package.json's main",
+            f"node {main}",
+            f"package.json's main, which the build script writes ({scripts['build']})",
             "package.json",
-            tree.line_of("package.json", '"main"'),
+            main_line,
         )
     for name in ("server.js", "app.js", "index.js", "src/server.js", "src/index.js"):
-        if tree.has(name):
+        # an index.js is as often a library's entry point: it counts when it serves or a framework is used
+        if tree.has(name) and ("index" not in name or framework is not None or tree.first(_SERVES, [name])):
             return Decision(f"node {name}", f"{name} is the conventional entry point", name, 1)
     return default(None, "no start script, main or server file")
+
+
+def _built_by(tree: SourceTree, main: str) -> bool:
+    """Whether `main` lies in the folder a TypeScript build writes (tsconfig's outDir, else dist/ or build/)."""
+    hit = tree.first(_OUT_DIR, ["tsconfig.json"]) if tree.has("tsconfig.json") else None
+    folders = (hit.match.group("dir"),) if hit else ("dist", "build")
+    return main.startswith(tuple(f"{folder.strip('/')}/" for folder in folders))
 
 
 def _env_name(match: re.Match[str]) -> str:

@@ -1,4 +1,5 @@
-"""Python apps: Django, Flask, FastAPI and other ASGI apps, plain WSGI; dependencies from
+"""Python apps: Django, Flask, FastAPI and other ASGI apps, plain WSGI, Dash, Streamlit, Gradio,
+Sanic, aiohttp and Tornado; dependencies from
 requirements.txt, pyproject.toml (PEP 621, Poetry, uv, PDM) or a Pipfile.
 
 Web apps run under a production server as Elastic Beanstalk's Python platform does:
@@ -38,15 +39,37 @@ PROCFILE_WORDS = frozenset(
     }
 )
 DEFAULT_VERSION = "3.12"
-DEFAULT_PORTS = {"flask": 5000, "django": 8000, "fastapi": 8000, None: 8000}
-WSGI, ASGI = ("flask", "django", "wsgi"), ("fastapi", "starlette", "litestar", "quart")
+DEFAULT_PORTS = {
+    "flask": 5000, "django": 8000, "fastapi": 8000, "dash": 8050, "streamlit": 8501, "gradio": 7860,
+    "sanic": 8000, "aiohttp": 8080, "tornado": 8888, None: 8000,
+}  # fmt: skip
+WSGI, ASGI = ("flask", "django", "wsgi", "dash"), ("fastapi", "starlette", "litestar", "quart")
+# Frameworks with a server of their own that gunicorn cannot run: the app's own `__main__` or CLI starts them.
+OWN_SERVER = ("streamlit", "gradio", "sanic", "aiohttp", "tornado")
+# Declared dependencies, most specific first: Dash runs on Flask; Streamlit and Gradio apps often
+# declare aiohttp or tornado as clients or leftovers.
+FRAMEWORKS = (
+    "django", "fastapi", "dash", "flask", "starlette", "litestar", "quart", "sanic", "streamlit", "gradio",
+    "aiohttp", "tornado",
+)  # fmt: skip
+# What a `__main__` block calls to serve by itself: the app then starts with `python <file>`.
+_SERVES = re.compile(
+    r"""\.run(?:_server)?\([^)]*\b(?:port|host)\s*=|\buvicorn\.run\(|\brun_app\(|\.listen\(|\.launch\(|serve\("""
+)
+# Dash's Flask server, which gunicorn runs: `server = app.server`
+_DASH_SERVER = re.compile(r"""^(?P<var>\w+)\s*=\s*(?P<app>\w+)\.server\s*$""")
+# Gradio's launch(): its fixed port and host, when given
+_LAUNCH_PORT = re.compile(r"""\.launch\([^)]*\bserver_port\s*=\s*(?P<port>\d{2,5})""")
+_LAUNCH_HOST = re.compile(r"""\.launch\([^)]*\bserver_name\s*=""")
+_LISTEN_PORT = re.compile(r"""\.listen\(\s*(?P<port>\d{2,5})\b""")
+_STREAMLIT_VERSION = re.compile(r"""^\s*streamlit\s*[=~]=\s*(?P<major>\d+)\.(?P<minor>\d+)""", re.IGNORECASE)
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _ENV_PORT = re.compile(
     r"""os\.(?:environ\.get|getenv)\(\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*"""
     r"""(?:,\s*['"]?(?P<default>\d{2,5})['"]?\s*)?\)(?:\s*or\s*['"]?(?P<fallback>\d{2,5}))?"""
 )
 _ENV_PORT_REQUIRED = re.compile(r"""os\.environ\[\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*\]""")
-_RUN_PORT = re.compile(r"""\.run\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
+_RUN_PORT = re.compile(r"""\.run(?:_server|_app)?\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
 # gunicorn.conf.py: bind = "0.0.0.0:8080", bind = ["[::]:8080"], bind = f"0.0.0.0:{port}"
 _BIND = re.compile(r"""^bind\s*=\s*\[?\s*f?['"][^'"]*:(?:(?P<port>\d{2,5})|\{[^}]*\})['"]""")
 _ROUTE = re.compile(
@@ -183,13 +206,13 @@ def _is_test(name: str) -> bool:
 
 
 def _framework(tree: SourceTree, deps: Deps, sources: list[str]) -> Decision:
-    for name in ("django", "fastapi", "flask", "starlette", "litestar", "quart"):
+    for name in FRAMEWORKS:
         if name in deps:
             file, line = deps[name]
             return Decision(name, f"{name} is a declared dependency", file, line)
     if tree.has("manage.py"):
         return Decision("django", "manage.py is Django's entry point", "manage.py", 1)
-    hit = tree.first(r"^\s*(?:from|import)\s+(flask|fastapi|django)\b", sources)
+    hit = tree.first(r"^\s*(?:from|import)\s+(flask|fastapi|django|streamlit|dash|gradio|sanic)\b", sources)
     if hit:
         return Decision(hit.match.group(1), f"the code imports {hit.match.group(1)}", hit.file, hit.line)
     hit = tree.first(_WSGI_CALLABLE, sources)
@@ -351,6 +374,14 @@ def _port(tree: SourceTree, sources: list[str], framework: object) -> tuple[Deci
                 int(given), f"the app reads {env} and binds {given} without it", hit.file, hit.line
             ), port_env
         return Decision(fallback, f"{env} has no default in the code; HiveMind sets it", hit.file, hit.line), port_env
+    if framework == "gradio" and not tree.first(_LAUNCH_PORT, sources):
+        hit = tree.first(r"\.launch\(", sources)
+        return (
+            Decision(7860, "Gradio binds 7860 unless GRADIO_SERVER_PORT is set", hit.file if hit else None,
+                     hit.line if hit else None),
+            Decision("GRADIO_SERVER_PORT", "launch() reads GRADIO_SERVER_PORT", hit.file if hit else None,
+                     hit.line if hit else None),
+        )  # fmt: skip
     hit = tree.first(_ENV_PORT_REQUIRED, sources)
     if hit:
         env = hit.match.group("env")
@@ -362,6 +393,8 @@ def _port(tree: SourceTree, sources: list[str], framework: object) -> tuple[Deci
     for regex, files, what in (
         (_BIND, config, "gunicorn's config binds"),
         (_RUN_PORT, sources, "the app binds"),
+        (_LISTEN_PORT, sources if framework == "tornado" else [], "the app listens on"),
+        (_LAUNCH_PORT, sources, "Gradio's launch() binds"),
     ):
         hit = tree.first(regex, files)
         if hit and hit.match.group("port"):
@@ -389,6 +422,15 @@ def _start(
     main = tree.first(
         _MAIN, [f for f in sources if "/" not in f and f not in ("manage.py", "setup.py", *_CONFIG_FILES)]
     )
+    own = _own_server(tree, sources, framework, bind_port)
+    if own is not None:
+        return own, None
+    if framework == "dash":
+        server = tree.first(_DASH_SERVER, sources)
+        if server:
+            module = server.file.removesuffix(".py").replace("/", ".")
+            command = f"gunicorn {gunicorn_bind} {module}:{server.match.group('var')}"
+            return Decision(command, "Dash's Flask server, under gunicorn", server.file, server.line), "gunicorn"
     if framework == "django":
         wsgi = next((f for f in sources if f.endswith("/wsgi.py")), None)
         if wsgi:
@@ -398,9 +440,15 @@ def _start(
         return Decision(f"python manage.py runserver 0.0.0.0:{bind_port}", "manage.py runserver", "manage.py", 1), None
     app = _app_target(tree, sources, framework)
     main_text = (tree.text(main.file) or "") if main else ""
-    # the app's own `__main__` wins when it picks the port itself or there is no app object to serve
-    if main and (app is None or _RUN_PORT.search(main_text) or "uvicorn.run" in main_text):
+    # the app's own `__main__` wins when it picks the port itself or there is no app object to serve;
+    # a framework with a server of its own (aiohttp's run_app, Tornado's listen) always runs that way
+    serves = bool(_RUN_PORT.search(main_text)) or "uvicorn.run" in main_text
+    if framework in (*OWN_SERVER, None):
+        serves = serves or bool(_SERVES.search(main_text))
+    if main and (app is None or serves):
         return Decision(f"python {main.file}", f"{main.file} runs the server when executed", main.file, main.line), None
+    if framework in OWN_SERVER:
+        return default(None, f"no `__main__` block that starts the {framework} server"), None
     if app is not None:
         target, kind, hit = app
         if kind in ASGI:
@@ -409,6 +457,39 @@ def _start(
         command = f"gunicorn {gunicorn_bind} {target}"
         return Decision(command, f"the {kind} app, under gunicorn", hit.file, hit.line), "gunicorn"
     return default(None, "no entry point found"), None
+
+
+def _own_server(tree: SourceTree, sources: list[str], framework: object, bind_port: str) -> Decision | None:
+    """The start command of an app whose framework brings its own server: Streamlit's CLI, Gradio's
+    launch() (told to listen beyond localhost), Sanic's CLI when no `__main__` runs it."""
+    if framework == "streamlit":
+        scripts = [f for f in sources if tree.first(r"^\s*(?:import streamlit|from streamlit\b)", [f])]
+        preferred = ("streamlit_app.py", "app.py", "main.py", "Home.py")
+        script = next((f for f in preferred if f in scripts), scripts[0] if scripts else None)
+        if script is None:
+            return None
+        command = f"streamlit run {script} --server.port {bind_port} --server.address 0.0.0.0 --server.headless true"
+        return Decision(command, f"{script} is a Streamlit script; its CLI serves it", script, 1)
+    if framework == "gradio":
+        launch = tree.first(r"\.launch\(", [f for f in sources if "/" not in f]) or tree.first(r"\.launch\(", sources)
+        if launch is None:
+            return None
+        if tree.first(_LAUNCH_HOST, [launch.file]):
+            return Decision(f"python {launch.file}", f"{launch.file} launches the Gradio app", launch.file, launch.line)
+        return Decision(
+            f"env GRADIO_SERVER_NAME=0.0.0.0 python {launch.file}",
+            f"{launch.file} launches the Gradio app, which binds localhost unless GRADIO_SERVER_NAME is set",
+            launch.file,
+            launch.line,
+        )
+    if framework == "sanic" and tree.first(_MAIN, [f for f in sources if "/" not in f]) is None:
+        app = tree.first(r"^(?P<var>\w+)\s*=\s*(?:\w+\.)?Sanic\(", sources)
+        if app:
+            module = app.file.removesuffix(".py").replace("/", ".")
+            target = f"{module}:{app.match.group('var')}"
+            command = f"sanic {target} --host 0.0.0.0 --port {bind_port}"
+            return Decision(command, "the Sanic app, under Sanic's own server", app.file, app.line)
+    return None
 
 
 def _app_target(tree: SourceTree, sources: list[str], framework: object) -> tuple[str, str, Hit] | None:
@@ -451,6 +532,8 @@ def _health(tree: SourceTree, sources: list[str], framework: object) -> Decision
             (h.match.group("path"), h) for h in tree.search(_DJANGO_PATH, [f for f in sources if f.endswith("urls.py")])
         ]
     chosen = pick_from_paths(routes)
+    if chosen.source == "default" and framework == "streamlit":
+        return _streamlit_health(tree)
     if chosen.source == "default" and framework == "fastapi":
         app = tree.first(r"\bFastAPI\(", sources)
         text = (tree.text(app.file) or "") if app else ""
@@ -460,6 +543,21 @@ def _health(tree: SourceTree, sources: list[str], framework: object) -> Decision
                 app.line,
             )  # fmt: skip
     return chosen
+
+
+def _streamlit_health(tree: SourceTree) -> Decision:
+    """Streamlit's health endpoint: /_stcore/health since 1.20, /healthz before."""
+    requirements = _requirements_file(tree)
+    pinned = tree.first(_STREAMLIT_VERSION, [requirements]) if requirements else None
+    if pinned and (int(pinned.match.group("major")), int(pinned.match.group("minor"))) < (1, 20):
+        return Decision("/healthz", "Streamlit before 1.20 answers /healthz", pinned.file, pinned.line)
+    where = pinned or tree.first(_STREAMLIT_VERSION, [])
+    return Decision(
+        "/_stcore/health",
+        "Streamlit answers /_stcore/health when it is up",
+        where.file if where else requirements,
+        where.line if where else None,
+    )
 
 
 def _mount_prefix(tree: SourceTree, sources: list[str], name: str, file: str, depth: int) -> str | None:

@@ -12,7 +12,8 @@ import re
 import shlex
 from typing import Any
 
-from hivemind.planning import node
+from hivemind.errors import PlanError
+from hivemind.planning import go, java, node, php, python, ruby
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.documents import table
 from hivemind.planning.tree import SourceTree
@@ -36,16 +37,82 @@ BUILDERS = (
     (re.compile(r"\bparcel\s+build\b"), "parcel", "dist"),
     (re.compile(r"\bgatsby\s+build\b"), "gatsby", "public"),
     (re.compile(r"\bdocusaurus\s+build\b"), "docusaurus", "build"),
+    (re.compile(r"(?:^|[\s;&(])(?:npx\s+)?(?:@11ty/)?eleventy\b(?![^&|;]*--serve)"), "eleventy", "_site"),
     (re.compile(r"\bwebpack(?:-cli)?\b(?!\s+serve)"), "webpack", "dist"),
 )
 _OUT_FLAG = re.compile(r"""--(?:outDir|out-dir|output-path|dist-dir)(?:\s+|=)['"]?(?P<dir>[\w.@/-]+)""")
 _VITE_OUT_DIR = re.compile(r"""\boutDir\s*:\s*['"`](?P<dir>[\w.@/-]+)['"`]""")
+_ELEVENTY_OUTPUT = re.compile(r"""\boutput\s*:\s*['"`](?:\./)?(?P<dir>[\w.@/-]+?)/?['"`]""")
+ELEVENTY_CONFIGS = (".eleventy.js", ".eleventy.cjs", "eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs")
+# Site generators HiveMind does not install (Hugo, Jekyll, MkDocs): (name, whether this folder is
+# such a site, the folder its build writes). A site whose built folder is committed is served from
+# it; otherwise planning stops with a clear error instead of serving templates as pages.
+GENERATORS = (
+    ("Hugo", ("hugo.toml", "hugo.yaml", "hugo.json"), "public"),
+    ("Jekyll", ("_config.yml", "_config.yaml"), "_site"),
+    ("MkDocs", ("mkdocs.yml", "mkdocs.yaml"), "site"),
+)
+_JEKYLL_SIGNS = ("_layouts/", "_includes/", "_posts/", "_sass/")
+_HUGO_FOLDERS = ("content/", "layouts/", "themes/", "archetypes/")
 _ASTRO_SERVER = re.compile(r"""\boutput\s*:\s*['"](?:server|hybrid)['"]|@astrojs/(?:node|vercel|netlify|cloudflare)""")
 
 
 def detect(tree: SourceTree) -> Detection | None:
     package = node.read_package(tree) if tree.has("package.json") else {}
-    return _single_page_app(tree, package) or _plain_site(tree, package)
+    found = _single_page_app(tree, package)
+    if found is not None:
+        return found
+    generator = _generator(tree)
+    if generator is None:
+        return _plain_site(tree, package)
+    name, config, output = generator
+    if tree.has(f"{output}/index.html"):
+        built = _plain_site(tree, {}, output)
+        assert built is not None
+        built["framework"] = Decision(
+            name.lower(), f"{config} configures a {name} site and its built {output}/ is committed", config, 1
+        )
+        return built
+    if _runs_otherwise(tree):
+        return None  # the site is the docs of an app that starts some other way
+    raise PlanError(
+        f"{config} configures a {name} site, which HiveMind does not build (it installs no {name}): "
+        f"commit the built {output}/ folder, or add a Dockerfile that builds and serves the site"
+    )
+
+
+def _generator(tree: SourceTree) -> tuple[str, str, str] | None:
+    """(generator, its config file, the folder it writes) when this folder is a Hugo, Jekyll or MkDocs site."""
+    for name, configs, output in GENERATORS:
+        config = next((c for c in configs if tree.has(c)), None)
+        hugo_folders = name == "Hugo" and any(f.startswith(_HUGO_FOLDERS) for f in tree.files)
+        if config is None and hugo_folders and tree.has("config.toml"):
+            config = "config.toml"  # Hugo's older config name, beside its content/ or layouts/
+        if config is None:
+            continue
+        if name == "Jekyll" and not _jekyll_site(tree):
+            continue  # a _config.yml alone is plain pages (GitHub Pages copies them unchanged)
+        return name, config, output
+    return None
+
+
+def _jekyll_site(tree: SourceTree) -> bool:
+    """Templates or posts, a Gemfile naming jekyll, or pages with front matter (which Jekyll renders)."""
+    if any(f.startswith(_JEKYLL_SIGNS) for f in tree.files) or "jekyll" in (tree.text("Gemfile") or ""):
+        return True
+    return (tree.text("index.html") or "").startswith("---") if tree.has("index.html") else tree.has("index.md")
+
+
+def _runs_otherwise(tree: SourceTree) -> bool:
+    """Whether the folder says how it starts some other way: a recipe, or an app of a language
+    HiveMind runs (a Go or Python project keeps its MkDocs documentation beside its code)."""
+    if any(tree.has(name) for name in ("Procfile", "hivemind.toml", "Dockerfile", "Containerfile")):
+        return True
+    for language in (node, python, go, java, ruby, php):
+        found = language.detect(tree)
+        if found is not None and found["start_command"].value is not None:
+            return True
+    return False
 
 
 def _single_page_app(tree: SourceTree, package: dict[str, Any]) -> Detection | None:
@@ -98,8 +165,9 @@ def _single_page_app(tree: SourceTree, package: dict[str, Any]) -> Detection | N
     }
 
 
-def _plain_site(tree: SourceTree, package: dict[str, Any]) -> Detection | None:
-    folder = next((d for d in HTML_ROOTS if tree.has("index.html" if d == "." else f"{d}/index.html")), None)
+def _plain_site(tree: SourceTree, package: dict[str, Any], built: str | None = None) -> Detection | None:
+    roots = (built,) if built else HTML_ROOTS
+    folder = next((d for d in roots if tree.has("index.html" if d == "." else f"{d}/index.html")), None)
     if folder is None:
         return None
     index = "index.html" if folder == "." else f"{folder}/index.html"
@@ -158,6 +226,12 @@ def _output(tree: SourceTree, build: str, framework: str, out: str, build_line: 
         if hit and framework != "sveltekit":
             folder = hit.match.group("dir").strip("/").removeprefix("./")
             return Decision(folder, f"{hit.file} sets outDir to {folder}", hit.file, hit.line)
+    if framework == "eleventy":
+        configs = [c for c in ELEVENTY_CONFIGS if tree.has(c)]
+        hit = tree.first(_ELEVENTY_OUTPUT, configs)
+        if hit:
+            folder = hit.match.group("dir")
+            return Decision(folder, f"{hit.file} sets the output folder to {folder}", hit.file, hit.line)
     if framework == "angular":
         angular = _angular_output(tree)
         if angular is not None:
