@@ -360,3 +360,18 @@ def test_a_procfile_reading_port_in_braces_sets_port_env(tmp_path):
         },
     )
     assert plan_of(root).port_env == "PORT"
+
+
+def test_frameworks_name_every_secret_they_still_need():
+    from hivemind.models import DeploymentPlan
+    from hivemind.planning import missing_secret
+
+    base = dict(app_name="a", language="node", runtime_version="20", start_command="npm start", port=1337)
+    strapi = DeploymentPlan(
+        **base, framework="strapi", secrets={"APP_KEYS": "ssm:/s/keys"}, environment={"JWT_SECRET": "x"}
+    )
+    needed = missing_secret(strapi)
+    assert needed and "API_TOKEN_SALT, ADMIN_JWT_SECRET, TRANSFER_TOKEN_SALT" in needed and "APP_KEYS" not in needed
+    assert missing_secret(DeploymentPlan(**{**base, "framework": "express"})) is None
+    rails = DeploymentPlan(**{**base, "framework": "rails", "secrets": {"RAILS_MASTER_KEY": "ssm:/r/key"}})
+    assert missing_secret(rails) is None

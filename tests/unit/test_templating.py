@@ -9,7 +9,7 @@ import yaml
 
 from hivemind.policy import blocking, lint_template
 from hivemind.templating import render_template, to_yaml
-from tests.fixtures.plans import CERT, NODE, plan
+from tests.fixtures.plans import BUNDLE, CERT, NODE, plan
 
 _plan = plan
 
@@ -341,3 +341,13 @@ def test_the_instance_may_write_exactly_its_failure_log():
         }
     ]
     assert template["Parameters"]["FailureLogKey"]["Default"] == "deployments/d/i.log"
+
+
+def test_node_apps_run_in_production_mode_but_build_with_their_dev_dependencies(tmp_path):
+    _write_app_files(plan(**{**NODE, "start_command": "printf %s $NODE_ENV", "source_bundle": BUNDLE}), tmp_path)
+    started = subprocess.run(["bash", str(tmp_path / "start.sh")], capture_output=True, text=True)
+    assert (started.returncode, started.stdout) == (0, "production"), started.stderr
+    assert "NODE_ENV" not in (tmp_path / "app.env.sh").read_text()  # what build.sh sources
+    own = plan(**{**NODE, "environment": {"NODE_ENV": "staging"}, "source_bundle": BUNDLE})
+    _write_app_files(own.model_copy(update={"start_command": "printf %s $NODE_ENV"}), tmp_path)
+    assert subprocess.run(["bash", str(tmp_path / "start.sh")], capture_output=True, text=True).stdout == "staging"

@@ -109,23 +109,25 @@ def _runnable(tree: SourceTree) -> bool:
     return start is not None and start.value is not None
 
 
-# Frameworks that refuse to serve without a secret of the deployment's own: one of these names
-# must come with the request (environment or secrets), since the repository never holds it.
-REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
-    "rails": ("SECRET_KEY_BASE", "RAILS_MASTER_KEY"),
-    "laravel": ("APP_KEY",),
+# Frameworks that refuse to serve without secrets of the deployment's own, which the repository
+# never holds: each group needs one of its names, from the request's environment or secrets.
+REQUIRED_SECRETS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "rails": (("SECRET_KEY_BASE", "RAILS_MASTER_KEY"),),
+    "laravel": (("APP_KEY",),),
+    "strapi": (("APP_KEYS",), ("API_TOKEN_SALT",), ("ADMIN_JWT_SECRET",), ("TRANSFER_TOKEN_SALT",), ("JWT_SECRET",)),
 }
 
 
 def missing_secret(plan: DeploymentPlan) -> str | None:
     """What the app needs and the request does not give, as a sentence; None when nothing is missing."""
-    names = REQUIRED_SECRETS.get(plan.framework or "")
-    if not names or any(n in plan.environment or n in plan.secrets for n in names):
+    given = {*plan.environment, *plan.secrets}
+    missing = [group for group in REQUIRED_SECRETS.get(plan.framework or "", ()) if given.isdisjoint(group)]
+    if not missing:
         return None
-    wanted = " or ".join(names)
+    wanted = ", ".join(" or ".join(group) for group in missing)
     return (
-        f"a {plan.framework} app needs {wanted} to start in production: pass it as a secret "
-        f"(--secret {names[0]}=ssm:/your/parameter) or in the environment"
+        f"a {plan.framework} app needs {wanted} to start in production: pass each as a secret "
+        f"(--secret {missing[0][0]}=ssm:/your/parameter) or in the environment"
     )
 
 

@@ -33,6 +33,20 @@ def _secret_exports(plan: DeploymentPlan) -> list[str]:
     return lines
 
 
+# Set when the app starts, not while it builds (NODE_ENV=production at install time would make
+# `npm ci` skip the devDependencies a build needs); the plan's own environment wins.
+RUN_TIME_DEFAULTS: dict[str, dict[str, str]] = {"node": {"NODE_ENV": "production"}}
+
+
+def _run_time_defaults(plan: DeploymentPlan) -> list[str]:
+    defaults = RUN_TIME_DEFAULTS.get(plan.language, {})
+    return [
+        f"export {name}={shlex.quote(value)}"
+        for name, value in sorted(defaults.items())
+        if name not in plan.environment
+    ]
+
+
 def _environment(plan: DeploymentPlan, path: list[str]) -> list[str]:
     # HIVEMIND_PORT: the port the load balancer sends to, whatever variable the app reads
     env = {**RUNTIME_ENV.get(plan.language, {}), **plan.environment, "HIVEMIND_PORT": str(plan.port)}
@@ -56,6 +70,7 @@ def user_data(plan: DeploymentPlan) -> str:
         "#!/bin/bash",
         "set -eo pipefail",
         ". /etc/hivemind/app.env.sh",
+        *_run_time_defaults(plan),
         *_secret_exports(plan),
         f"cd {shlex.quote(workdir)}",
         f"exec {plan.start_command}",
