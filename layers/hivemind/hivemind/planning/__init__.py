@@ -75,6 +75,8 @@ def make_plan(
         raise SourceError(f"{subdir} has no files")
     repo_file = _repository_overrides(tree)
     decisions = _detect(tree, overrides.language or repo_file.get("language"))
+    if subdir != "." and decisions["language"].value in ("node", "static"):
+        node.in_workspace(whole, subdir, decisions)
     decisions["subdir"] = where
     decisions.setdefault("instance_type", default(DEFAULT_INSTANCE_TYPE, "smallest general-purpose burstable size"))
     for name, value in repo_file.items():

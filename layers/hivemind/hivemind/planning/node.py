@@ -406,6 +406,52 @@ def install(tree: SourceTree, package: dict[str, Any]) -> tuple[str, Decision]:
     return "npm", Decision("npm install", "package.json without a lockfile", "package.json", 1)
 
 
+def in_workspace(whole: SourceTree, subdir: str, decisions: Detection) -> None:
+    """An app folder of a JavaScript workspace (npm/yarn `workspaces`, pnpm-workspace.yaml) has no
+    lockfile or node_modules of its own: it is installed from the workspace's root, which links its
+    sibling packages, and with Turborepo built with the packages it depends on. The commands run in
+    a subshell from the app's folder, so the start command still runs there."""
+    own_lockfile = any(whole.has(f"{subdir}/{lockfile}") for lockfile, _ in LOCKFILES)
+    if own_lockfile or decisions.get("install_command") is None or decisions["install_command"].value is None:
+        return
+    parts = subdir.split("/")
+    for depth in range(len(parts) - 1, -1, -1):
+        folder = "/".join(parts[:depth])
+        root = whole.sub(folder) if folder else whole
+        if root.has("pnpm-workspace.yaml") or '"workspaces"' in (root.text("package.json") or ""):
+            break
+    else:
+        return
+    up = "/".join([".."] * (len(parts) - depth))
+    manager, root_install = install(root, read_package(root))
+    for field in ("build_command", "start_command"):  # the workspace's package manager runs the scripts
+        found = decisions.get(field)
+        if (
+            found is not None
+            and isinstance(found.value, str)
+            and found.value.split(" ", 1)[0] in ("npm", "yarn", "pnpm")
+        ):
+            command = f"{manager} {found.value.split(' ', 1)[1]}"
+            decisions[field] = Decision(
+                command, f"{found.reason}, run by the workspace's {manager}", found.file, found.line
+            )
+    decisions["install_command"] = Decision(
+        f"(cd {up} && {root_install.value})",
+        f"the workspace's root ({folder or 'the repository root'}) installs every package: {root_install.reason}",
+        f"{up}/{root_install.file}",
+        root_install.line,
+    )
+    build = decisions.get("build_command")
+    name = read_package(whole.sub(subdir)).get("name")
+    if build is not None and build.value and root.has("turbo.json") and isinstance(name, str):
+        decisions["build_command"] = Decision(
+            f"(cd {up} && npx turbo run build --filter={name}...)",
+            f"Turborepo builds {name} and the workspace packages it depends on",
+            f"{up}/turbo.json",
+            1,
+        )
+
+
 def run_script(manager: str) -> str:
     return {"npm": "npm run", "pnpm": "pnpm run", "yarn": "yarn run"}[manager]
 
@@ -435,7 +481,13 @@ def server_start(tree: SourceTree, package: dict[str, Any], manager: str, framew
         # a library's entry point (a workspace's shared package) starts nothing
         if framework is not None or tree.first(_SERVES, [main]):
             return Decision(f"node {main}", "package.json's main", "package.json", main_line)
-    elif isinstance(main, str) and "build" in scripts and _built_by(tree, main.removeprefix("./")):
+    elif (
+        isinstance(main, str)
+        and "build" in scripts
+        and _built_by(tree, main.removeprefix("./"))
+        # a built library (a workspace's shared package) has a main too: its source must serve
+        and (framework is not None or tree.first(_SERVES, tree.with_suffix(".ts", ".mts", ".js", ".mjs")))
+    ):
         main = main.removeprefix("./")
         return Decision(
             f"node {main}",
