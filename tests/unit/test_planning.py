@@ -359,7 +359,8 @@ def test_a_procfile_reading_port_in_braces_sets_port_env(tmp_path):
             "Procfile": "web: node s.js --port=${PORT:-3000}\n",
         },
     )
-    assert plan_of(root).port_env == "PORT"
+    plan = plan_of(root)
+    assert (plan.port_env, plan.why("port_env").file) == ("PORT", "Procfile")
 
 
 def test_frameworks_name_every_secret_they_still_need():

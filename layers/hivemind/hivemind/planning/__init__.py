@@ -200,7 +200,11 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
             port = int(next(g for g in fixed.groups() if g))
             decisions["port"] = Decision(port, f"the Procfile's web process binds {port}", procfile.file, procfile.line)
             decisions["port_env"] = Decision(None, "the Procfile fixes the port", procfile.file, procfile.line)
-        if _READS_PORT.search(str(procfile.value)) and decisions.get("port_env", default(None, "")).value is None:
+        # the Procfile is the evidence whenever the port variable is the one it reads
+        if _READS_PORT.search(str(procfile.value)) and decisions.get("port_env", default(None, "")).value in (
+            None,
+            "PORT",
+        ):
             decisions["port_env"] = Decision(
                 "PORT", "the Procfile's web process binds $PORT", procfile.file, procfile.line
             )
