@@ -1,7 +1,6 @@
 """Go and Java: what the corpus format cannot say (evidence lines, errors), and the user data that
 installs each runtime, run by bash with the system commands replaced by recorders."""
 
-import re
 import subprocess
 from pathlib import Path
 
@@ -11,10 +10,10 @@ from pydantic import ValidationError
 from hivemind.errors import PlanError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import make_plan
-from hivemind.templating import render_template
 from hivemind.templating.runtimes import GO_ENV, RUNTIMES
 from hivemind.templating.userdata import _environment
 from tests.fixtures.repos import CORPUS
+from tests.fixtures.userdata import instance_script, raw_user_data
 
 GO = dict(
     app_name="svc",
@@ -48,11 +47,7 @@ def plan_of(root: Path, **overrides) -> DeploymentPlan:
 
 def rendered_user_data(plan: DeploymentPlan) -> str:
     """The user data as the instance gets it, after CloudFormation's Fn::Sub."""
-    template = render_template(plan, deployment_id="d-1", stack_name="s")
-    script = template["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    values = {"AWS::StackName": "s", "AWS::Region": "us-east-1", "SourceBucket": "b", "SourceKey": "k"}
-    script = re.sub(r"\$\{([^!}][^}]*)\}", lambda m: values.get(m.group(1), "lg"), script)
-    return script.replace("${!", "${")
+    return instance_script(raw_user_data(plan))
 
 
 def run_install(tmp_path: Path, snippet: str, stubs: dict[str, str]) -> list[str]:

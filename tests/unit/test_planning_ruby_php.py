@@ -9,8 +9,8 @@ import pytest
 from hivemind.models import PlanOverrides
 from hivemind.planning import make_plan
 from hivemind.planning.php import satisfies
-from hivemind.templating import render_template
 from tests.fixtures.corpus import php, ruby
+from tests.fixtures.userdata import raw_user_data
 
 
 def _plan(tmp_path: Path, repo, **overrides):
@@ -20,8 +20,7 @@ def _plan(tmp_path: Path, repo, **overrides):
 
 
 def _user_data(plan) -> str:
-    template = render_template(plan, deployment_id="d-1", stack_name="s")
-    return template["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    return raw_user_data(plan)
 
 
 def _as_bash(script: str) -> str:

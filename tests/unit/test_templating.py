@@ -10,6 +10,7 @@ import yaml
 from hivemind.policy import blocking, lint_template
 from hivemind.templating import render_template, to_yaml
 from tests.fixtures.plans import BUNDLE, CERT, NODE, plan
+from tests.fixtures.userdata import SUB_VALUES, instance_script
 
 _plan = plan
 
@@ -124,40 +125,15 @@ def test_hostile_values_stay_data():
 
     refs = set(re.findall(r"\$\{([^!}][^}]*)\}", script))
     assert refs == set(re.findall(r"\$\{([^!}][^}]*)\}", benign_script))
-    assert refs <= {
-        "AWS::StackName",
-        "AWS::Region",
-        "SourceBucket",
-        "SourceKey",
-        "AppLogGroup",
-        "FailureLogBucket",
-        "FailureLogKey",
-    }
+    assert refs <= set(SUB_VALUES)
     # the YAML round-trips to the same template (no tag or quote in a value changes it)
     assert yaml.safe_load(to_yaml(hostile)) == json.loads(json.dumps(hostile))
-
-
-def _rendered(script: str) -> str:
-    """What CloudFormation's Fn::Sub makes of the script."""
-    import re
-
-    values = {
-        "AWS::StackName": "s",
-        "AWS::Region": "us-east-1",
-        "SourceBucket": "b",
-        "SourceKey": "k",
-        "AppLogGroup": "lg",
-        "FailureLogBucket": "fb",
-        "FailureLogKey": "fk",
-    }
-    out = re.sub(r"\$\{([^!}][^}]*)\}", lambda m: values[m.group(1)], script)
-    return out.replace("${!", "${")
 
 
 def _write_app_files(plan, folder: Path) -> None:
     """Run the user data's writers of app.env.sh and start.sh with their paths inside `folder`."""
 
-    script = _rendered(
+    script = instance_script(
         render_template(plan, deployment_id="d", stack_name="s")["Resources"]["WebInstance"]["Properties"]["UserData"][
             "Fn::Base64"
         ]["Fn::Sub"]
@@ -297,7 +273,7 @@ def test_a_secret_must_be_a_reference_not_a_value():
 
 def test_a_failed_boot_leaves_its_last_log_lines_for_the_medic_then_signals_failure(tmp_path):
     # Given the bootstrap's failure handler, with the instance's paths and tools moved into tmp_path
-    script = _rendered(
+    script = instance_script(
         render_template(
             _plan(), deployment_id="d", stack_name="s", failure_log="s3://art/deployments/d/instance-1.log"
         )["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
