@@ -1,4 +1,5 @@
-"""Benchmark: planning a generated 100,000-file tree (vendored folders included).
+"""Benchmark: planning a generated 100,000-file tree (vendored folders included), and planning
+each small repository of the test corpus (the everyday case).
 
 Prints the time and peak memory of planning it; figures only, never asserted.
 
@@ -8,11 +9,13 @@ Prints the time and peak memory of planning it; figures only, never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 
 def build_tree(root: Path, files: int) -> dict[str, int]:
@@ -59,7 +62,37 @@ def main() -> int:
         f"planning time: {elapsed:.2f} s; peak Python memory while planning: {peak / 2**20:.1f} MiB; "
         f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
+    corpus_figures(make_plan)
     return 0
+
+
+def corpus_figures(make_plan: Any) -> None:
+    """Plan every corpus repository (written to disk once) three times; the median of each."""
+    import statistics
+    import sys
+
+    from hivemind.errors import HiveMindError
+    from hivemind.models import PlanOverrides
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the corpus is test data: tests/fixtures
+    from tests.fixtures.repos import CORPUS
+
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, repo in CORPUS.items():
+            root = repo.write(Path(tmp) / name)
+            runs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                with contextlib.suppress(HiveMindError):  # a corpus repository may be one that must fail
+                    make_plan(root, app_name="bench", overrides=PlanOverrides(**repo.overrides))
+                runs.append(time.perf_counter() - started)
+            times.append(statistics.median(runs))
+    times.sort()
+    print(
+        f"corpus: {len(times)} repositories; planning one takes {statistics.median(times) * 1000:.1f} ms (median), "
+        f"{times[int(len(times) * 0.9)] * 1000:.1f} ms (p90), {times[-1] * 1000:.1f} ms (max)"
+    )
 
 
 if __name__ == "__main__":
