@@ -403,6 +403,16 @@ def _port(tree: SourceTree, sources: list[str], framework: object) -> tuple[Deci
                 Decision(port, f"{what} port {port}", hit.file, hit.line),
                 Decision(None, "the port is fixed in the code", hit.file, hit.line),
             )
+    for file in sources:  # a run call written over several lines
+        text = tree.text(file) or ""
+        for call in _RUN_CALL.finditer(text):
+            found = _PORT_ARG.search(call.group("args"))
+            if found:
+                port, line = int(found.group("port")), text.count("\n", 0, call.start()) + 1
+                return (
+                    Decision(port, f"the app binds port {port}", file, line),
+                    Decision(None, "the port is fixed in the code", file, line),
+                )
     return (
         default(fallback, f"the default port of {framework or 'Python web servers'}"),
         default(None, "no port variable read"),
@@ -446,6 +456,21 @@ def _start(
     if framework in (*OWN_SERVER, None):
         serves = serves or bool(_SERVES.search(main_text))
     if main and (app is None or serves):
+        local = _loopback_run(main_text) if framework not in OWN_SERVER else None
+        if local is not None and app is not None:
+            # Flask's app.run and uvicorn.run bind 127.0.0.1 unless told otherwise: the load balancer
+            # could not reach it, so the production server serves the same app on the same port
+            target, kind, _ = app
+            port = local.group("port") or bind_port
+            reason = f"{main.file} runs the server on 127.0.0.1 (the default), out of the load balancer's reach"
+            if kind in ASGI:
+                command = f"uvicorn {target} --host 0.0.0.0 --port {port}"
+                return Decision(command, f"{reason}: uvicorn serves the app", main.file, main.line), "uvicorn"
+            command = f"gunicorn --bind 0.0.0.0:{port} {target}"
+            return Decision(command, f"{reason}: gunicorn serves the app", main.file, main.line), "gunicorn"
+        if local is not None and framework == "dash":  # Dash's run() reads HOST
+            reason = f"{main.file} runs Dash, which binds 127.0.0.1 unless HOST says otherwise"
+            return Decision(f"env HOST=0.0.0.0 python {main.file}", reason, main.file, main.line), None
         return Decision(f"python {main.file}", f"{main.file} runs the server when executed", main.file, main.line), None
     if framework in OWN_SERVER:
         return default(None, f"no `__main__` block that starts the {framework} server"), None
@@ -457,6 +482,24 @@ def _start(
         command = f"gunicorn {gunicorn_bind} {target}"
         return Decision(command, f"the {kind} app, under gunicorn", hit.file, hit.line), "gunicorn"
     return default(None, "no entry point found"), None
+
+
+# app.run(...), app.run_server(...), uvicorn.run(...): the call's arguments, over several lines too
+_RUN_CALL = re.compile(r"""\b(?:app|application|api|server|uvicorn)\.run(?:_server)?\((?P<args>[^)]*)\)""", re.DOTALL)
+_HOST_ARG = re.compile(r"""\bhost\s*=\s*(?P<value>[^,)]+)""")
+_PORT_ARG = re.compile(r"""\bport\s*=\s*(?P<port>\d{2,5})\b""")
+
+
+def _loopback_run(text: str) -> re.Match[str] | None:
+    """The port argument (or an empty match) of a run call that binds only the loopback address:
+    no `host=` (the frameworks' default is 127.0.0.1) or a literal 127.0.0.1/localhost."""
+    call = _RUN_CALL.search(text)
+    if call is None:
+        return None
+    host = _HOST_ARG.search(call.group("args"))
+    if host and host.group("value").strip().strip("'\"") not in ("127.0.0.1", "localhost"):
+        return None
+    return _PORT_ARG.search(call.group("args")) or re.match(r"(?P<port>)", "")
 
 
 def _own_server(tree: SourceTree, sources: list[str], framework: object, bind_port: str) -> Decision | None:
