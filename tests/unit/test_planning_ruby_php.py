@@ -85,12 +85,12 @@ def test_an_unpackaged_ruby_series_is_compiled_at_its_newest_patch(tmp_path, def
 
 
 @pytest.mark.parametrize("name", sorted(php.REPOS))
-def test_php_user_data_is_valid_bash_and_installs_php_and_a_verified_composer(tmp_path, name):
+def test_php_user_data_is_valid_bash_and_installs_php_fpm_and_a_verified_composer(tmp_path, name):
     plan = _plan(tmp_path, php.REPOS[name])
     script = _user_data(plan)
     assert subprocess.run(["bash", "-n"], input=_as_bash(script), text=True, capture_output=True).returncode == 0
     assert f"for candidate in {plan.runtime_version} " in script
-    for part in ("cli", "common", "mbstring", "xml", "pdo", "opcache"):
+    for part in ("cli", "fpm", "common", "mbstring", "xml", "pdo", "opcache"):
         assert f'"php$candidate-{part}"' in script
     assert "https://composer.github.io/installer.sig" in script and "sha384sum" in script
     assert script.index("sha384sum") < script.index("php /tmp/composer-setup.php")

@@ -1,8 +1,9 @@
 """PHP apps: Laravel, Lumen, Slim, Symfony (2 to 7), CodeIgniter 4, Mezzio/Laminas, WordPress and
 plain PHP, from composer.json or a front controller.
 
-They run under PHP's own web server with several workers (PHP_CLI_SERVER_WORKERS) behind the
-load balancer, with OPcache on: no second process to supervise, and enough for a small app.
+They run as in production on Elastic Beanstalk or Heroku: php-fpm runs the PHP, nginx serves the
+static files and sends every other path to the front controller, both as the app user under one
+supervisor script (templating/php_fpm.py) that the start command names with the document root.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from hivemind.errors import PlanError
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.documents import table
 from hivemind.planning.routes import HEALTH_NAMES, pick_health_path
@@ -25,7 +27,8 @@ PROCFILE_WORDS = frozenset({"php", "php-fpm", "heroku-php-apache2", "heroku-php-
 PACKAGED = ((8, 2), (8, 3), (8, 4))
 DEFAULT_VERSION = "8.3"
 DEFAULT_PORT = 8080
-WORKERS = 4
+# HiveMind's supervisor of php-fpm and nginx: `php-serve.sh DOCROOT [FRONT]`, from the app's folder.
+SERVE = "/opt/hivemind/php-serve.sh"
 INSTALL = "composer install --no-dev --optimize-autoloader --no-interaction"
 FRAMEWORKS = (
     ("laravel/framework", "laravel"),
@@ -39,10 +42,6 @@ FRAMEWORKS = (
 )
 # Files only a WordPress tree has at its root.
 WORDPRESS_FILES = ("wp-settings.php", "wp-config-sample.php", "wp-blog-header.php")
-# PHP's server sends a path that is not a file to index.php only; a front controller of another name
-# (Symfony 2/3's web/app.php) gets this router script, written by the build, that does the same.
-ROUTER = ".hivemind-router.php"
-LARAVEL_ROUTER = "vendor/laravel/framework/src/Illuminate/Foundation/resources/server.php"
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 _ROUTE = re.compile(
     r"""(?:Route::(?:get|any|match\([^)]*\),)|\$(?:app|router|group|r|routes)->(?:get|any|map\([^)]*\),))"""
@@ -103,16 +102,11 @@ def detect(tree: SourceTree) -> Detection | None:
             INSTALL, "composer.json lists the dependencies; no dev packages in production", "composer.json", 1
         )
     decisions["build_command"] = _build(tree)
-    if entry is not None and not entry.endswith("index.php"):
-        decisions["build_command"] = _router_build(decisions["build_command"], entry)
     decisions["start_command"] = _start(tree, framework.value, entry)
-    decisions["port"] = default(DEFAULT_PORT, "PHP's server binds the port HiveMind gives it in PORT")
-    start = decisions["start_command"]
-    decisions["port_env"] = (
-        Decision("PORT", "the start command binds $PORT", start.file, start.line)
-        if start.value is not None
-        else default(None, "no start command")
+    decisions["port"] = default(
+        DEFAULT_PORT, "HiveMind's nginx config listens here (an unprivileged port for the app user)"
     )
+    decisions["port_env"] = default(None, "nginx reads its port from HiveMind's config, not the environment")
     decisions["health_path"] = _health(tree, framework.value, entry)
     return decisions
 
@@ -224,53 +218,67 @@ def _build(tree: SourceTree) -> Decision:
     return default(None, "PHP needs no build step")
 
 
-def _router_build(build: Decision, entry: str) -> Decision:
-    docroot = entry.rsplit("/", 1)[0]
-    script = (
-        f"printf '%s\\n' '<?php' 'if (is_file(__DIR__ . \"/{docroot}\""
-        f' . parse_url($_SERVER["REQUEST_URI"], PHP_URL_PATH)))'
-        f" {{ return false; }}'"
-        f' \'$_SERVER["SCRIPT_FILENAME"] = __DIR__ . "/{entry}";\' \'require __DIR__ . "/{entry}";\' > {ROUTER}'
-    )
-    return Decision(
-        f"{build.value} && {script}" if build.value else script,
-        f"{entry} is the front controller: a router script sends it every path that is not a file"
-        + (f"; {build.reason}" if build.value else ""),
-        entry,
-        1,
-    )
-
-
 def _start(tree: SourceTree, framework: object, entry: str | None) -> Decision:
-    prefix = f"{SYMFONY_ENV} " if framework == "symfony" else ""
-    server = f"env {prefix}PHP_CLI_SERVER_WORKERS={WORKERS} php -d opcache.enable_cli=1 -S 0.0.0.0:$PORT"
+    prefix = f"env {SYMFONY_ENV} " if framework == "symfony" else ""
     if entry is not None and "/" in entry:
         docroot = entry.rsplit("/", 1)[0]
     else:
         docroot = "public" if framework in ("laravel", "symfony", "slim") else "."
-    if framework == "laravel" and tree.has("server.php"):
-        return Decision(f"{server} -t public server.php", "Laravel's router script for PHP's server", "server.php", 1)
+    shown = f"{docroot}/" if docroot != "." else "the app folder"
     if framework == "laravel":
-        # the router artisan serve uses: static files as they are, everything else through public/index.php
         evidence = ("artisan", 1) if tree.has("artisan") else ("composer.json", 1)
-        return Decision(f"{server} -t public {LARAVEL_ROUTER}", "Laravel's router script for PHP's server", *evidence)
-    if entry is not None and not entry.endswith("index.php"):
         return Decision(
-            f"{server} -t {docroot} {ROUTER}",
-            f"PHP's server with {docroot} as the document root and the build's router script for {entry}",
+            f"{prefix}{serve_command('public')}",
+            "php-fpm behind nginx, with public/ as the document root and public/index.php as the front controller",
+            *evidence,
+        )
+    if entry is not None and not entry.endswith("index.php"):
+        front = entry.rsplit("/", 1)[-1]
+        return Decision(
+            f"{prefix}{serve_command(docroot, front)}",
+            f"php-fpm behind nginx, with {shown} as the document root and {entry} as the front controller",
             entry,
             1,
         )
     index = f"{docroot}/index.php" if docroot != "." else "index.php"
     if tree.has(index):
         return Decision(
-            f"{server} -t {docroot}",
-            f"PHP's server with {docroot if docroot != '.' else 'the app folder'} as the document root;"
-            " paths that are not files go to index.php",
+            f"{prefix}{serve_command(docroot)}",
+            f"php-fpm behind nginx, with {shown} as the document root; paths that are not files go to {index}",
             index,
             1,
         )
     return default(None, f"no {index} to serve")
+
+
+def serve_command(docroot: str, front: str = "index.php") -> str:
+    """HiveMind's supervisor of php-fpm and nginx, serving `docroot` (a plain folder name, relative
+    to the app's folder) with `front` as the front controller."""
+    return f"{SERVE} {docroot}" if front == "index.php" else f"{SERVE} {docroot} {front}"
+
+
+_FOLDER = r"(?:\.|[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*/?)"
+_SERVED = re.compile(
+    rf"^(?:env(?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)*\s+)?{re.escape(SERVE)}"
+    rf"(?:\s+(?P<docroot>{_FOLDER})(?:\s+(?P<front>[A-Za-z0-9_][A-Za-z0-9_.-]*\.php))?)?\s*$"
+)
+
+
+def served(start_command: str) -> tuple[str, str] | None:
+    """(document root, front controller) when the start command runs HiveMind's supervisor, else None.
+
+    Raises PlanError when it names the supervisor with a document root that is not a plain folder
+    inside the app: the nginx config holds the document root as a bare word."""
+    if SERVE not in start_command:
+        return None
+    match = _SERVED.match(start_command.strip())
+    docroot = match.group("docroot") if match else None
+    if match is None or ".." in (docroot or "").split("/"):
+        raise PlanError(
+            f"start command {start_command!r}: {SERVE} takes a document root (a plain folder inside the app,"
+            " such as public) and optionally the front controller's file name (such as app.php)"
+        )
+    return (docroot or ".").strip("/") or ".", match.group("front") or "index.php"
 
 
 def _health(tree: SourceTree, framework: object, entry: str | None) -> Decision:

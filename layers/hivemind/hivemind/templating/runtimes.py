@@ -14,9 +14,11 @@ from hivemind.errors import PlanError
 from hivemind.models import DeploymentPlan
 from hivemind.planning import docker as docker_plan
 from hivemind.planning import node as node_plan
+from hivemind.planning import php as php_plan
 from hivemind.planning import static as static_plan
+from hivemind.templating import php_fpm
+from hivemind.templating.nginx import PHP_STATE_DIR, nginx_config, php_nginx_config
 from hivemind.templating.nginx import STATE_DIR as NGINX_STATE_DIR
-from hivemind.templating.nginx import nginx_config
 from hivemind.templating.shell import APP_DIR, app_dir, literal, write_file
 
 
@@ -95,15 +97,19 @@ def _ruby(plan: DeploymentPlan) -> tuple[str, list[str]]:
 
 
 PHP_BIN = "/opt/hivemind/php/bin"
-PHP_CORE = ("cli", "common", "mbstring", "xml", "pdo", "opcache")
+PHP_CORE = ("cli", "fpm", "common", "mbstring", "xml", "pdo", "opcache")
 PHP_SERIES = ("8.4", "8.3", "8.2")
 # Extensions most apps use; each is installed when AL2023 packages it for this PHP, skipped otherwise.
 PHP_USUAL = ("intl", "bcmath", "gd", "mysqlnd", "pgsql", "sodium", "zip", "process")
 
 
 def _php(plan: DeploymentPlan) -> tuple[str, list[str]]:
-    """AL2023's php{X.Y}-cli and extensions (the default PHP when that series is not packaged), the
-    extensions composer.json requires, and Composer checked against its published SHA-384."""
+    """AL2023's php{X.Y}-cli, -fpm and extensions (the newest packaged PHP when that series is not),
+    the extensions composer.json requires, Composer checked against its published SHA-384, and nginx
+    with the configs and supervisor (php_fpm.py) that the plan's start command runs as the app user.
+
+    A start command of the app's own (a Procfile's, hivemind.toml's) leaves them unused."""
+    served = php_plan.served(plan.start_command) or ("public", "index.php")
     series = ".".join(plan.runtime_version.strip().split(".")[:2])
     app = literal(app_dir(plan.subdir))
     # the plan's series first; when AL2023 does not package it, the newest series it does
@@ -136,6 +142,15 @@ def _php(plan: DeploymentPlan) -> tuple[str, list[str]]:
             'if [ "$EXPECTED" != "$ACTUAL" ]; then echo "Composer installer: bad checksum"; exit 1; fi',
             f"php /tmp/composer-setup.php --quiet --install-dir={PHP_BIN} --filename=composer",
             "rm -f /tmp/composer-setup.php",
+            # nginx and php-fpm run as the app user, from the service: the packages' own daemons stay off
+            "dnf install -y nginx",
+            f"mkdir -p {NGINX_STATE_DIR.rsplit('/', 1)[0]}",
+            f"install -d -o app -g app -m 0750 {NGINX_STATE_DIR} {PHP_STATE_DIR}",
+            # nginx reopens /dev/stdout for its access log: the service's log file must be the app user's
+            "touch /var/log/hivemind/app.log",
+            write_file(static_plan.NGINX_CONF, php_nginx_config(plan.port, *served)),
+            write_file(php_fpm.FPM_CONF, php_fpm.fpm_config()),
+            write_file(php_plan.SERVE, php_fpm.supervisor(), "0755"),
             f"if [ -f {app}/package.json ]; then dnf install -y nodejs npm; fi",
         ]
     )
