@@ -10,7 +10,7 @@ import yaml
 from hivemind.policy import blocking, lint_template
 from hivemind.templating import render_template, to_yaml
 from tests.fixtures.plans import BUNDLE, CERT, NODE, plan
-from tests.fixtures.userdata import SUB_VALUES, instance_script
+from tests.fixtures.userdata import SUB_VALUES, instance_script, raw_user_data
 
 _plan = plan
 
@@ -327,3 +327,13 @@ def test_node_apps_run_in_production_mode_but_build_with_their_dev_dependencies(
     own = plan(**{**NODE, "environment": {"NODE_ENV": "staging"}, "source_bundle": BUNDLE})
     _write_app_files(own.model_copy(update={"start_command": "printf %s $NODE_ENV"}), tmp_path)
     assert subprocess.run(["bash", str(tmp_path / "start.sh")], capture_output=True, text=True).stdout == "staging"
+
+
+def test_user_data_over_ec2_s_limit_is_a_clear_error_before_cloudformation():
+    from hivemind.errors import PlanError
+
+    fits = plan(environment={f"VAR_{i}": "x" * 100 for i in range(30)})
+    assert len(raw_user_data(fits).encode()) < 15 * 1024
+    too_big = plan(environment={f"VAR_{i}": "x" * 400 for i in range(40)})
+    with pytest.raises(PlanError, match=r"over EC2's 16 KiB limit .* as secrets"):
+        raw_user_data(too_big)

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import shlex
 
+from hivemind.errors import PlanError
 from hivemind.models import DeploymentPlan
 from hivemind.templating.runtimes import RUNTIME_ENV, runtime
 from hivemind.templating.shell import APP_DIR, app_dir, literal, write_file
 
 HEALTH_TRIES, HEALTH_SLEEP_S = 90, 5
+# EC2 takes 16 KiB of user data; CloudFormation substitutes the stack name, region, buckets and
+# keys into the script, so HiveMind keeps 1 KiB for them.
+MAX_USER_DATA_BYTES = 15 * 1024
 FAILURE_LINES = 60  # of each log, in the failure log the Medic reads
 
 
@@ -92,7 +96,7 @@ def user_data(plan: DeploymentPlan) -> str:
         "[Install]",
         "WantedBy=multi-user.target",
     ]
-    return "\n".join(
+    script = "\n".join(
         [
             "#!/bin/bash",
             "# HiveMind app server bootstrap (generated): runtime, source, build, service, logs, signal.",
@@ -135,6 +139,13 @@ def user_data(plan: DeploymentPlan) -> str:
             "",
         ]
     )
+    size = len(script.encode())
+    if size > MAX_USER_DATA_BYTES:
+        raise PlanError(
+            f"the instance's user data would be {size:,} bytes, over EC2's 16 KiB limit (with room for "
+            "CloudFormation's substitutions): pass fewer or shorter environment values, or large ones as secrets"
+        )
+    return script
 
 
 def _cloudwatch_agent() -> str:
