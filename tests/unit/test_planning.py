@@ -10,15 +10,8 @@ from hivemind.errors import PlanError, SourceError
 from hivemind.models import PlanOverrides
 from hivemind.planning import make_plan
 from tests.conftest import EXAMPLES
+from tests.fixtures.repo import write_files as repo
 from tests.fixtures.repos import CORPUS
-
-
-def repo(tmp_path: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
 
 
 def plan_of(root: Path, **overrides):

