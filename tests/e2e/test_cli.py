@@ -62,3 +62,12 @@ def test_plan_says_what_secret_a_framework_needs(tmp_path):
     shown = runner.invoke(app, ["plan", str(source)], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
     assert "needs: a laravel app needs APP_KEY to start in production" in shown.stdout
+
+
+def test_plan_warns_of_a_server_the_load_balancer_cannot_reach(tmp_path):
+    from tests.fixtures.repos import CORPUS
+
+    source = CORPUS["fastify-listen-without-host-is-a-warning"].write(tmp_path / "src")
+    shown = runner.invoke(app, ["plan", str(source)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "warning: Fastify's listen() without a host binds localhost" in shown.stdout

@@ -146,6 +146,8 @@ def plan(
     needed = missing_secret(the_plan)
     if needed:
         out.print(f"[yellow]needs:[/yellow] {needed}")
+    for warning in the_plan.warnings:
+        out.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
     cost = the_plan.cost
     out.print(f"Estimated cost: ${cost.monthly_usd:.2f}/month ({cost.region}, on-demand)")
     for item in cost.items:

@@ -68,6 +68,9 @@ class DeploymentPlan(BaseModel):
     secrets: dict[str, str] = Field(default_factory=dict, description="env var -> ssm:/... or secretsmanager:...")
     source_bundle: str | None = Field(default=None, description="s3://bucket/key of the source the instance fetches")
     evidence: list[Evidence] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list, description="what may keep the app from working once deployed, and where it was read"
+    )
     cost: CostEstimate | None = Field(default=None, description="monthly cost of the stack for this plan")
 
     def why(self, field: str) -> Evidence | None:

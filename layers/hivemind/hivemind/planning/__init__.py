@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import docker, go, java, layout, node, php, python, ruby, static
-from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.decisions import WARNING, Decision, Detection, default
 from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import SourceTree
 
@@ -94,6 +94,7 @@ def make_plan(
             secrets=dict(secrets or {}),
             source_bundle=source_bundle,
             evidence=[decisions[name].evidence(name) for name in PLAN_FIELDS if name in decisions],
+            warnings=_warnings(tree, decisions),
             **values,
         )
     except ValidationError as exc:
@@ -209,6 +210,31 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
                 "PORT", "the Procfile's web process binds $PORT", procfile.file, procfile.line
             )
     return decisions
+
+
+# a server bound to the loopback address: the instance answers itself, the load balancer never
+_LOOPBACK = re.compile(r"""(?<![\w.])(?:127\.0\.0\.1|localhost)(?![\w.])""")
+
+
+def _warnings(tree: SourceTree, decisions: Detection) -> list[str]:
+    """What may keep the app from working once deployed: the detectors' own `warning:*` entries,
+    and a port bound to the loopback address (on the line that binds it, or in the start command)."""
+    found = [
+        f"{d.reason} ({d.file}:{d.line})" if d.file else d.reason
+        for name, d in decisions.items()
+        if name.startswith(WARNING)
+    ]
+    port = decisions.get("port")
+    line = (tree.text(port.file) or "").splitlines()[port.line - 1] if port and port.file and port.line else ""
+    start = decisions.get("start_command")
+    if _LOOPBACK.search(line) and port is not None:
+        found.append(
+            f"the app binds the loopback address ({port.file}:{port.line}), which the load balancer cannot reach: "
+            "listen on 0.0.0.0"
+        )
+    elif start is not None and _LOOPBACK.search(str(start.value or "")):
+        found.append(f"the start command binds the loopback address: {start.value}")
+    return found
 
 
 def _detect_one(language: Language, tree: SourceTree) -> Detection | None:

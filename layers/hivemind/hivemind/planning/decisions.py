@@ -23,6 +23,9 @@ class Decision:
 
 
 Detection = dict[str, Decision]
+# A detector's entries named "warning:<topic>" are not plan fields: their reasons become the plan's
+# warnings (what may keep the app from working once deployed).
+WARNING = "warning:"
 
 
 def default(value: str | int | None, reason: str) -> Decision:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.decisions import WARNING, Decision, Detection, default
 from hivemind.planning.routes import pick_health_path
 from hivemind.planning.tree import SourceTree
 
@@ -185,12 +185,34 @@ def detect(tree: SourceTree) -> Detection | None:
             "package.json",
             decisions["framework"].line,
         )
+    if label == "fastify" and (unbound := _fastify_without_host(tree, sources)) is not None:
+        decisions[f"{WARNING}fastify-host"] = unbound
     if label in LARGE_BUILDS:
         decisions["instance_type"] = Decision(
             LARGE_BUILDS[label], f"building a {label} app needs more than 1 GiB of memory", "package.json",
             decisions["framework"].line,
         )  # fmt: skip
     return decisions
+
+
+_FASTIFY_LISTEN = re.compile(r"\.listen\(\s*(?:\{(?P<options>[^}]*)\}|(?P<port>[\w.]+)\s*\))", re.DOTALL)
+
+
+def _fastify_without_host(tree: SourceTree, sources: list[str]) -> Decision | None:
+    """Fastify's listen() binds localhost unless given a host (unlike Express): the first call
+    without one, as a warning."""
+    for file in sources:
+        text = tree.text(file) or ""
+        for call in _FASTIFY_LISTEN.finditer(text):
+            if call.group("options") is not None and "host" in call.group("options"):
+                continue
+            line = text.count("\n", 0, call.start()) + 1
+            reason = (
+                "Fastify's listen() without a host binds localhost, out of the load balancer's reach: "
+                "add host: '0.0.0.0'"
+            )
+            return Decision(None, reason, file, line)
+    return None
 
 
 def _framework(tree: SourceTree, package: dict[str, Any]) -> Decision:
