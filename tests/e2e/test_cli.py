@@ -61,7 +61,7 @@ def test_plan_says_what_secret_a_framework_needs(tmp_path):
     source = CORPUS["laravel-11-up-vite"].write(tmp_path / "src")
     shown = runner.invoke(app, ["plan", str(source)], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
-    assert "needs: a laravel app needs APP_KEY to start in production" in shown.stdout
+    assert "warning: a laravel app needs APP_KEY to start in production" in shown.stdout
 
 
 def test_plan_warns_of_a_server_the_load_balancer_cannot_reach(tmp_path):

@@ -99,13 +99,14 @@ def test_repositories_whose_names_fold_together_get_apps_of_their_own(load_event
     from functions.push import app
 
     names = {}
-    for repository in ("Team_Shop.Web", "team-shop-web", "a", "acme-platform-payments-gateway-service-" + "x" * 20):
+    long = "customer-onboarding-service-api-"
+    for repository in ("Team_Shop.Web", "team-shop-web", "a", f"{long}v1", f"{long}v2"):
         outcome = app.handler(_push(load_event, repositoryName=repository, commitId=f"{len(names):040d}"), _Ctx())
         record = deployments.get(clients.client("dynamodb", "us-east-1"), "deployments", outcome["deployment_id"])
         names[repository] = record.app_name
     assert names["team-shop-web"] == "team-shop-web"  # a valid name is kept as it is
     assert names["Team_Shop.Web"].startswith("team-shop-web-") and names["a"].startswith("app-a-")
-    assert len(set(names.values())) == 4 and all(len(n) <= 32 for n in names.values())
+    assert len(set(names.values())) == 5 and all(len(n) <= 32 for n in names.values())
 
 
 def test_a_push_whose_execution_did_not_start_is_started_when_delivered_again(load_event, hivemind, monkeypatch):

@@ -82,3 +82,13 @@ def test_alternative_instance_types_keep_the_size_and_run_out():
     assert alternative_instance_type("t3.micro", 1) == "t2.micro"
     assert alternative_instance_type("t3.micro", 2) is None
     assert alternative_instance_type("x9.huge", 0) is None
+
+
+def test_an_instance_log_is_kept_short_enough_for_the_execution_state():
+    from hivemind.medic.handle import INSTANCE_LOG_BYTES, log_tail
+
+    minified = ["x" * 100_000] * 10 + ["TypeError: undefined is not a function"]
+    kept = log_tail(minified)
+    assert kept[-1] == "TypeError: undefined is not a function"
+    assert len("\n".join(kept).encode()) <= INSTANCE_LOG_BYTES and all(len(line) <= 400 for line in kept)
+    assert log_tail([f"line {i}" for i in range(500)]) == [f"line {i}" for i in range(380, 500)]

@@ -369,3 +369,63 @@ def test_frameworks_name_every_secret_they_still_need():
     assert missing_secret(DeploymentPlan(**{**base, "framework": "express"})) is None
     rails = DeploymentPlan(**{**base, "framework": "rails", "secrets": {"RAILS_MASTER_KEY": "ssm:/r/key"}})
     assert missing_secret(rails) is None
+
+
+def test_an_app_folder_that_is_not_a_workspace_member_installs_on_its_own(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "package.json": '{"private": true, "workspaces": ["packages/*"]}',
+            "package-lock.json": "{}",
+            "packages/lib/package.json": '{"name": "lib", "main": "index.js"}',
+            "examples/demo/package.json": '{"scripts": {"start": "node s.js"}, "dependencies": {"express": "^4"}}',
+            "examples/demo/s.js": "require('express')().listen(3000)\n",
+        },
+    )
+    assert plan_of(root, subdir="examples/demo").install_command == "npm install"
+    (root / "package.json").write_text('{"private": true, "workspaces": {"packages": ["packages/*", "examples/*"]}}')
+    assert plan_of(root, subdir="examples/demo").install_command == "(cd ../.. && npm ci)"
+
+
+def test_a_key_the_repository_carries_itself_is_not_missing(tmp_path):
+    from hivemind.planning import missing_secret
+
+    root = CORPUS["laravel-11-up-vite"].write(tmp_path)
+    plan = plan_of(root)
+    assert plan.warnings == [missing_secret(plan, root)] and "APP_KEY" in plan.warnings[0]
+    (root / ".env").write_text("APP_NAME=shop\nAPP_KEY=base64:c2VjcmV0\n")
+    assert missing_secret(plan, root) is None and plan_of(root).warnings == []
+    (root / ".env").write_text("APP_KEY=\n")  # set to nothing: still missing
+    assert missing_secret(plan, root) is not None
+    rails = CORPUS["rails-71-up-no-root"].write(tmp_path / "rails")
+    assert "RAILS_MASTER_KEY" in (missing_secret(plan_of(rails), rails) or "")
+    (rails / "config" / "master.key").write_text("0123456789abcdef\n")
+    assert missing_secret(plan_of(rails), rails) is None
+
+
+@pytest.mark.parametrize(
+    ("procfile", "start"),
+    [
+        ("web: vendor/bin/heroku-php-apache2 public/", "/opt/hivemind/php-serve.sh public"),
+        ("web: heroku-php-nginx -C nginx.conf web/", "/opt/hivemind/php-serve.sh web"),
+        ("web: heroku-php-nginx", "/opt/hivemind/php-serve.sh ."),
+    ],
+)
+def test_heroku_php_procfiles_are_served_the_same_way_here(tmp_path, procfile, start):
+    root = repo(
+        tmp_path,
+        {
+            "composer.json": '{"require": {"php": "^8.2", "slim/slim": "^4.14"}}',
+            "public/index.php": "<?php\n$app->get('/', fn () => 'ok');\n",
+            "web/index.php": "<?php echo 'ok';\n",
+            "Procfile": procfile + "\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.language, plan.start_command, plan.why("start_command").file) == ("php", start, "Procfile")
+
+
+def test_a_heroku_php_procfile_with_an_odd_document_root_is_a_plan_error(tmp_path):
+    root = repo(tmp_path, {"composer.json": "{}", "index.php": "<?php\n", "Procfile": "web: heroku-php-nginx 'a;b'\n"})
+    with pytest.raises(PlanError):
+        plan_of(root)

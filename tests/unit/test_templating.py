@@ -271,37 +271,51 @@ def test_a_secret_must_be_a_reference_not_a_value():
         DeploymentRequest(app_name="app", source=source, secrets={"X": "ssm:/x$(reboot)"})
 
 
-def test_a_failed_boot_leaves_its_last_log_lines_for_the_medic_then_signals_failure(tmp_path):
-    # Given the bootstrap's failure handler, with the instance's paths and tools moved into tmp_path
-    script = instance_script(
-        render_template(
-            _plan(), deployment_id="d", stack_name="s", failure_log="s3://art/deployments/d/instance-1.log"
-        )["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    )
-    handler = script[script.index("signal() {") : script.index("trap 'fail' ERR")]
+@pytest.mark.parametrize(
+    ("failure", "signals"),
+    [
+        ("false", ["-e 1"]),  # a failed command under set -e
+        ("echo 'no PHP package could be installed'; exit 1", ["-e 1"]),  # an explicit exit
+        ("echo $NOT_SET", ["-e 1"]),  # an unset variable under set -u
+        ("signal 0; exit 0", ["-e 0"]),  # success: no failure log
+    ],
+)
+def test_every_failed_boot_leaves_its_last_log_lines_for_the_medic_then_signals_failure(tmp_path, failure, signals):
+    # Given the bootstrap's failure handling, with the instance's paths and tools moved into tmp_path
+    script = instance_script(raw_user_data(_plan(), failure_log="s3://art/deployments/d/instance-1.log"))
+    handling = script[script.index("signal() {") : script.index("dnf install -y aws-cfn-bootstrap")]
     (tmp_path / "bin").mkdir()
     for tool in ("aws", "cfn-signal"):
         (tmp_path / "bin" / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {tmp_path}/calls\n')
         (tmp_path / "bin" / tool).chmod(0o755)
     (tmp_path / "boot.log").write_text("".join(f"boot {i}\n" for i in range(100)))
     (tmp_path / "app.log").write_text(
-        "Traceback (most recent call last):\nModuleNotFoundError: No module named 'flask'\n"
+        "Traceback (most recent call last):\n" + "x" * 5000 + "\nModuleNotFoundError: No module named 'flask'\n"
     )
-    handler = (
-        handler.replace("/var/log/hivemind-bootstrap.log", f"{tmp_path}/boot.log")
+    handling = (
+        handling.replace("/var/log/hivemind-bootstrap.log", f"{tmp_path}/boot.log")
         .replace("/var/log/hivemind/app.log", f"{tmp_path}/app.log")
         .replace("/tmp/hivemind-failure.log", f"{tmp_path}/failure.log")
         .replace("/opt/aws/bin/cfn-signal", f"{tmp_path}/bin/cfn-signal")
     )
-    # When it runs
-    subprocess.run(["bash", "-c", f"export PATH={tmp_path}/bin:$PATH\n{handler}\nfail"], check=True)
-    # Then the last lines of both logs went to the failure log's key, and CloudFormation heard of the failure
+    # When the bootstrap goes that way
+    subprocess.run(
+        ["bash", "-c", f"set -euo pipefail\nexport PATH={tmp_path}/bin:$PATH\n{handling}\n{failure}"],
+        capture_output=True,
+    )
+    calls = (tmp_path / "calls").read_text().splitlines()
+    # Then a failure leaves both logs' last lines (each cut short) at the failure log's key, once, and
+    # CloudFormation hears of it; success uploads nothing
+    assert [c.split(" --stack")[0].removeprefix("cfn-signal ") for c in calls if c.startswith("cfn-signal")] == signals
+    uploads = [c for c in calls if c.startswith("aws ")]
+    if signals == ["-e 0"]:
+        assert uploads == []
+        return
+    # (the helper resolves FailureLogBucket/FailureLogKey to fb/fk)
+    assert uploads == [f"aws s3 cp {tmp_path}/failure.log s3://fb/fk --region us-east-1"]
     left = (tmp_path / "failure.log").read_text()
     assert "boot 99" in left and "boot 39" not in left and "No module named 'flask'" in left
-    calls = (tmp_path / "calls").read_text().splitlines()
-    # (the helper resolves FailureLogBucket/FailureLogKey to fb/fk)
-    assert calls[0] == f"aws s3 cp {tmp_path}/failure.log s3://fb/fk --region us-east-1"
-    assert calls[1].startswith("cfn-signal -e 1 --stack s --resource WebInstance")
+    assert max(len(line) for line in left.splitlines()) == 400
 
 
 def test_the_instance_may_write_exactly_its_failure_log():

@@ -141,11 +141,6 @@ def plan(
         shown = "-" if value is None else str(value)
         table.add_row(name, shown, why.source if why else "", f"{where}{why.reason if why else ''}")
     out.print(table)
-    from hivemind.planning import missing_secret
-
-    needed = missing_secret(the_plan)
-    if needed:
-        out.print(f"[yellow]needs:[/yellow] {needed}")
     for warning in the_plan.warnings:
         out.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
     cost = the_plan.cost

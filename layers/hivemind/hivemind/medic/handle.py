@@ -25,7 +25,24 @@ from hivemind.workflow.report import error_message
 from hivemind.workflow.stack import settle
 
 MAX_ATTEMPTS = 3
-INSTANCE_LOG_LINES = 120  # of the failure log an instance leaves, kept in the diagnosis
+# What the diagnosis keeps of an instance's failure log: it travels in the execution's state
+# (256 KiB in all) and the deployment record (400 KB), so it is bounded by lines, line and total.
+INSTANCE_LOG_LINES, INSTANCE_LOG_LINE_CHARS, INSTANCE_LOG_BYTES = 120, 400, 16 * 1024
+
+
+def log_tail(lines: list[str]) -> list[str]:
+    """The last lines of a log, each cut short, within INSTANCE_LOG_BYTES."""
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines[-INSTANCE_LOG_LINES:]):
+        line = line[:INSTANCE_LOG_LINE_CHARS]
+        size += len(line.encode()) + 1
+        if size > INSTANCE_LOG_BYTES:
+            break
+        kept.append(line)
+    return kept[::-1]
+
+
 # Same size, another family: the usual way around InsufficientInstanceCapacity.
 _ALTERNATIVES = {
     "t3": ("t3a", "t2"),
@@ -60,7 +77,7 @@ def handle_failure(
         lines = artifacts.text_lines(
             s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, instance_log_name(state.attempt))
         )
-        diagnosis = diagnosis.model_copy(update={"instance_log": lines[-INSTANCE_LOG_LINES:]})
+        diagnosis = diagnosis.model_copy(update={"instance_log": log_tail(lines)})
     record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
     if state.stack is not None and record.stack_operation in ("update", "unchanged"):
         decision = _restore(

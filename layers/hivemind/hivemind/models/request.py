@@ -25,7 +25,7 @@ def app_name_from(text: str, *, distinct: bool = False) -> str:
     name = re.sub(r"-{2,}", "-", name)
     if not name or not name[0].isalpha() or len(name) < 2:
         name = f"app-{name}".strip("-")
-    if distinct and name != text:
+    if distinct and (name != text or len(name) > 32):
         return f"{name[:25].rstrip('-')}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
     return name[:32].rstrip("-") or "app"
 

@@ -6,6 +6,7 @@ Precedence, highest first: the request's overrides, the repository's `hivemind.t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from pathlib import Path, PurePosixPath
@@ -88,7 +89,7 @@ def make_plan(
     _require(decisions, app_root)
     values: dict[str, Any] = {name: decisions[name].value for name in PLAN_FIELDS if name in decisions}
     try:
-        return DeploymentPlan(
+        plan = DeploymentPlan(
             app_name=app_name,
             environment=dict(environment or {}),
             secrets=dict(secrets or {}),
@@ -99,6 +100,8 @@ def make_plan(
         )
     except ValidationError as exc:
         raise PlanError(f"the plan is not valid: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+    needed = missing_secret(plan, root)
+    return plan.model_copy(update={"warnings": [*plan.warnings, needed]}) if needed else plan
 
 
 def _runnable(tree: SourceTree) -> bool:
@@ -121,9 +124,15 @@ REQUIRED_SECRETS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
-def missing_secret(plan: DeploymentPlan) -> str | None:
-    """What the app needs and the request does not give, as a sentence; None when nothing is missing."""
-    given = {*plan.environment, *plan.secrets}
+# Files through which a repository gives those secrets itself (demo and tutorial repositories do).
+KEY_FILES = {"RAILS_MASTER_KEY": ("config/master.key", "config/credentials/production.key")}
+_DOTENV = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_]\w*)\s*=\s*['\"]?\S", re.MULTILINE)
+
+
+def missing_secret(plan: DeploymentPlan, source: Path | None = None) -> str | None:
+    """What the app needs and neither the request nor the source (its folder inside `source`)
+    gives, as a sentence; None when nothing is missing."""
+    given = {*plan.environment, *plan.secrets, *(_given_by_repository(source / plan.subdir) if source else ())}
     missing = [group for group in REQUIRED_SECRETS.get(plan.framework or "", ()) if given.isdisjoint(group)]
     if not missing:
         return None
@@ -132,6 +141,14 @@ def missing_secret(plan: DeploymentPlan) -> str | None:
         f"a {plan.framework} app needs {wanted} to start in production: pass each as a secret "
         f"(--secret {missing[0][0]}=ssm:/your/parameter) or in the environment"
     )
+
+
+def _given_by_repository(app: Path) -> set[str]:
+    """The secrets the app's folder carries itself: key files, and names set in a committed .env."""
+    given = {name for name, files in KEY_FILES.items() if any((app / f).is_file() for f in files)}
+    with contextlib.suppress(OSError):  # no .env: nothing given that way
+        given |= set(_DOTENV.findall((app / ".env").read_text(errors="replace")))
+    return given
 
 
 def _subdir(root: Path, subdir: str | None) -> str:
@@ -195,7 +212,13 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
     best: Detection = max(candidates, key=score)  # max keeps the first of equals
     decisions = dict(best)
     if procfile is not None:
-        decisions["start_command"] = procfile
+        # a Procfile command that runs only on Heroku becomes its equivalent here
+        translated = php.from_procfile(str(procfile.value)) if decisions["language"].value == "php" else None
+        decisions["start_command"] = (
+            Decision(translated, f"the Procfile's {procfile.value!r}, served alike", procfile.file, procfile.line)
+            if translated
+            else procfile
+        )
         fixed = _FIXED_PORT.search(str(procfile.value))
         if fixed:
             port = int(next(g for g in fixed.groups() if g))

@@ -4,6 +4,7 @@ or any `npm start`, from package.json."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from dataclasses import dataclass
@@ -440,7 +441,8 @@ def in_workspace(whole: SourceTree, subdir: str, decisions: Detection) -> None:
     for depth in range(len(parts) - 1, -1, -1):
         folder = "/".join(parts[:depth])
         root = whole.sub(folder) if folder else whole
-        if root.has("pnpm-workspace.yaml") or '"workspaces"' in (root.text("package.json") or ""):
+        member = "/".join(parts[depth:])
+        if any(fnmatch.fnmatch(member, glob.strip("./").rstrip("/")) for glob in _workspace_globs(root)):
             break
     else:
         return
@@ -472,6 +474,18 @@ def in_workspace(whole: SourceTree, subdir: str, decisions: Detection) -> None:
             f"{up}/turbo.json",
             1,
         )
+
+
+def _workspace_globs(root: SourceTree) -> list[str]:
+    """The member folders a workspace root declares: package.json's `workspaces` (a list, or
+    `{"packages": [...]}`) and pnpm-workspace.yaml's `packages`."""
+    declared = read_package(root).get("workspaces")
+    if isinstance(declared, dict):
+        declared = declared.get("packages")
+    globs = [g for g in declared if isinstance(g, str)] if isinstance(declared, list) else []
+    if root.has("pnpm-workspace.yaml"):
+        globs += re.findall(r"""^\s*-\s*['"]?([^'"#\s]+)""", root.text("pnpm-workspace.yaml") or "", re.MULTILINE)
+    return [g for g in globs if not g.startswith("!")]
 
 
 def run_script(manager: str) -> str:

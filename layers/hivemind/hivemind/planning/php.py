@@ -264,6 +264,30 @@ _SERVED = re.compile(
 )
 
 
+_HEROKU_PHP = re.compile(r"^(?:vendor/bin/)?heroku-php-(?:apache2|nginx)\b(?P<args>.*)$")
+
+
+def from_procfile(command: str) -> str | None:
+    """Heroku's PHP web servers (`heroku-php-nginx public/`) are not on an instance: the same
+    document root under HiveMind's php-fpm and nginx. None for any other command."""
+    match = _HEROKU_PHP.match(command.strip())
+    if match is None:
+        return None
+    # the document root is the first argument that is not an option (-C, -F, -i take a value)
+    words, docroot, skip = match.group("args").split(), ".", False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in ("-C", "-F", "-i", "-l"):
+            skip = True
+        elif not word.startswith("-"):
+            docroot = word.strip("/") or "."
+            break
+    command = serve_command(docroot)
+    served(command)  # a document root that is not a plain folder is a PlanError here, not on the instance
+    return command
+
+
 def served(start_command: str) -> tuple[str, str] | None:
     """(document root, front controller) when the start command runs HiveMind's supervisor, else None.
 

@@ -20,7 +20,7 @@ HEALTH_TRIES, HEALTH_SLEEP_S = 90, 5
 # EC2 takes 16 KiB of user data; CloudFormation substitutes the stack name, region, buckets and
 # keys into the script, so HiveMind keeps 1 KiB for them.
 MAX_USER_DATA_BYTES = 15 * 1024
-FAILURE_LINES = 60  # of each log, in the failure log the Medic reads
+FAILURE_LINES, FAILURE_LINE_CHARS = 60, 400  # of each log, in the failure log the Medic reads
 
 
 def _secret_exports(plan: DeploymentPlan) -> list[str]:
@@ -105,14 +105,18 @@ def user_data(plan: DeploymentPlan) -> str:
             "signal() { /opt/aws/bin/cfn-signal -e $1 --stack ${AWS::StackName} --resource WebInstance"
             " --region ${AWS::Region} || true; }",
             # a failed boot leaves its last log lines where the Medic reads them, then signals failure
+            # (the app's log belongs to the app user: a symbolic link there is not followed as root)
             "fail() {",
+            "  trap - EXIT",
             f"  {{ tail -n {FAILURE_LINES} /var/log/hivemind-bootstrap.log; echo '--- app log ---';"
-            f" tail -n {FAILURE_LINES} /var/log/hivemind/app.log 2>/dev/null; }} > /tmp/hivemind-failure.log || true",
+            f" [ -L /var/log/hivemind/app.log ] || tail -n {FAILURE_LINES} /var/log/hivemind/app.log 2>/dev/null; }}"
+            f" | cut -c1-{FAILURE_LINE_CHARS} > /tmp/hivemind-failure.log || true",
             "  aws s3 cp /tmp/hivemind-failure.log s3://${FailureLogBucket}/${FailureLogKey} --region ${AWS::Region}"
             " || true",
             "  signal 1",
             "}",
-            "trap 'fail' ERR",
+            # every way out but success: a failed command (set -e), an explicit exit 1, an unset variable
+            "trap 'status=$?; if [ \"$status\" -ne 0 ]; then fail; fi' EXIT",
             "dnf install -y aws-cfn-bootstrap amazon-cloudwatch-agent unzip",
             f"mkdir -p {APP_DIR} /opt/hivemind /etc/hivemind /var/log/hivemind",
             f"id app >/dev/null 2>&1 || useradd --system --home-dir {APP_DIR} --shell /sbin/nologin app",
@@ -134,7 +138,6 @@ def user_data(plan: DeploymentPlan) -> str:
             f"  sleep {HEALTH_SLEEP_S}",
             "done",
             "echo 'the app never answered on its health path'",
-            "fail",
             "exit 1",
             "",
         ]

@@ -55,9 +55,9 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
             secrets=state.request.secrets,
             source_bundle=bundle_uri,
         )
-    missing = missing_secret(plan)
-    if missing:
-        raise PlanError(missing)
+        missing = missing_secret(plan, root)
+        if missing:
+            raise PlanError(missing)
     plan = plan.model_copy(update={"cost": estimate(plan)})
     artifacts.put_json(
         s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, "plan.json"), plan.model_dump(mode="json")
