@@ -351,3 +351,11 @@ def test_user_data_over_ec2_s_limit_is_a_clear_error_before_cloudformation():
     too_big = plan(environment={f"VAR_{i}": "x" * 400 for i in range(40)})
     with pytest.raises(PlanError, match=r"over EC2's 16 KiB limit .* as secrets"):
         raw_user_data(too_big)
+
+
+def test_ruby_apps_find_their_bundled_gems_at_run_time_only(tmp_path):
+    ruby = plan(language="ruby", framework="sinatra", runtime_version="3.4", start_command="printf %s $RUBYOPT")
+    _write_app_files(ruby, tmp_path)
+    started = subprocess.run(["bash", str(tmp_path / "start.sh")], capture_output=True, text=True)
+    assert started.stdout == "-rbundler/setup", started.stderr
+    assert "RUBYOPT" not in (tmp_path / "app.env.sh").read_text()  # bundle install runs without it

@@ -192,7 +192,10 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
         looked = ", ".join(sorted({m for language in LANGUAGES for m in language.MANIFESTS}))
         if tree.is_binary_only():
             raise SourceError(f"the source holds only binary files ({len(tree.files)}, e.g. {tree.files[0]})")
-        raise PlanError(f"no supported application found in {tree.root.name or tree.root}: looked for {looked}")
+        raise PlanError(
+            f"no supported application found in {tree.root.name or tree.root}: looked for {looked}, "
+            "and an index.php or index.html to serve; set start_command in hivemind.toml to run something else"
+        )
     procfile = web_command(tree)
     wanted = None
     if procfile is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.decisions import WARNING, Decision, Detection, default
 from hivemind.planning.routes import pick_health_path
 from hivemind.planning.tree import Hit, SourceTree
 
@@ -86,6 +86,12 @@ _STATIC_ROOT = re.compile(r"""\.Static(?:FS)?\(\s*"/"\s*,""")
 # `//go:build ignore` (or the old `// +build ignore`) keeps a file out of every build: a generator, not the app.
 _IGNORED = re.compile(r"^//\s*(?:go:build|\+build)\s+ignore\s*$", re.MULTILINE)
 _PARAMETER = re.compile(r"[{:*<]")
+# `err := godotenv.Load()` (or of ".env"): the error is checked, and the app usually stops on it
+_DOTENV_LOAD = re.compile(
+    r"""\berr\s*:?=\s*godotenv\.(?:Load|Overload)\(\s*(?:"(?:\./)?\.env")?\s*\)|\breturn\s+godotenv\.Load\(\s*\)"""
+)
+_STOPS = re.compile(r"\blog\.Fatal|\bpanic\(|\bos\.Exit\(|\breturn\b")
+_DOTENV_NAME = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*=", re.MULTILINE)
 _ANY = re.compile(r"(?P<path>.*)")
 
 
@@ -118,6 +124,19 @@ def detect(tree: SourceTree) -> Detection | None:
         decisions["start_command"] = Decision(f"./{BINARY}", f"the binary built from {target}", file, line)
     decisions["port"], decisions["port_env"] = _port(tree, sources, framework.value)
     decisions["health_path"] = _health(tree, sources)
+    needs_env = _stops_without_dotenv(tree, sources) if main is not None else None
+    if needs_env is not None:
+        build = decisions["build_command"]
+        decisions["build_command"] = Decision(
+            f"{build.value} && touch .env",
+            f"{build.reason}; the app stops when .env is missing ({needs_env.file}:{needs_env.line}),"
+            " which the repository does not hold: the build writes an empty one",
+            build.file,
+            build.line,
+        )
+        decisions[f"{WARNING}dotenv"] = Decision(
+            None, _dotenv_warning(tree, decisions["port_env"].value), needs_env.file, needs_env.line
+        )
     return decisions
 
 
@@ -360,3 +379,27 @@ def _groups(text: str) -> tuple[dict[str, str], set[str]]:
 def _join(prefix: str, path: str) -> str:
     joined = "/" + "/".join(p.strip("/") for p in (prefix, path) if p.strip("/"))
     return joined + "/" if path.endswith("/") and joined != "/" else joined
+
+
+def _stops_without_dotenv(tree: SourceTree, sources: list[str]) -> Hit | None:
+    """Where the app loads .env and stops (or returns the error) when it is missing, when the
+    repository holds no .env: godotenv.Load() fails on the instance, where only the environment is."""
+    if tree.has(".env"):
+        return None
+    for hit in tree.search(_DOTENV_LOAD, [f for f in sources if "godotenv" in (tree.text(f) or "")]):
+        after = (tree.text(hit.file) or "").splitlines()[hit.line - 1 : hit.line + 3]
+        if hit.match.group(0).startswith("return") or _STOPS.search("\n".join(after)):
+            return hit
+    return None
+
+
+def _dotenv_warning(tree: SourceTree, port_env: object) -> str:
+    """The warning for an app that reads its settings from .env: the names .env.example lists
+    (but the port variable, which HiveMind sets)."""
+    example = next((f for f in (".env.example", ".env.sample", ".env.dist") if tree.has(f)), None)
+    names = sorted(set(_DOTENV_NAME.findall(tree.text(example) or "")) - {port_env}) if example else []
+    listed = f" ({example} names {', '.join(names)})" if names else ""
+    return (
+        "the app reads its settings from .env, which is not deployed: the build writes an empty one,"
+        f" so pass each setting{listed} in the deployment's environment or secrets"
+    )

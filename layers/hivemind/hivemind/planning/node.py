@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +90,7 @@ LOCKFILES = (
 # Commands that serve a front end while developing it: never a production server. Variables set
 # before the command (`cross-env PORT=4100 react-scripts start`, `BROWSER=none vite`) change nothing.
 DEV_SERVERS = re.compile(
-    r"^\s*(?:(?:cross-env(?:-shell)?|env)\s+)?(?:[A-Za-z_]\w*=\S*\s+)*(?:npx\s+)?"
+    r"^\s*(?:set\s+[A-Za-z_]\w*=[^&]*&&\s*)*(?:(?:cross-env(?:-shell)?|env)\s+)?(?:[A-Za-z_]\w*=\S*\s+)*(?:npx\s+)?"
     r"(?:vite\b|react-scripts start|ng serve|astro (?:dev|preview)|vue-cli-service serve"
     r"|webpack(?:-dev-server| serve)|parcel(?! build)|gatsby (?:develop|serve)|docusaurus (?:start|serve)|serve\b"
     r"|http-server|live-server|next dev|nuxt dev|svelte-kit dev|ember serve|react-app-rewired start|craco start"
@@ -158,16 +159,7 @@ def detect(tree: SourceTree) -> Detection | None:
     decisions["runtime_version"] = version(tree, package)
     manager, install_decision = install(tree, package)
     decisions["install_command"] = install_decision
-    decisions["build_command"] = (
-        Decision(
-            f"{run_script(manager)} build",
-            f"package.json's build script: {scripts['build']}",
-            "package.json",
-            tree.line_of("package.json", '"build"'),
-        )
-        if "build" in scripts
-        else default(None, "package.json has no build script")
-    )
+    decisions["build_command"] = _build(tree, scripts, manager, sources)
     built = _built_server(tree, package, label)
     decisions["start_command"] = server_start(tree, package, manager, label)
     if built is not None:
@@ -194,6 +186,58 @@ def detect(tree: SourceTree) -> Detection | None:
             decisions["framework"].line,
         )  # fmt: skip
     return decisions
+
+
+def _build(tree: SourceTree, scripts: dict[str, str], manager: str, sources: list[str]) -> Decision:
+    """The build: Heroku's heroku-postbuild (which Heroku runs instead of build), else the build
+    script; then the front end the server serves from another folder's build output, built there."""
+    hook = next((name for name in ("heroku-postbuild", "build") if name in scripts), None)
+    own = (
+        Decision(
+            f"{run_script(manager)} {hook}",
+            f"package.json's {hook} script: {scripts[hook]}"
+            + (" (Heroku runs it instead of build)" if hook != "build" else ""),
+            "package.json",
+            tree.line_of("package.json", f'"{hook}"'),
+        )
+        if hook
+        else default(None, "package.json has no build script")
+    )
+    client = _served_client(tree, sources, " ".join(scripts.get(name, "") for name in ("build", "heroku-postbuild")))
+    if client is None:
+        return own
+    command = f"{own.value} && {client.value}" if own.value else str(client.value)
+    reason = f"{own.reason}; {client.reason}" if own.value else client.reason
+    return Decision(command, reason, client.file, client.line)
+
+
+# a path into another folder's build output: "client/build", '../frontend/dist', ('client', 'build')
+_CLIENT_OUTPUT = re.compile(r"""['"`/](?:\.\.?/)*(?P<dir>[\w.-]+)(?:/|['"`]\s*,\s*['"`])(?P<out>build|dist)\b""")
+
+
+def _served_client(tree: SourceTree, sources: list[str], building: str) -> Decision | None:
+    """The build of a front end in a folder of its own (its own package.json with a build script)
+    whose output the server serves, when the app's own build does not build it already."""
+    for hit in tree.search(_CLIENT_OUTPUT, sources):
+        name = hit.match.group("dir")
+        if name in (".", "..", "node_modules", "src", "public"):
+            continue
+        parent = hit.file.rpartition("/")[0]
+        for folder in dict.fromkeys(f for f in (name, f"{parent}/{name}" if parent else "") if f):
+            try:
+                package = json.loads(tree.text(f"{folder}/package.json") or "null")
+            except ValueError:
+                continue
+            if not isinstance(package, dict) or "build" not in scripts_of(package):
+                continue
+            if re.search(rf"(?<![\w-]){re.escape(folder)}\b", building):
+                return None  # the app's build builds it
+            locked = [f for f, _ in LOCKFILES if (tree.root / folder / f).is_file()]
+            manager, installing = install(SourceTree(tree.root / folder, [*locked, "package.json"]), package)
+            command = f"(cd {folder} && {installing.value} && {run_script(manager)} build)"
+            reason = f"the server serves {folder}/{hit.match.group('out')}, which {folder}'s build script writes"
+            return Decision(command, reason, hit.file, hit.line)
+    return None
 
 
 _FASTIFY_LISTEN = re.compile(r"\.listen\(\s*(?:\{(?P<options>[^}]*)\}|(?P<port>[\w.]+)\s*\))", re.DOTALL)
@@ -504,10 +548,11 @@ def server_start(tree: SourceTree, package: dict[str, Any], manager: str, framew
         )
     if "start" in scripts:
         line = tree.line_of("package.json", '"start"')
-        if DEV_SERVERS.match(scripts["start"]):
-            return Decision(
-                None, f"the start script runs a development server: {scripts['start']}", "package.json", line
-            )
+        kind, production, why = _production(tree, scripts, scripts["start"], 0)
+        if kind == "dev":
+            return Decision(None, f"the start script runs a development server: {why}", "package.json", line)
+        if kind == "command":
+            return Decision(production, f"package.json's start script ({scripts['start']}) {why}", "package.json", line)
         command = "npm start" if manager == "npm" else f"{manager} start"
         return Decision(command, f"package.json's start script: {scripts['start']}", "package.json", line)
     main = package.get("main")
@@ -536,6 +581,143 @@ def server_start(tree: SourceTree, package: dict[str, Any], manager: str, framew
         if tree.has(name) and ("index" not in name or framework is not None or tree.first(_SERVES, [name])):
             return Decision(f"node {name}", f"{name} is the conventional entry point", name, 1)
     return default(None, "no start script, main or server file")
+
+
+# Tools that rerun a server whenever its files change, while developing it: the file they run is the server.
+_WATCHER = re.compile(
+    r"^\s*(?:(?:cross-env|env)\s+)?(?:[A-Za-z_]\w*=\S*\s+)*(?:npx\s+)?"
+    r"(?P<tool>nodemon|ts-node-dev|tsnd|node-dev|tsx\s+watch|node\s+--watch)(?P<args>(?:\s+[^&|;]*)?)$"
+)
+# `if-env NODE_ENV=production && <production> || <development>`
+_IF_ENV = re.compile(r"^\s*(?:npx\s+)?if-env\s+NODE_ENV=production\s*&&\s*(?P<prod>[^|]+?)\s*\|\|\s*(?P<dev>.+)$")
+_CONCURRENTLY = re.compile(r"^\s*(?:npx\s+)?concurrently\b(?P<args>.*)$")
+# concurrently's options that take a value
+_CONCURRENTLY_VALUED = frozenset(
+    {"-n", "--names", "-c", "--prefix-colors", "-p", "--prefix", "-s", "--success", "-t", "--timestamp-format",
+     "-m", "--max-processes", "--restart-tries", "--restart-after", "-l", "--prefix-length", "--default-input-target"}
+)  # fmt: skip
+# a script run by its name: `npm run server`, `npm start`, `yarn server`, `pnpm run api`
+_RUN_NAMED = re.compile(r"^\s*(?:npm\s+run(?:-script)?|npm|yarn(?:\s+run)?|pnpm(?:\s+run)?)\s+(?P<name>[\w:.-]+)\s*$")
+# a script of another folder's package.json: `cd client && npm start`, `npm run dev --prefix server`
+_RUN_ELSEWHERE = re.compile(
+    r"^\s*(?:cd\s+(?P<cd>[\w./-]+)\s*&&\s*(?P<cmd>[^&]+?)(?:\s*&&\s*cd\s+\.\.)?"
+    r"|(?P<cmd2>(?:npm|yarn|pnpm)\b[^&]*?)\s+--prefix[=\s]+(?P<prefix>[\w./-]+)[^&]*)\s*$"
+)
+_ROOT_RELATIVE = re.compile(r"^(?:\./)?(?P<file>[\w./@-]+)$")
+
+
+def _production(tree: SourceTree, scripts: dict[str, str], command: str, depth: int) -> tuple[str, str, str]:
+    """How a start script runs in production: ("dev", _, what) when it only develops (a front end's
+    dev server, a file watcher with no file to run instead); ("command", the command, why) when another
+    command does its production work; ("same", command, "") when it is a production command already."""
+    if DEV_SERVERS.match(command):
+        return "dev", command, command
+    if depth > 3:
+        return "same", command, ""
+    branch = _IF_ENV.match(command)
+    if branch:
+        kind, production, _ = _production(tree, scripts, branch.group("prod"), depth + 1)
+        if kind == "dev":
+            return "dev", command, command
+        return "command", production, f"runs {production} when NODE_ENV is production, which HiveMind sets"
+    together = _CONCURRENTLY.match(command)
+    if together:
+        return _concurrently(tree, scripts, together.group("args"), depth)
+    named = _RUN_NAMED.match(command)
+    if named and named.group("name") in scripts:
+        kind, production, why = _production(tree, scripts, scripts[named.group("name")], depth + 1)
+        return (kind, production, why) if kind != "same" else ("same", command, "")
+    elsewhere = _RUN_ELSEWHERE.match(command)
+    if elsewhere:
+        folder = (elsewhere.group("cd") or elsewhere.group("prefix") or "").strip("/")
+        inner = (elsewhere.group("cmd") or elsewhere.group("cmd2") or "").strip()
+        try:
+            other = scripts_of(json.loads(tree.text(f"{folder}/package.json") or "{}"))
+        except (ValueError, AttributeError):
+            other = {}
+        inner_named = _RUN_NAMED.match(inner)
+        target = other.get(inner_named.group("name"), "") if inner_named else inner
+        if target and _production(tree, other, target, depth + 1)[0] == "dev":
+            return "dev", command, f"{command} ({folder}: {target})"
+        return "same", command, ""
+    watcher = _WATCHER.match(command)
+    if watcher:
+        return _unwatched(tree, scripts, watcher.group("tool"), watcher.group("args"))
+    return "same", command, ""
+
+
+def _concurrently(tree: SourceTree, scripts: dict[str, str], args: str, depth: int) -> tuple[str, str, str]:
+    """The one command of a `concurrently` script that serves in production, when the others only
+    develop (a front end's dev server beside the API); the script itself when several serve."""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        return "same", f"concurrently{args}", ""
+    members, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word.startswith("-"):
+            skip = word in _CONCURRENTLY_VALUED
+        else:
+            members.append(word)
+    serving = []
+    for member in members:
+        kind, production, _ = _production(tree, scripts, member, depth + 1)
+        if kind != "dev":
+            serving.append(production)
+    if len(serving) == 1:
+        return "command", serving[0], "runs it beside development servers, which production does without"
+    if not serving:
+        return "dev", f"concurrently{args}", f"concurrently{args}"
+    return "same", f"concurrently{args}", ""
+
+
+def _unwatched(tree: SourceTree, scripts: dict[str, str], tool: str, args: str) -> tuple[str, str, str]:
+    """The production equivalent of a file watcher's command: node on the file (its build's output for
+    TypeScript), else the TypeScript runner on it."""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        words = []
+    candidates = [w for w in words if not w.startswith("-")]
+    file = next(
+        (
+            name
+            for word in reversed(candidates)
+            for name in (word.removeprefix("./"), word.removeprefix("./") + ".js", word.removeprefix("./") + ".ts")
+            if tree.has(name)
+        ),
+        None,
+    )
+    tool = tool.split()[0]
+    if file is None:
+        return "dev", tool, f"{tool}{args}"
+    why = f"runs {tool}, which restarts the server as its files change while developing"
+    if not file.endswith((".ts", ".mts", ".cts")):
+        return "command", f"node {file}", f"{why}; node runs the same file"
+    built = _built_file(tree, file) if "build" in scripts else None
+    if built is not None:
+        return "command", f"node {built}", f"{why}; node runs the file the build script compiles it to"
+    runner = "npx tsx" if tool == "tsx" else "npx ts-node --transpile-only"
+    return "command", f"{runner} {file}", f"{why}; {runner.removeprefix('npx ')} runs the same file"
+
+
+_ROOT_DIR = re.compile(r"""["']rootDir["']\s*:\s*["'](?:\./)?(?P<dir>[\w.@/-]*?)/?["']""")
+
+
+def _built_file(tree: SourceTree, source: str) -> str | None:
+    """The file `tsc` writes for a TypeScript source (tsconfig's outDir and rootDir)."""
+    config = tree.text("tsconfig.json") if tree.has("tsconfig.json") else None
+    out = _OUT_DIR.search(config or "")
+    if out is None:
+        return None
+    root = _ROOT_DIR.search(config or "")
+    relative = source
+    if root and root.group("dir") and source.startswith(root.group("dir").rstrip("/") + "/"):
+        relative = source[len(root.group("dir").rstrip("/")) + 1 :]
+    stem = relative.rsplit(".", 1)[0]
+    return f"{out.group('dir').strip('/')}/{stem}.js"
 
 
 def _built_by(tree: SourceTree, main: str) -> bool:

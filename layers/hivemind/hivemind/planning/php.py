@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from hivemind.errors import PlanError
-from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.decisions import WARNING, Decision, Detection, default
 from hivemind.planning.documents import table
 from hivemind.planning.routes import HEALTH_NAMES, pick_health_path
 from hivemind.planning.tree import Hit, SourceTree
@@ -51,6 +51,12 @@ _ROUTE = re.compile(
 _SYMFONY_ROUTE = re.compile(r"""(?:#\[|@)Route\(\s*(?:path:\s*|path\s*=\s*)?['"](?P<path>/?[^'"]*)['"](?P<rest>.*)""")
 _PHP_CLASS = re.compile(r"^\s*(?:(?:final|abstract|readonly)\s+)*class\s+\w+")
 _SYMFONY_YAML = re.compile(r"""^\s*path:\s*['"]?(?P<path>/[^'"\s]*)""")
+# phpdotenv: `Dotenv::createImmutable(__DIR__)` (v4, v5), `Dotenv::create(...)` (v3), `new Dotenv(...)`
+# (v2), then `->load()`, which throws when the .env file is missing (`safeLoad()` does not)
+_DOTENV_CREATE = re.compile(
+    r"""Dotenv(?:::(?:create(?:Immutable|Mutable|UnsafeImmutable|UnsafeMutable)?)|\s*)\(\s*(?P<dir>[^,)]*(?:\([^)]*\))?[^,)]*)"""
+)
+_DOTENV_GUARD = re.compile(r"\bfile_exists\b|\btry\s*\{|\bis_file\b|\bis_readable\b")
 _LARAVEL_HEALTH = re.compile(r"""\bhealth:\s*['"](?P<path>/[^'"]*)['"]""")
 
 
@@ -102,6 +108,25 @@ def detect(tree: SourceTree) -> Detection | None:
             INSTALL, "composer.json lists the dependencies; no dev packages in production", "composer.json", 1
         )
     decisions["build_command"] = _build(tree)
+    needs_env = _stops_without_dotenv(tree)
+    if needs_env is not None:
+        folder, hit = needs_env
+        env_file = f"{folder}/.env" if folder != "." else ".env"
+        build = decisions["build_command"]
+        decisions["build_command"] = Decision(
+            f"{build.value} && touch {env_file}" if build.value else f"touch {env_file}",
+            f"phpdotenv's load() ({hit.file}:{hit.line}) throws when {env_file} is missing, which the repository"
+            " does not hold: the build writes an empty one" + (f"; {build.reason}" if build.value else ""),
+            hit.file,
+            hit.line,
+        )
+        decisions[f"{WARNING}dotenv"] = Decision(
+            None,
+            f"the app reads its settings from {env_file}, which is not deployed: the build writes an empty one,"
+            " so pass each setting in the deployment's environment or secrets",
+            hit.file,
+            hit.line,
+        )
     decisions["start_command"] = _start(tree, framework.value, entry)
     decisions["port"] = default(
         DEFAULT_PORT, "HiveMind's nginx config listens here (an unprivileged port for the app user)"
@@ -361,3 +386,26 @@ def _hit(file: str, line: int, path: str) -> Hit:
     match = re.fullmatch(r"(?P<path>.*)", path)
     assert match is not None  # `.*` matches any one-line path
     return Hit(file, line, match)
+
+
+def _stops_without_dotenv(tree: SourceTree) -> tuple[str, Hit] | None:
+    """(folder of the .env, where it is loaded) when the app loads a .env with phpdotenv's load(),
+    unguarded, and the repository holds none there."""
+    files = [f for f in tree.with_suffix(".php", top_levels=3) if "Dotenv" in (tree.text(f) or "")]
+    for hit in tree.search(_DOTENV_CREATE, files):
+        lines = (tree.text(hit.file) or "").splitlines()
+        near = "\n".join(lines[hit.line - 1 : hit.line + 2])
+        before = "\n".join(lines[max(hit.line - 4, 0) : hit.line - 1])
+        if not re.search(r"->load\(\s*\)", near) or _DOTENV_GUARD.search(before + near):
+            continue
+        here = hit.file.rsplit("/", 1)[0] if "/" in hit.file else "."
+        argument = hit.match.group("dir")
+        if argument.strip() == "__DIR__":
+            folder = here
+        elif re.search(r"dirname\(\s*__DIR__\s*\)|__DIR__\s*\.\s*['\"]/\.\./?['\"]", argument):
+            folder = here.rsplit("/", 1)[0] if "/" in here else "."
+        else:
+            folder = "."
+        if not tree.has(f"{folder}/.env" if folder != "." else ".env"):
+            return folder, hit
+    return None

@@ -15,7 +15,7 @@ import re
 import tomllib
 from typing import Any
 
-from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.decisions import WARNING, Decision, Detection, default
 from hivemind.planning.documents import entry, strings, table
 from hivemind.planning.procfile import web_command
 from hivemind.planning.routes import pick_from_paths
@@ -95,7 +95,8 @@ _APP_CALL = re.compile(
     r"""^(?P<var>app|application|api)\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?P<call>[a-z_]\w*)\([^)]*\)\s*$"""
 )
 _WSGI_CALLABLE = re.compile(r"""^(?:def (?P<def>application)\(\s*environ|(?P<var>application)\s*=)""")
-_MAIN = re.compile(r"""^if __name__ == ['"]__main__['"]""")
+# `if __name__ == "__main__":`, written with or without spaces, either way round
+_MAIN = re.compile(r"""^if\s*\(?\s*(?:__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__)""")
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 _DOCKER_FROM = re.compile(r"^FROM\s+(?:\S+/)?python:(?P<version>\d+\.\d+)", re.IGNORECASE)
 _CONFIG_FILES = ("gunicorn.conf.py", "gunicorn_config.py", "gunicorn.config.py")
@@ -196,8 +197,48 @@ def detect(tree: SourceTree) -> Detection | None:
         )
     if start.value and "$PORT" in str(start.value) and port_env.value is None:
         decisions["port_env"] = Decision("PORT", "the start command binds $PORT", start.file, start.line)
+    if procfile is not None and _GUNICORN_READS_PORT.match(str(procfile.value)):
+        decisions["port_env"] = Decision(
+            "PORT", "gunicorn binds 0.0.0.0:$PORT when given no --bind", procfile.file, procfile.line
+        )
+    junk = _system_packages(tree)
+    if junk is not None:
+        decisions[f"{WARNING}system-packages"] = junk
     decisions["health_path"] = _health(tree, sources, framework)
     return decisions
+
+
+# gunicorn without a bind of its own (no -b/--bind, no -c config) binds 0.0.0.0:$PORT when PORT is set
+_GUNICORN_READS_PORT = re.compile(r"""^(?:\S*/)?gunicorn\b(?!.*(?:\s-b\b|\s--bind\b|\s-c\b|\s--config\b))""")
+# Packages of an operating system's own Python that `pip freeze` lists (Ubuntu's `pkg-resources==0.0.0`,
+# python-apt): pip finds no distribution for them, so the install fails.
+SYSTEM_PACKAGES = frozenset(
+    {
+        "pkg-resources", "python-apt", "apturl", "command-not-found", "ubuntu-drivers-common", "ubuntu-advantage-tools",
+        "unattended-upgrades", "ufw", "pycups", "brlapi", "louis", "language-selector", "usb-creator", "xkit",
+        "onboard", "sessioninstaller", "system-service", "systemd-python", "python-systemd", "python-debian",
+        "checkbox-support", "plainbox", "guacamole", "padme", "xdiagnose", "cupshelpers", "distro-info",
+    }
+)  # fmt: skip
+
+
+def _system_packages(tree: SourceTree) -> Decision | None:
+    """A warning naming the requirements that only an operating system's Python has (a `pip freeze`
+    of the machine's whole Python), which pip cannot install."""
+    requirements = _requirements_file(tree)
+    found = [
+        (file, number, match.group(1))
+        for file, number, line in (_requirement_lines(tree, requirements, 0) if requirements else [])
+        if (match := _REQ_NAME.match(line)) and _normal(match.group(1)) in SYSTEM_PACKAGES
+    ]
+    if not found:
+        return None
+    names = ", ".join(name for _, _, name in found)
+    reason = (
+        f"{found[0][0]} lists packages of an operating system's own Python ({names}), which pip cannot install: "
+        "remove them (a `pip freeze` of the whole machine lists them)"
+    )
+    return Decision(None, reason, found[0][0], found[0][1])
 
 
 def _is_test(name: str) -> bool:
@@ -449,6 +490,8 @@ def _start(
             return Decision(command, "Django's WSGI module, under gunicorn", wsgi, 1), "gunicorn"
         return Decision(f"python manage.py runserver 0.0.0.0:{bind_port}", "manage.py runserver", "manage.py", 1), None
     app = _app_target(tree, sources, framework)
+    if app is not None and (beside := _serves_beside(tree, sources, app[2])) is not None:
+        return beside, None
     main_text = (tree.text(main.file) or "") if main else ""
     # the app's own `__main__` wins when it picks the port itself or there is no app object to serve;
     # a framework with a server of its own (aiohttp's run_app, Tornado's listen) always runs that way
@@ -461,6 +504,7 @@ def _start(
             # Flask's app.run and uvicorn.run bind 127.0.0.1 unless told otherwise: the load balancer
             # could not reach it, so the production server serves the same app on the same port
             target, kind, _ = app
+            target = _main_target(main.file, main_text) or target
             port = local.group("port") or bind_port
             reason = f"{main.file} runs the server on 127.0.0.1 (the default), out of the load balancer's reach"
             if kind in ASGI:
@@ -468,6 +512,18 @@ def _start(
                 return Decision(command, f"{reason}: uvicorn serves the app", main.file, main.line), "uvicorn"
             command = f"gunicorn --bind 0.0.0.0:{port} {target}"
             return Decision(command, f"{reason}: gunicorn serves the app", main.file, main.line), "gunicorn"
+        debug = _DEBUG_RUN.search(main_text)
+        if debug is not None and app is not None and framework == "flask":
+            # Werkzeug's debugger runs code for whoever reaches it: gunicorn serves the same app instead
+            target = _main_target(main.file, main_text) or app[0]
+            fixed = _RUN_PORT.search(main_text)
+            port = fixed.group("port") if fixed else bind_port
+            line = main_text.count("\n", 0, debug.start()) + 1
+            reason = (
+                f"{main.file} runs Flask's development server with debug=True, whose debugger runs code for "
+                "anyone who reaches it: gunicorn serves the same app"
+            )
+            return Decision(f"gunicorn --bind 0.0.0.0:{port} {target}", reason, main.file, line), "gunicorn"
         if local is not None and framework == "dash":  # Dash's run() reads HOST
             reason = f"{main.file} runs Dash, which binds 127.0.0.1 unless HOST says otherwise"
             return Decision(f"env HOST=0.0.0.0 python {main.file}", reason, main.file, main.line), None
@@ -476,6 +532,10 @@ def _start(
         return default(None, f"no `__main__` block that starts the {framework} server"), None
     if app is not None:
         target, kind, hit = app
+        top = tree.first(_TOP_LEVEL_RUN, [hit.file])
+        if top is not None:
+            reason = f"{hit.file} starts the server when it is loaded (a run call outside any function)"
+            return Decision(f"python {hit.file}", reason, top.file, top.line), None
         if kind in ASGI:
             command = f"uvicorn {target} --host 0.0.0.0 --port {bind_port}"
             return Decision(command, f"the {kind} app, under uvicorn", hit.file, hit.line), "uvicorn"
@@ -488,6 +548,42 @@ def _start(
 _RUN_CALL = re.compile(r"""\b(?:app|application|api|server|uvicorn)\.run(?:_server)?\((?P<args>[^)]*)\)""", re.DOTALL)
 _HOST_ARG = re.compile(r"""\bhost\s*=\s*(?P<value>[^,)]+)""")
 _PORT_ARG = re.compile(r"""\bport\s*=\s*(?P<port>\d{2,5})\b""")
+
+
+# a run call at module level, outside any function or `__main__` block: importing the module serves
+_TOP_LEVEL_RUN = re.compile(r"""^\w+\.run\(""")
+# a run call with the debugger on: app.run(debug=True), over several lines too
+_DEBUG_RUN = re.compile(r"""\b\w+\.run\([^)]*\bdebug\s*=\s*True\b""", re.DOTALL)
+# the object whose run() a `__main__` block calls: `app.run(...)`, not `uvicorn.run(app)`
+_RUN_RECEIVER = re.compile(r"""^\s+(?P<var>(?!uvicorn\b)\w+)\.run\(""", re.MULTILINE)
+# a server run on a thread: a bot's keep-alive page, started by the bot's own script
+_THREAD = re.compile(r"""\bThread\(""")
+
+
+def _main_target(file: str, text: str) -> str | None:
+    """ "module:variable" of the app a `__main__` block runs, when that module binds the variable
+    (builds or imports it): importing that module registers everything the block would serve."""
+    call = _RUN_RECEIVER.search(text)
+    if call is None:
+        return None
+    var = re.escape(call.group("var"))
+    if re.search(rf"""^(?:{var}\s*(?::\s*\w+\s*)?=|from\s+\S+\s+import\s+.*\b{var}\b)""", text, re.MULTILINE):
+        return f"{file.removesuffix('.py').replace('/', '.')}:{call.group('var')}"
+    return None
+
+
+def _serves_beside(tree: SourceTree, sources: list[str], app: Hit) -> Decision | None:
+    """`python <script>` when the app's module runs its server on a thread for a script that imports
+    it (a chat bot's keep-alive page): serving the module alone would never start the script's work."""
+    if tree.first(_THREAD, [app.file]) is None:
+        return None
+    module = re.escape(app.file.removesuffix(".py").replace("/", "."))
+    importing = re.compile(rf"""^\s*(?:from\s+{module}\s+import\b|import\s+{module}\b)""")
+    script = tree.first(importing, [f for f in sources if "/" not in f and f != app.file])
+    if script is None:
+        return None
+    reason = f"{script.file} runs {app.file}'s web server on a thread beside its own work"
+    return Decision(f"python {script.file}", reason, script.file, script.line)
 
 
 def _loopback_run(text: str) -> re.Match[str] | None:

@@ -77,6 +77,7 @@ _PUMA_PORT = re.compile(
     r"""^\s*(?:port\s*\(?\s*['"]?(?P<port>\d{2,5})|bind\s*\(?\s*['"]tcp://[^:'"]*:(?P<bind>\d{2,5}))"""
 )
 _PUMA_BINDS = re.compile(r"^\s*(?:port|bind)\b")
+_PUMA_RACKUP = re.compile(r"^\s*rackup\b")
 _SINATRA_PORT = re.compile(r"""^\s*set\s*\(?\s*:port\s*,\s*(?P<port>\d{2,5})\b""")
 _ROUTE = re.compile(r"""^\s*(?:get|match)\s*\(?\s*['"](?P<path>[^'"]*)['"]""")
 _ROOT = re.compile(r"""^\s*root\b(?P<path>)""")
@@ -298,7 +299,9 @@ def _serve(
     """(port, port_env, start_command): the server the app runs under and the port it binds."""
     fallback = DEFAULT_PORTS.get(str(framework), 9292)
     prefix = {"rails": f"{RAILS_ENV_PREFIX} ", "hanami": "env HANAMI_ENV=production "}.get(str(framework), "")
-    if "puma" in deps and tree.has("config/puma.rb"):
+    # Puma serves config.ru (or the file its config names with `rackup`): without one it has no app
+    rackup = tree.has("config.ru") or framework in ("rails", "hanami")
+    if "puma" in deps and tree.has("config/puma.rb") and (rackup or tree.first(_PUMA_RACKUP, ["config/puma.rb"])):
         command = f"{prefix}bundle exec puma -C config/puma.rb"
         if framework not in ("rails", "hanami"):
             command += " -e production"

@@ -39,7 +39,12 @@ def _secret_exports(plan: DeploymentPlan) -> list[str]:
 
 # Set when the app starts, not while it builds (NODE_ENV=production at install time would make
 # `npm ci` skip the devDependencies a build needs); the plan's own environment wins.
-RUN_TIME_DEFAULTS: dict[str, dict[str, str]] = {"node": {"NODE_ENV": "production"}}
+RUN_TIME_DEFAULTS: dict[str, dict[str, str]] = {
+    "node": {"NODE_ENV": "production"},
+    # the gems are installed into vendor/bundle: a Procfile's plain `ruby app.rb` finds them too
+    # (bundler/setup while installing would refuse the missing gems)
+    "ruby": {"RUBYOPT": "-rbundler/setup"},
+}
 
 
 def _run_time_defaults(plan: DeploymentPlan) -> list[str]:

@@ -18,6 +18,7 @@ JAR = "app.jar"
 WAR = "app.war"
 # Where the build copies what Gradle's installDist writes (the app's jars in lib/, scripts in bin/).
 DIST = "dist"
+GRADLE_WRAPPER_JAR = "gradle/wrapper/gradle-wrapper.jar"
 # What makes a jar runnable with `java -jar` outside Spring Boot: Maven's shade or assembly
 # (jar-with-dependencies) plugin, Gradle's Shadow plugin, the Ktor plugin's fat jar, or a jar task
 # that packs the runtime classpath (`from(configurations.runtimeClasspath... zipTree(it))`).
@@ -181,16 +182,24 @@ def _build(
     quiet = " 2>/dev/null" if modules else ""  # a module without a jar must not stop the copy
     then = f' && cp "$(ls -S {jars}{quiet} | head -n 1)" {target}' if copy else ""
     largest = f"; the largest {ext} in {output}/ is the executable one" if copy else ""
-    if tree.has(wrapper) and tree.has(settings):  # the script alone cannot run without its settings
+    # the script cannot run without its settings, nor gradlew without its jar (which a `*.jar` in
+    # .gitignore often keeps out of the repository; mvnw downloads its own)
+    needs = (settings, GRADLE_WRAPPER_JAR) if wrapper == "gradlew" else (settings,)
+    if tree.has(wrapper) and all(tree.has(f) for f in needs):
         return Decision(
             f"chmod +x {wrapper} && ./{wrapper} {task}{then}",
             f"the project's {wrapper} wrapper pins the build tool{largest}" + note,
             settings,
             tree.line_of(settings, "distributionUrl") or 1,
         )
+    without = (
+        f"{wrapper} without {GRADLE_WRAPPER_JAR}, which it runs: {tool} itself"
+        if wrapper == "gradlew" and tree.has(wrapper) and not tree.has(GRADLE_WRAPPER_JAR)
+        else f"{build_file} without a wrapper"
+    )
     return Decision(
         f"{tool} {task}{then}",
-        f"{build_file} without a wrapper{largest}" + note,
+        f"{without}{largest}" + note,
         build_file,
         1,
     )

@@ -5,10 +5,12 @@ framework versions that change how the app builds or where it answers the health
 from __future__ import annotations
 
 import re
+import tomllib
 
 from hivemind.planning.decisions import Decision, default
+from hivemind.planning.documents import entry, table
 from hivemind.planning.java.project import _build_files
-from hivemind.planning.tree import SourceTree
+from hivemind.planning.tree import Hit, SourceTree
 
 _MAVEN_BOOT = re.compile(
     r"<artifactId>\s*(?P<what>spring-boot-starter-parent|spring-boot-maven-plugin|spring-boot-starter-webflux"
@@ -78,18 +80,71 @@ _GRADLE_BOOT_VERSION = re.compile(
 
 
 def _framework(tree: SourceTree, build_file: str) -> Decision:
-    """The web framework the build uses (the root's build file, then its modules')."""
+    """The web framework the build uses (the root's build file, then its modules'), also through
+    the aliases of Gradle's version catalog (`implementation(libs.ktor.server.netty)`)."""
     maven = build_file == "pom.xml"
     files = _build_files(tree, build_file)
-    boot = tree.first(_MAVEN_BOOT if maven else _GRADLE_BOOT, files) or (
-        None if maven else tree.first(_GRADLE_BOOT_ALIAS, files)
+    catalog = [] if maven else _catalog_uses(tree, files)
+    boot = (
+        tree.first(_MAVEN_BOOT if maven else _GRADLE_BOOT, files)
+        or (None if maven else tree.first(_GRADLE_BOOT_ALIAS, files))
+        or _first_use(_GRADLE_BOOT, catalog)
     )
     if boot is not None:
         what = boot.match.group("what")
         what = "the org.springframework.boot plugin" if "springframework.boot" in what or "libs." in what else what
         return Decision("spring-boot", f"{boot.file} uses {what}", boot.file, boot.line)
     for name, in_pom, in_gradle in _FRAMEWORKS:
-        hit = tree.first(in_pom if maven else in_gradle, files)
+        direct = tree.first(in_pom if maven else in_gradle, files)
+        hit = direct or _first_use(in_gradle, catalog)
         if hit is not None:
-            return Decision(name, f"{hit.file} uses {hit.match.group('what')}", hit.file, hit.line)
+            via = "" if direct else f" (an alias of {CATALOG})"
+            return Decision(name, f"{hit.file} uses {hit.match.group('what')}{via}", hit.file, hit.line)
     return default(None, f"{build_file} uses no JVM web framework HiveMind knows")
+
+
+CATALOG = "gradle/libs.versions.toml"
+_CATALOG_USE = re.compile(r"\blibs\.(?P<alias>[A-Za-z][\w.]*)")
+
+
+def _catalog_uses(tree: SourceTree, files: list[str]) -> list[tuple[str, int, str]]:
+    """(build file, line, what the alias stands for) for each version-catalog alias the build
+    files use: a library as `group:name`, a plugin as `id("plugin.id")`."""
+    if not tree.has(CATALOG):
+        return []
+    try:
+        catalog = tomllib.loads(tree.text(CATALOG) or "")
+    except tomllib.TOMLDecodeError:
+        return []
+    known: dict[str, str] = {}
+    for alias, spec in table(catalog, "libraries").items():
+        module = spec if isinstance(spec, str) else entry(spec, "module")
+        if not isinstance(module, str) and isinstance(entry(spec, "group"), str):
+            module = f"{entry(spec, 'group')}:{entry(spec, 'name')}"
+        if isinstance(module, str):
+            known[_accessor(alias)] = module.split(":version", 1)[0]
+    for alias, spec in table(catalog, "plugins").items():
+        plugin = spec.split(":", 1)[0] if isinstance(spec, str) else entry(spec, "id")
+        if isinstance(plugin, str):
+            known[f"plugins.{_accessor(alias)}"] = f'id("{plugin}")'
+    found = []
+    for hit in tree.search(_CATALOG_USE, files):
+        stands_for = known.get(hit.match.group("alias"))
+        if stands_for is not None:
+            found.append((hit.file, hit.line, stands_for))
+    return found
+
+
+def _accessor(alias: str) -> str:
+    """The accessor Gradle generates for a catalog alias: `ktor-server-netty` is `ktor.server.netty`."""
+    return re.sub(r"[-_]", ".", alias)
+
+
+def _first_use(regex: re.Pattern[str], uses: list[tuple[str, int, str]]) -> Hit | None:
+    """The first catalog alias whose library or plugin the framework's marker matches, as a Hit on
+    the build file's line."""
+    for file, line, stands_for in uses:
+        match = regex.search(stands_for)
+        if match is not None:
+            return Hit(file, line, match)
+    return None

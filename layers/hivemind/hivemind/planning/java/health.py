@@ -24,6 +24,8 @@ CONTEXT_PATHS = {
     "quarkus": ("quarkus.http.root-path",),
     "micronaut": ("micronaut.server.context-path",),
 }
+# a path parameter: Spring's and Ktor's `{id}`, Javalin 3's and Spark's `:id`, Javalin 5's `<id>`, a wildcard
+_PARAMETER = re.compile(r"[{:<*]")
 _PERMIT = re.compile(
     r"""(?:requestMatchers|antMatchers|mvcMatchers|regexMatchers|pathMatchers)\s*\((?P<args>[^()]*)\)\s*\.permitAll\(\)"""
 )
@@ -115,7 +117,7 @@ def _secured(
         )
     actuator = _actuator(tree, config, build_file)
     candidates = [actuator] if actuator is not None else []
-    plain = [h for h in routes if not re.search(r"[{*]", h.match.group("path"))]
+    plain = [h for h in routes if not _PARAMETER.search(h.match.group("path"))]
     plain.sort(key=lambda h: (h.match.group("path").strip("/") != "", h.match.group("path").count("/")))
     candidates += [Decision(h.match.group("path"), "a GET route", h.file, h.line) for h in plain]
     for candidate in candidates:
@@ -159,7 +161,7 @@ def _actuator(tree: SourceTree, config: dict[str, tuple[str, str, int]], build_f
 
 def _plain_get(routes: list[Hit]) -> Decision | None:
     """A GET route without path variables: better than `/`, which Spring answers with 404 when unmapped."""
-    plain = [h for h in routes if "{" not in h.match.group("path")]
+    plain = [h for h in routes if not _PARAMETER.search(h.match.group("path"))]
     if not plain:
         return None
     # the shortest path: a listing (`/articles`) before the pages under it (`/articles/feed`)

@@ -29,7 +29,10 @@ _JAVA_ENV_PORT = re.compile(
 )
 # `app.start(7000)`, `port(4567)`, `embeddedServer(Netty, port = 8080)`, `Javalin.create().start(7070)`
 _CODE_PORT = re.compile(r"""(?:\.start\(\s*|\bport\(\s*|\bport\s*=\s*)(?P<port>\d{2,5})\b""")
-_NEAR_RETURN = re.compile(r"""\breturn\s+(?P<port>\d{2,5})\s*;|"(?P<str>\d{2,5})"|\?:\s*(?P<elvis>\d{2,5})\b""")
+# `return 4567;`, `"4567"`, Kotlin's `?: 4567`, a ternary's `: 4567;`
+_NEAR_RETURN = re.compile(
+    r"""\breturn\s+(?P<port>\d{2,5})\s*;|"(?P<str>\d{2,5})"|\?:\s*(?P<elvis>\d{2,5})\b|[^?:]:\s*(?P<ternary>\d{2,5})\s*;"""
+)
 # Ktor's application.conf (HOCON): `port = 8080` and `port = ${?PORT}` in ktor.deployment.
 _HOCON_PORT = re.compile(r"""^\s*port\s*[=:]\s*(?:(?P<port>\d{2,5})|\$\{\??(?P<env>\w+)\})""")
 _YAML_KTOR_PORT = re.compile(
@@ -160,7 +163,7 @@ def _fallback_near(tree: SourceTree, hit: Hit) -> str | None:
     for line in lines[hit.line - 1 : hit.line + 4]:
         near = _NEAR_RETURN.search(line)
         if near:
-            return near.group("port") or near.group("str") or near.group("elvis")
+            return near.group("port") or near.group("str") or near.group("elvis") or near.group("ternary")
     return None
 
 
