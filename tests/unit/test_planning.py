@@ -429,3 +429,23 @@ def test_a_heroku_php_procfile_with_an_odd_document_root_is_a_plan_error(tmp_pat
     root = repo(tmp_path, {"composer.json": "{}", "index.php": "<?php\n", "Procfile": "web: heroku-php-nginx 'a;b'\n"})
     with pytest.raises(PlanError):
         plan_of(root)
+
+
+def test_the_procfile_s_other_processes_are_named_and_a_web_process_into_nowhere_is_set_aside(tmp_path):
+    root = repo(
+        tmp_path,
+        {
+            "package.json": '{"scripts": {"start": "node server.js"}, "dependencies": {"express": "^4"}}',
+            "server.js": "require('express')().listen(process.env.PORT || 5000)\n",
+            "Procfile": "web: cd client && yarn start\nworker: node jobs.js\nrelease: node migrate.js\n",
+        },
+    )
+    plan = plan_of(root)
+    assert (plan.start_command, plan.why("start_command").file) == ("npm start", "package.json")
+    assert plan.warnings == [
+        "the Procfile's worker process is not run: HiveMind runs the web process only (Procfile:2)",
+        "the Procfile's release phase (say, migrations) is not run: HiveMind runs the web process only"
+        " (Procfile:3)",
+        "the Procfile's web process changes into a folder the source does not have: planned from the code instead"
+        " (Procfile:1)",
+    ]

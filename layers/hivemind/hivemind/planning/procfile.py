@@ -1,17 +1,47 @@
-"""Procfile: a `web:` process is the strongest signal of how an app starts."""
+"""Procfile: a `web:` process is the strongest signal of how an app starts. HiveMind runs that
+process only: the others (a worker, a release phase) are named in a warning, and a web process
+that changes into a folder the source does not have is set aside for detection."""
 
 from __future__ import annotations
 
 import re
 
-from hivemind.planning.decisions import Decision
+from hivemind.planning.decisions import WARNING, Decision, Detection
 from hivemind.planning.tree import SourceTree
 
 _WEB = re.compile(r"^web:\s*(?P<command>\S.*?)\s*$")
+_OTHER = re.compile(r"^(?P<name>(?!web:)[A-Za-z0-9_-]+):\s*\S")
+_CD = re.compile(r"(?:^|[;&|]\s*)cd\s+(?P<folder>[^\s;&|]+)")
 
 
 def web_command(tree: SourceTree) -> Decision | None:
+    """The web process, unless it changes into a folder the source does not have."""
     hit = tree.first(_WEB, ["Procfile"]) if tree.has("Procfile") else None
     if hit is None:
         return None
+    folder = _CD.search(hit.match.group("command"))
+    if folder and not any(f.startswith(folder.group("folder").strip("/") + "/") for f in tree.files):
+        return None
     return Decision(hit.match.group("command"), "the Procfile's web process", hit.file, hit.line)
+
+
+def warnings(tree: SourceTree) -> Detection:
+    """`warning:*` decisions for what of the Procfile HiveMind does not run."""
+    found: Detection = {}
+    if not tree.has("Procfile"):
+        return found
+    for hit in tree.search(_OTHER, ["Procfile"]):
+        name = hit.match.group("name")
+        what = "release phase (say, migrations)" if name == "release" else f"{name} process"
+        found[f"{WARNING}procfile-{name}"] = Decision(
+            None, f"the Procfile's {what} is not run: HiveMind runs the web process only", hit.file, hit.line
+        )
+    web = tree.first(_WEB, ["Procfile"])
+    if web is not None and web_command(tree) is None:
+        found[f"{WARNING}procfile-web"] = Decision(
+            None,
+            "the Procfile's web process changes into a folder the source does not have: planned from the code instead",
+            web.file,
+            web.line,
+        )
+    return found
