@@ -15,13 +15,23 @@ def deploy(tmp_path: Path):
     """deploy(example, faults=...) -> (record, report, stacks left) on a fresh local runtime;
     `source` deploys another folder than examples/<example>."""
 
-    def run(example: str, *, faults: tuple[str, ...] = (), prepare=None, source: Path | None = None, **request_fields):
+    def run(
+        example: str,
+        *,
+        faults: tuple[str, ...] = (),
+        prepare=None,
+        source: Path | None = None,
+        look=None,
+        **request_fields,
+    ):
         import json
 
         fields = {"app_name": example, **request_fields}
         left: dict[str, list[str]] = {}
 
-        def look(runtime, record):
+        def inspect(runtime, record):
+            if look is not None:
+                look(runtime, record)
             cfn = runtime.client("cloudformation")
             summaries = cfn.list_stacks()["StackSummaries"]
             left["stacks"] = [
@@ -37,7 +47,7 @@ def deploy(tmp_path: Path):
             reports_dir=tmp_path / "reports",
             timeout_s=120,
             root=ROOT,
-            inspect=look,
+            inspect=inspect,
             prepare=prepare,
         )
         report = json.loads(report_path.read_text()) if report_path else None

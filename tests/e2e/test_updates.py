@@ -7,6 +7,7 @@ from hivemind.aws import stacks
 from hivemind.local.deploy import deploy_on
 from hivemind.local.runtime import LocalRuntime
 from tests.conftest import EXAMPLES, ROOT
+from tests.fixtures.repo import write_files
 
 
 def _owner(aws, name="hivemind-express-app"):
@@ -40,11 +41,19 @@ def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_
         assert (status, owner) == ("UPDATE_COMPLETE", second.deployment_id)
         assert _served_by(aws, outputs) == [outputs["InstanceId"]] != [first.outputs["InstanceId"]]
 
-        # When a third version never turns healthy
-        aws.inject("unhealthy")
+        # When a third version never turns healthy (it binds the loopback address only)
+        loopback = write_files(
+            tmp_path / "v3",
+            {
+                "package.json": (app / "package.json").read_text(),
+                "server.js": (app / "server.js")
+                .read_text()
+                .replace("app.listen(port,", 'app.listen(port, "127.0.0.1",'),
+            },
+        )
         third, report_path = deploy_on(
             aws,
-            app,
+            loopback,
             {"app_name": "express-app", "environment": {"GREETING": "v3"}},
             reports_dir=tmp_path,
             timeout_s=120,

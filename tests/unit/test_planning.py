@@ -444,8 +444,7 @@ def test_the_procfile_s_other_processes_are_named_and_a_web_process_into_nowhere
     assert (plan.start_command, plan.why("start_command").file) == ("npm start", "package.json")
     assert plan.warnings == [
         "the Procfile's worker process is not run: HiveMind runs the web process only (Procfile:2)",
-        "the Procfile's release phase (say, migrations) is not run: HiveMind runs the web process only"
-        " (Procfile:3)",
+        "the Procfile's release phase (say, migrations) is not run: HiveMind runs the web process only (Procfile:3)",
         "the Procfile's web process changes into a folder the source does not have: planned from the code instead"
         " (Procfile:1)",
     ]

@@ -34,6 +34,15 @@ class TargetUnhealthy(HiveMindError):
     """The target never became healthy within the health check's bounds."""
 
 
+class AppNotRehearsed(HiveMindError):
+    """Local runtime only: the app could not run on this machine (the sentence says why), so
+    nothing proves it answers; the deployment ends NOT_REHEARSED, never SUCCEEDED."""
+
+
+class SmokeTestFailed(HiveMindError):
+    """The health path did not answer through the load balancer's URL."""
+
+
 class DeploymentNotFound(HiveMindError):
     """No deployment with that id."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_FAILED, EXIT_ERROR = 1, 2
+_FAULT_HELP = "capacity (the first instance lacks capacity), bad-ami (every instance's image is missing)"
 SHOWN_LOG_LINES = 8
 
 
@@ -249,7 +251,13 @@ def deploy(
     certificate_arn: Annotated[str | None, typer.Option(help="ACM certificate: HTTPS, and HTTP redirects")] = None,
     vpc_id: Annotated[str | None, typer.Option(help="an existing VPC (with --subnet-id)")] = None,
     subnet_id: Annotated[list[str] | None, typer.Option(help="an existing public subnet (repeatable, 2+)")] = None,
-    inject: Annotated[list[str] | None, typer.Option(help="local runtime fault to inject (repeatable)")] = None,
+    inject: Annotated[
+        list[str] | None,
+        typer.Option(help=f"local runtime fault to inject (repeatable): {_FAULT_HELP}", metavar="FAULT"),
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="with --local: keep the app serving at its local URL until Ctrl-C")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the final deployment record as JSON")] = False,
     reports_dir: Annotated[Path, typer.Option(help="where reports are written")] = Path(".hivemind/reports"),
     timeout: Annotated[float, typer.Option(help="seconds to wait for the deployment")] = 600,
@@ -273,6 +281,26 @@ def deploy(
         raise _fail(_validation_message(exc)) from None
     from hivemind.local.deploy import deploy_locally
 
+    def show(record: Any, report_path: Path | None) -> None:
+        if as_json:
+            sys.stdout.write(record.model_dump_json(indent=2) + "\n")
+        else:
+            _print_summary(record, report_path)
+        sys.stdout.flush()
+
+    shown: list[Any] = []
+
+    def hold(record: Any) -> None:
+        shown.append(record)
+        show(record, None)
+        if record.status != "SUCCEEDED" or not record.url:
+            return
+        err.print(f"serving {record.url} from this machine (the local load balancer); Ctrl-C stops it")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            err.print("stopping: the app's processes and the local load balancer end; nothing is left running")
+
     try:
         record, report_path = deploy_locally(
             root,
@@ -281,17 +309,20 @@ def deploy(
             reports_dir=reports_dir,
             timeout_s=timeout,
             on_step=None if as_json else _print_step,
+            hold=hold if keep else None,
         )
+    except KeyboardInterrupt:
+        err.print("interrupted: the deployment was stopped; its local app, stacks and load balancers are gone")
+        raise typer.Exit(130) from None
     except (HiveMindError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    if as_json:
-        sys.stdout.write(record.model_dump_json(indent=2) + "\n")
-    else:
-        _print_summary(record, report_path)
+    if not shown:
+        show(record, report_path)
     if record.status != "SUCCEEDED":
         raise typer.Exit(EXIT_FAILED)
 
 
+_LOCAL_URL = re.compile(r"^https?://127\.0\.0\.1:\d+")
 _SYMBOLS = {"SUCCEEDED": "[green]✓[/green]", "FAILED": "[red]✗[/red]", "RUNNING": "[cyan]▶[/cyan]"}
 
 
@@ -305,7 +336,14 @@ def _print_summary(record: Any, report_path: Path | None) -> None:
     colour = "green" if record.status == "SUCCEEDED" else "red"
     out.print(f"\n[bold {colour}]{record.status}[/bold {colour}]  {record.app_name}  ({record.deployment_id})")
     if record.url:
-        out.print(f"  URL     {record.url}")
+        where = "  (a local load balancer on this machine)" if _LOCAL_URL.match(record.url) else ""
+        out.print(f"  URL     {record.url}{where}")
+    if record.not_rehearsed:
+        out.print(f"  not rehearsed: {record.not_rehearsed}", markup=False)
+    if record.health and record.health.status_code:
+        out.print(f"  health  {record.health.path} answered {record.health.status_code}")
+    for warning in [c for c in record.qa if not c.required and (c.status_code is None or c.status_code >= 500)]:
+        out.print(f"  warning {warning.path}: {warning.status_code or warning.error}", markup=False)
     if record.stack_name:
         out.print(f"  stack   {record.stack_name}")
     total = sum(s.duration_s or 0 for s in record.steps)

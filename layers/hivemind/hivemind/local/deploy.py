@@ -34,11 +34,14 @@ def deploy_locally(
     root: Path | None = None,
     inspect: Callable[[Any, DeploymentRecord], None] | None = None,
     prepare: Callable[[Any], dict[str, Any]] | None = None,
+    hold: Callable[[DeploymentRecord], None] | None = None,
 ) -> tuple[DeploymentRecord, Path | None]:
     """Deploy `source` on a fresh local runtime; returns the final record and the report's path.
 
     `prepare(runtime)` runs first and may add request fields (say, a certificate it created);
-    `inspect(runtime, record)` runs before the runtime goes away (tests look at what is left).
+    `inspect(runtime, record)` runs before the runtime goes away (tests look at what is left);
+    `hold(record)` too, and the app keeps serving until it returns (`deploy --keep`). Then the
+    app's processes and the local load balancers end.
     """
     from hivemind.cli.main import project_root
     from hivemind.local.runtime import LocalRuntime
@@ -55,6 +58,8 @@ def deploy_locally(
         )
         if inspect is not None:
             inspect(aws, record)
+        if hold is not None:
+            hold(record)
         return record, report_path
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import copy
 import importlib.util
 import io
-import itertools
 import json
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from hivemind.aws import clients
+from hivemind.local import instances, loadbalancer
 from hivemind.settings import Settings, invocation_environment
 
 log = logging.getLogger("hivemind.local")
@@ -52,9 +54,6 @@ _EVENT_TIME = "%Y-%m-%dT%H:%M:%SZ"
 FAULTS: dict[str, str] = {
     "capacity": "the first EC2 instance fails with InsufficientInstanceCapacity (the Medic retries)",
     "bad-ami": "every EC2 instance fails with InvalidAMIID.NotFound (the Medic rolls back)",
-    "unhealthy": "registered targets never pass their health check",
-    "slow-health": "registered targets stay 'initial' for five checks, then turn healthy",
-    "app-fails": "the app crashes on start: the instance leaves its last log lines and signals FAILURE",
 }
 
 _CAPACITY_REASON = (
@@ -63,17 +62,10 @@ _CAPACITY_REASON = (
     'Request ID: 6f1c2a4e-local) (SDK Attempt Count: 1)" (RequestToken: local, HandlerErrorCode: '
     "GeneralServiceException) Error Code: InsufficientInstanceCapacity"
 )
-_SIGNAL_FAILURE_REASON = "Received FAILURE signal with UniqueId i-0a1b2c3d4e5f60718"
-# What a real bootstrap leaves when the app dies on start (see templating/userdata.py's fail()).
-_APP_FAILURE_LOG = """+ systemctl enable --now hivemind-app
-Created symlink /etc/systemd/system/multi-user.target.wants/hivemind-app.service.
-the app never answered on its health path
---- app log ---
-Traceback (most recent call last):
-  File "/opt/app/app.py", line 3, in <module>
-    import flask_sqlalchemy
-ModuleNotFoundError: No module named 'flask_sqlalchemy'
-"""
+# CloudFormation's own texts for a creation policy's outcome
+_SIGNAL_SUCCESS_REASON = "Received SUCCESS signal with UniqueId {instance_id}"
+_SIGNAL_FAILURE_REASON = "Received FAILURE signal with UniqueId {instance_id}"
+_SIGNAL_TIMEOUT_REASON = "Failed to receive 1 resource signal(s) within the specified duration"
 _AMI_REASON = (
     "The image id '[{ami}]' does not exist (Service: Ec2, Status Code: 400, Request ID: 0c9d-local) "
     "(RequestToken: local, HandlerErrorCode: InvalidRequest) Error Code: InvalidAMIID.NotFound"
@@ -115,7 +107,8 @@ class _State:
     fired: set[str] = field(default_factory=set)
     time_scale: float = 0.01
     provision_delay_s: float = 0.2
-    health_script: dict[str, Iterator[tuple[str, str | None]]] = field(default_factory=dict)
+    scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    cache: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     threads: list[threading.Thread] = field(default_factory=list)
     in_flight: int = 0  # event deliveries running now
     restoring: bool = False  # an update is rolling back: the previous version builds as it did
@@ -300,6 +293,8 @@ def _patch_cloudformation() -> None:
         except Exception as exc:  # moto raised: on AWS this is the resource's CREATE_FAILED
             raise ResourceFailed(logical_id, kind, f"{type(exc).__name__}: {exc}"[:1000]) from exc
         physical = getattr(resource, "physical_resource_id", "") if resource is not None else ""
+        if kind == "AWS::EC2::Instance" and "CreationPolicy" in resource_json and resource is not None:
+            _await_signal(stack, logical_id, kind, resource, resource_json, resources_map)
         _resource_event(stack, logical_id, kind, str(physical or ""), "CREATE_COMPLETE")
         return resource
 
@@ -481,13 +476,6 @@ def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> 
         return None
     if "bad-ami" in _state.faults:
         return _AMI_REASON.format(ami="ami-0badc0ffee0000000")
-    if "app-fails" in _state.faults:
-        # the instance's user data would upload this, then signal FAILURE (the stack rolls back)
-        parameters = resources_map.resolved_parameters
-        clients.client("s3", REGION).put_object(
-            Bucket=parameters["FailureLogBucket"], Key=parameters["FailureLogKey"], Body=_APP_FAILURE_LOG.encode()
-        )
-        return _SIGNAL_FAILURE_REASON
     if "capacity" in _state.faults and "capacity" not in _state.fired:
         _state.fired.add("capacity")
         itype = resource_json.get("Properties", {}).get("InstanceType", "t3.micro")
@@ -495,49 +483,67 @@ def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> 
     return None
 
 
-# ----------------------------------------------------------------------------------------- ELBv2
-def _patch_target_health() -> None:
-    """Registered targets start 'initial' and turn healthy, unless a fault scripts otherwise."""
-    import moto.elbv2.models as elb_models
+# ------------------------------------------------------------------------------------------- EC2
+def _await_signal(
+    stack: Any, logical_id: str, kind: str, resource: Any, resource_json: dict[str, Any], resources_map: Any
+) -> None:
+    """The instance's creation policy: its user data runs the app here (instances.py) and the
+    resource completes on SUCCESS, or fails with CloudFormation's own reason."""
+    from moto.cloudformation import parsing
 
-    original = elb_models.FakeTargetGroup.health_for
+    def resolve(name: str) -> Any:
+        if "." in name:
+            resource_name, _, attribute = name.partition(".")
+            return parsing.clean_json({"Fn::GetAtt": [resource_name, attribute]}, resources_map)
+        return parsing.clean_json({"Ref": name}, resources_map)
 
-    def health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
-        status = original(self, target, ec2_backend)
-        if not _state.active or status.status != "healthy":
-            return status
-        key = f"{self.arn}/{target['Id']}"
-        with _state.lock:
-            script = _state.health_script.get(key)
-            if script is None:
-                script = _state.health_script[key] = _health_sequence()
-            state, reason = next(script)
-        if state == "healthy":
-            return status
-        return elb_models.FakeHealthStatus(
-            status.instance_id,
-            status.port,
-            status.health_check_port,
-            state,
-            reason,
-            _HEALTH_DESCRIPTIONS.get(reason or ""),
+    instance_id = str(resource.id)
+    script = instances.user_data_script(resource_json, resolve)
+    signal = resource_json["CreationPolicy"].get("ResourceSignal", {})
+    parameters = {**resources_map.resolved_parameters, "AWS::Region": resources_map._region_name}
+    try:
+        booted = instances.boot(
+            instance_id=instance_id,
+            private_ip=str(getattr(resource, "private_ip", "") or "10.0.0.10"),
+            script=script or "",
+            parameters={k: str(v) for k, v in parameters.items()},
+            s3=clients.client("s3", REGION),
+            timeout_s=_duration_s(str(signal.get("Timeout", "PT5M"))),
+            time_scale=_state.time_scale,
+            scratch=_state.scratch,
+            cache=_state.cache,
         )
+    except instances.BootFailed as failure:
+        reason = _SIGNAL_FAILURE_REASON if failure.signalled else _SIGNAL_TIMEOUT_REASON
+        raise ResourceFailed(logical_id, kind, reason.format(instance_id=instance_id)) from None
+    if booted.not_rehearsed:
+        note = f"HiveMind local runtime: the app was not run: {booted.not_rehearsed}"
+        _resource_event(stack, logical_id, kind, instance_id, "CREATE_IN_PROGRESS", note)
+    else:
+        reason = _SIGNAL_SUCCESS_REASON.format(instance_id=instance_id)
+        _resource_event(stack, logical_id, kind, instance_id, "CREATE_IN_PROGRESS", reason)
 
-    elb_models.FakeTargetGroup.health_for = health_for
+
+def _duration_s(iso: str) -> float:
+    """An ISO-8601 duration of a creation policy ("PT15M", "PT1H30M", "PT900S") in seconds."""
+    match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", iso.strip())
+    if not match or not any(match.groups()):
+        return 300.0
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
 
 
-_HEALTH_DESCRIPTIONS = {
-    "Elb.RegistrationInProgress": "Target registration is in progress",
-    "Target.FailedHealthChecks": "Health checks failed",
-}
+def _patch_instance_termination() -> None:
+    """A terminated instance's app stops (its process group ends)."""
+    from moto.ec2.models.instances import Instance
 
+    original = Instance.terminate
 
-def _health_sequence() -> Iterator[tuple[str, str | None]]:
-    initial = [("initial", "Elb.RegistrationInProgress")]
-    if "unhealthy" in _state.faults:
-        return itertools.chain(initial, itertools.repeat(("unhealthy", "Target.FailedHealthChecks")))
-    waits = 5 if "slow-health" in _state.faults else 1
-    return itertools.chain(initial * waits, itertools.repeat(("healthy", None)))
+    def terminate(self: Any) -> Any:
+        instances.stop(self.id)
+        return original(self)
+
+    Instance.terminate = terminate
 
 
 # ---------------------------------------------------------------------------------- Step Functions
@@ -663,7 +669,8 @@ def install_patches() -> None:
     _patch_lambda()
     _patch_eventbridge()
     _patch_cloudformation()
-    _patch_target_health()
+    _patch_instance_termination()
+    loadbalancer.install_patches(lambda: _state.active)
     _patch_state_machines_from_cloudformation()
     _patch_send_task_failure_cause()
     _patch_execution_events()
@@ -818,6 +825,7 @@ class LocalRuntime:
         self.faults = set(faults)
         self.outputs: dict[str, str] = {}
         self._mock: Any = None
+        self._scratch: Path | None = None
         self._saved_env: dict[str, str | None] = {}
 
     # lifecycle -----------------------------------------------------------------------------
@@ -855,8 +863,11 @@ class LocalRuntime:
         _state.functions.clear()
         _state.faults, _state.fired = set(self.faults), set()
         _state.time_scale, _state.provision_delay_s = self.time_scale, self.provision_delay_s
-        _state.health_script.clear()
         _state.invocations.clear()
+        self._scratch = Path(tempfile.mkdtemp(prefix="hivemind-instances-"))
+        self._scratch.chmod(0o755)  # nginx's workers (nobody, when run as root) read the site
+        _state.scratch, _state.cache = self._scratch, package_cache()
+        loadbalancer.settings.time_scale = self.time_scale
         clients.reset()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
@@ -869,6 +880,11 @@ class LocalRuntime:
 
     def stop_runtime(self) -> None:
         self.drain(timeout_s=30)
+        instances.stop_all()
+        loadbalancer.stop_all()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         _state.active = False
         if self._mock is not None:
             self._mock.stop()
@@ -963,12 +979,19 @@ class LocalRuntime:
             raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
         self.faults = set(faults)
         _state.faults, _state.fired = set(faults), set()
-        _state.health_script.clear()
 
     @staticmethod
     def invocations() -> list[tuple[str, float]]:
         with _state.lock:
             return list(_state.invocations)
+
+
+def package_cache() -> Path:
+    """Where instances share package caches (pip, npm, Node builds): an unchanged app installs
+    from it in seconds. `HIVEMIND_CACHE` moves it."""
+    folder = Path(os.environ.get("HIVEMIND_CACHE") or Path.home() / ".cache" / "hivemind")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def template_summary(root: Path) -> dict[str, int]:

@@ -59,6 +59,7 @@ _STEP_ERRORS: dict[str, tuple[str, str]] = {
     "TargetNotHealthyYet": ("unhealthy", "Wait for healthy target"),
     "TargetUnhealthy": ("unhealthy", "Wait for healthy target"),
     "TargetRegistrationFailed": ("invalid-parameter", "Register target"),
+    "SmokeTestFailed": ("unhealthy", "Smoke test"),
     "States.Timeout": ("boot-timeout", None),  # type: ignore[dict-item]
 }
 

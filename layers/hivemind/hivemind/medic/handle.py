@@ -43,6 +43,14 @@ def log_tail(lines: list[str]) -> list[str]:
     return kept[::-1]
 
 
+def boot_failure_line(lines: list[str]) -> str | None:
+    """The bootstrap's own last line before the app's log (what stopped it), if any."""
+    if "--- app log ---" not in lines:
+        return None
+    before = [line for line in lines[: lines.index("--- app log ---")] if line.strip()]
+    return before[-1] if before else None
+
+
 # Same size, another family: the usual way around InsufficientInstanceCapacity.
 _ALTERNATIVES = {
     "t3": ("t3a", "t2"),
@@ -77,7 +85,10 @@ def handle_failure(
         lines = artifacts.text_lines(
             s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, instance_log_name(state.attempt))
         )
-        diagnosis = diagnosis.model_copy(update={"instance_log": log_tail(lines)})
+        kept = log_tail(lines)
+        said = boot_failure_line(kept)
+        summary = f"{diagnosis.summary}; the instance said: {said}" if said else diagnosis.summary
+        diagnosis = diagnosis.model_copy(update={"instance_log": kept, "summary": summary})
     record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
     if state.stack is not None and record.stack_operation in ("update", "unchanged"):
         decision = _restore(

@@ -62,6 +62,9 @@ class DeploymentPlan(BaseModel):
     port: int = Field(ge=1, le=65535)
     port_env: str | None = None
     health_path: str = "/"
+    routes: list[str] = Field(
+        default_factory=list, description="GET routes the planner found (no parameters): the smoke test tries them"
+    )
     subdir: str = "."
     instance_type: str = "t3.micro"
     environment: dict[str, str] = Field(default_factory=dict)

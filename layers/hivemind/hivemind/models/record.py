@@ -9,11 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hivemind.models.plan import DeploymentPlan
 from hivemind.models.request import DeploymentRequest
-from hivemind.models.workflow import Diagnosis, Finding, HealthInfo
+from hivemind.models.workflow import Diagnosis, Finding, HealthInfo, QaCheck
 
-DeploymentStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "DELETING", "DELETED", "DELETE_FAILED"]
+# NOT_REHEARSED: on the local runtime, the app could not run on this machine (the record says why)
+DeploymentStatus = Literal[
+    "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "NOT_REHEARSED", "DELETING", "DELETED", "DELETE_FAILED"
+]
 # the workflow is over (whatever happened to the stack since)
-TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "DELETING", "DELETED", "DELETE_FAILED"})
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {"SUCCEEDED", "FAILED", "NOT_REHEARSED", "DELETING", "DELETED", "DELETE_FAILED"}
+)
 
 
 class StepTiming(BaseModel):
@@ -54,6 +59,9 @@ class DeploymentRecord(BaseModel):
     error: str | None = None
     diagnosis: Diagnosis | None = None
     attempts: int = 1
+    health: HealthInfo | None = None
+    qa: list[QaCheck] = Field(default_factory=list)
+    not_rehearsed: str | None = Field(default=None, description="why the app could not run on this machine")
 
 
 class Report(BaseModel):
@@ -63,7 +71,7 @@ class Report(BaseModel):
 
     deployment_id: str
     app_name: str
-    status: Literal["SUCCEEDED", "FAILED"]
+    status: Literal["SUCCEEDED", "FAILED", "NOT_REHEARSED"]
     started_at: datetime
     finished_at: datetime
     duration_s: float
@@ -74,6 +82,9 @@ class Report(BaseModel):
     plan: DeploymentPlan | None = None
     findings: list[Finding] = Field(default_factory=list)
     health: HealthInfo | None = None
+    qa: list[QaCheck] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="the plan's and the smoke test's")
+    not_rehearsed: str | None = None
     error: str | None = None
     diagnosis: Diagnosis | None = None
     medic_action: str | None = None

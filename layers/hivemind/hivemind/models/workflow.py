@@ -70,11 +70,33 @@ class TargetInfo(_Part):
 
 
 class HealthInfo(_Part):
-    """Output of "Wait for healthy target"."""
+    """Output of "Wait for healthy target" (the report adds what the smoke test saw)."""
 
     state: str
     reason: str | None = None
     description: str | None = None
+    path: str | None = None
+    status_code: int | None = Field(default=None, description="of the health path, through the load balancer")
+    checks: int | None = Field(default=None, description="looks at the target's health until it was healthy")
+    seconds_to_healthy: float | None = Field(default=None, description="from registration to healthy")
+
+
+class QaCheck(_Part):
+    """One GET of the smoke test, through the load balancer's URL."""
+
+    path: str
+    status_code: int | None = None
+    ms: float | None = None
+    error: str | None = None
+    required: bool = Field(default=False, description="the health path: its failure fails the deployment")
+
+
+class QaResult(_Part):
+    """Output of "Smoke test"."""
+
+    url: str
+    checks: list[QaCheck]
+    warnings: list[str] = Field(default_factory=list)
 
 
 class ErrorInfo(BaseModel):
@@ -146,6 +168,7 @@ class WorkflowState(BaseModel):
     stack: StackInfo | None = None
     target: TargetInfo | None = None
     health: HealthInfo | None = None
+    qa: QaResult | None = None
     error: ErrorInfo | None = None
     medic: MedicDecision | None = None
 
@@ -168,7 +191,7 @@ class ReportInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Literal["SUCCEEDED", "FAILED"]
+    outcome: Literal["SUCCEEDED", "FAILED", "NOT_REHEARSED"]
     execution_arn: str
     state: WorkflowState
 
@@ -177,6 +200,6 @@ class ReportResult(_Part):
     """Output of "Report"."""
 
     deployment_id: str
-    status: Literal["SUCCEEDED", "FAILED"]
+    status: Literal["SUCCEEDED", "FAILED", "NOT_REHEARSED"]
     report_key: str
     url: str | None = None

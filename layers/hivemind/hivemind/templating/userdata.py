@@ -9,6 +9,7 @@ The runtime each language needs comes from runtimes.py.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from hivemind.errors import PlanError
@@ -105,6 +106,7 @@ def user_data(plan: DeploymentPlan) -> str:
         [
             "#!/bin/bash",
             "# HiveMind app server bootstrap (generated): runtime, source, build, service, logs, signal.",
+            _header(plan),
             "set -euo pipefail",
             "exec > >(tee -a /var/log/hivemind-bootstrap.log) 2>&1",
             "signal() { /opt/aws/bin/cfn-signal -e $1 --stack ${AWS::StackName} --resource WebInstance"
@@ -138,11 +140,14 @@ def user_data(plan: DeploymentPlan) -> str:
             "systemctl daemon-reload",
             "systemctl enable --now hivemind-app",
             _cloudwatch_agent(),
+            # curl -f's rule: a status below 400 (redirects not followed) is an answer; 000 is none
             f"for attempt in $(seq 1 {HEALTH_TRIES}); do",
-            f"  if curl -fsS -o /dev/null --max-time 4 {literal(health_url)}; then signal 0; exit 0; fi",
+            f"  code=$(curl -sS -o /dev/null -w '%{{http_code}}' --max-time 4 {literal(health_url)} || true)",
+            "  case $code in 2??|3??) signal 0; exit 0 ;; esac",
             f"  sleep {HEALTH_SLEEP_S}",
             "done",
-            "echo 'the app never answered on its health path'",
+            f"echo the app never answered on its health path {literal(plan.health_path)}:"
+            " last status $code '(000: no connection)'",
             "exit 1",
             "",
         ]
@@ -154,6 +159,19 @@ def user_data(plan: DeploymentPlan) -> str:
             "CloudFormation's substitutions): pass fewer or shorter environment values, or large ones as secrets"
         )
     return script
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _header(plan: DeploymentPlan) -> str:
+    """One comment line that says what the script runs, for readers of the instance's user data
+    (and the local runtime, which rehearses the app from it): never user-controlled text beyond
+    the validated runtime version and port variable."""
+    fields = [f"language={plan.language}", f"runtime={plan.runtime_version}", f"port={plan.port}"]
+    if plan.port_env and _NAME.match(plan.port_env):
+        fields.append(f"port_env={plan.port_env}")
+    return "# hivemind: " + " ".join(fields)
 
 
 def _cloudwatch_agent() -> str:

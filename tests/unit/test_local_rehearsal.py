@@ -1,0 +1,83 @@
+"""What the local runtime reads from a stack's user data to rehearse the app: the files the
+script writes, its health URL and header, and Fn::Sub as CloudFormation resolves it."""
+
+from __future__ import annotations
+
+import pytest
+
+from hivemind.local import instances, toolchains
+from hivemind.local.loadbalancer import matches
+from hivemind.models import DeploymentPlan
+from hivemind.templating.userdata import user_data
+from tests.fixtures.plans import plan as flask_plan
+
+HOSTILE = "'\"; rm -rf / #${AWS::AccountId}\n!Ref X `id` $(curl evil) > /etc/passwd"
+
+
+def _script(plan: DeploymentPlan) -> str:
+    refs = {"AWS::StackName": "hivemind-app", "AWS::Region": "us-east-1", "SourceBucket": "b", "SourceKey": "k"}
+    return instances.resolve_sub(user_data(plan), lambda name: refs.get(name, f"<{name}>"))
+
+
+def test_the_files_the_script_writes_are_read_back_byte_for_byte_even_hostile_values():
+    # Given a plan whose environment holds quotes, newlines, redirections and CloudFormation syntax
+    plan = flask_plan().model_copy(update={"environment": {"HOSTILE": HOSTILE, "PLAIN": "x"}})
+    # When its user data is resolved as CloudFormation would and its files are read back
+    files = instances.written_files(_script(plan))
+    # Then app.env.sh exports exactly the values (as bash would read them), and the scripts are there
+    env = files["/etc/hivemind/app.env.sh"]
+    assert "export HOSTILE=" in env and "${AWS::AccountId}" in env and "export PLAIN=x\n" in env
+    assert {"/opt/hivemind/build.sh", "/opt/hivemind/start.sh"} <= set(files)
+    assert files["/opt/hivemind/start.sh"].startswith("#!/bin/bash\n") and "exec " in files["/opt/hivemind/start.sh"]
+    assert "/etc/passwd" not in files  # a value's "> /etc/passwd" is data, not a redirection
+
+
+def test_the_header_and_health_url_say_what_the_instance_runs():
+    plan = flask_plan().model_copy(update={"health_path": "/health", "port": 5000, "port_env": "PORT"})
+    script = _script(plan)
+    assert instances.header(script) == {
+        "language": "python",
+        "runtime": plan.runtime_version,
+        "port": "5000",
+        "port_env": "PORT",
+    }
+    assert instances.health_url(script) == "http://127.0.0.1:5000/health"
+
+
+def test_fn_sub_resolves_references_and_keeps_escaped_literals():
+    resolved = instances.resolve_sub("a ${Name} ${!Literal} ${Res.Attr} $plain", lambda n: n.upper())
+    assert resolved == "a NAME ${Literal} RES.ATTR $plain"
+
+
+def test_paths_of_the_instance_point_into_its_folder_and_nothing_else_moves(tmp_path):
+    text = ". /etc/hivemind/app.env.sh\ncd /opt/app/web\nexport PATH=/opt/app/.venv/bin:$PATH\n/opt/apple /etc/hosts\n"
+    mapped = instances._map_paths(text, tmp_path)
+    assert f". {tmp_path}/etc/hivemind/app.env.sh" in mapped and f"cd {tmp_path}/opt/app/web" in mapped
+    assert f"PATH={tmp_path}/opt/app/.venv/bin:$PATH" in mapped and "/opt/apple /etc/hosts" in mapped
+
+
+@pytest.mark.parametrize(
+    ("matcher", "status", "passed"),
+    [
+        ("200-399", 200, True),
+        ("200-399", 302, True),
+        ("200-399", 404, False),
+        ("200,302", 302, True),
+        ("200", 201, False),
+    ],
+)
+def test_a_target_group_matcher_is_read_as_aws_reads_it(matcher, status, passed):
+    assert matches(matcher, status) is passed
+
+
+def test_a_python_version_this_machine_lacks_is_named_with_what_it_has(tmp_path):
+    verdict = toolchains.find("python", "2.1", tmp_path)
+    assert isinstance(verdict, str) and verdict.startswith(
+        "not rehearsable here: Python 2.1 requested; this machine has"
+    )
+
+
+@pytest.mark.parametrize("language", ["go", "java", "ruby", "php", "docker"])
+def test_languages_whose_registries_are_out_of_reach_are_not_rehearsable(tmp_path, language):
+    verdict = toolchains.find(language, "1", tmp_path)
+    assert isinstance(verdict, str) and verdict.startswith("not rehearsable here: ")
