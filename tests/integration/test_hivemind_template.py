@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hivemind.local.runtime import translate_template
+from hivemind.local.sam import translate_template
 from hivemind.policy import lint_template
 from tests.conftest import ROOT
 

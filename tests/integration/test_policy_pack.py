@@ -188,7 +188,7 @@ def test_users_can_add_their_own_rules(tmp_path):
 
 
 def test_hivemind_s_own_template_passes_the_applicable_rules():
-    from hivemind.local.runtime import translate_template
+    from hivemind.local.sam import translate_template
     from tests.conftest import ROOT
 
     template, _ = translate_template(ROOT, "s3://code/placeholder.zip")

@@ -116,6 +116,8 @@ class Instance:
     status_code: int | None = None  # of the bootstrap's last health check
     checks: int = 0
     terminated: bool = False
+    # seconds: "boot" in all, and of it "runtime" (venv, corepack), "build", "start" (start.sh to an answer)
+    timings: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def address(self, port: int) -> tuple[str, int] | None:
@@ -223,8 +225,10 @@ def boot(
     logs = folder / "var/log"
     logs.mkdir(parents=True)
     bootstrap_log, app_log = logs / "hivemind-bootstrap.log", logs / "app.log"
+    started = time.perf_counter()
     try:
         _boot(instance, script, parameters, s3, timeout_s, time_scale, cache, bootstrap_log, app_log)
+        instance.timings["boot"] = time.perf_counter() - started
     except BootFailed as failure:
         text = _failure_log(failure, bootstrap_log, app_log)
         if failure.signalled:
@@ -293,10 +297,13 @@ def _boot(
     for folder in ("var/lib/hivemind", "var/cache/hivemind", "home/app", "tmp"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     env = _environment(root, cache, toolchain)
+    mark = time.perf_counter()
     prepared = toolchain.prepare(root / "opt/app", env, bootstrap_log)
+    instance.timings["runtime"] = time.perf_counter() - mark
     if prepared:
         raise BootFailed(prepared)
 
+    mark = time.perf_counter()
     with bootstrap_log.open("ab") as out:
         out.write(b"+ runuser -u app -- /opt/hivemind/build.sh\n")
         out.flush()
@@ -317,6 +324,8 @@ def _boot(
         if build.returncode != 0:
             raise BootFailed(f"build.sh exited with status {build.returncode}")
         out.write(b"+ systemctl enable --now hivemind-app\n")
+    instance.timings["build"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     app_out = app_log.open("ab")
     instance.process = subprocess.Popen(
         ["bash", str(root / "opt/hivemind/start.sh")],
@@ -330,6 +339,7 @@ def _boot(
     app_out.close()
     instance.health_url = re.sub(r"^http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{instance.local_port}", url)
     _wait_until_answering(instance, deadline, time_scale, bootstrap_log)
+    instance.timings["start"] = time.perf_counter() - mark
 
 
 def _wait_until_answering(instance: Instance, deadline: float, time_scale: float, bootstrap_log: Path) -> None:
@@ -528,3 +538,16 @@ def _loopback(address: str, width: int) -> bool:
     if address == "00000000000000000000000001000000":  # ::1
         return True
     return address.startswith("0000000000000000FFFF0000") and address.endswith("7F")  # ::ffff:127.x
+
+
+def patch_termination() -> None:
+    """A terminated instance's app stops (its process group ends)."""
+    from moto.ec2.models.instances import Instance
+
+    original = Instance.terminate
+
+    def terminate(self: Any) -> Any:
+        stop(self.id)
+        return original(self)
+
+    Instance.terminate = terminate

@@ -432,10 +432,10 @@ def install_patches(active: Any) -> None:
             status.instance_id, status.port, status.health_check_port, health.state, health.reason, health.description
         )
 
-    elb.ELBv2Backend.create_listener = create_listener  # type: ignore[method-assign]
-    elb.ELBv2Backend.delete_listener = delete_listener  # type: ignore[method-assign]
-    elb.ELBv2Backend.delete_load_balancer = delete_load_balancer  # type: ignore[method-assign]
-    elb.FakeTargetGroup.register = register  # type: ignore[method-assign]
-    elb.FakeTargetGroup.deregister = deregister  # type: ignore[method-assign]
-    elb.FakeTargetGroup.deregister_terminated_instances = deregister_terminated  # type: ignore[method-assign]
-    elb.FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
+    elb.ELBv2Backend.create_listener = create_listener
+    elb.ELBv2Backend.delete_listener = delete_listener
+    elb.ELBv2Backend.delete_load_balancer = delete_load_balancer
+    elb.FakeTargetGroup.register = register
+    elb.FakeTargetGroup.deregister = deregister
+    elb.FakeTargetGroup.deregister_terminated_instances = deregister_terminated
+    elb.FakeTargetGroup.health_for = health_for

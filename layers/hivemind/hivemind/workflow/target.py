@@ -50,7 +50,8 @@ def check_health(state: WorkflowState, *, elbv2: Any, now: datetime | None = Non
         return health.model_copy(update={"path": path, "seconds_to_healthy": waited})
     if health.reason == NOT_REHEARSED:
         raise AppNotRehearsed(health.description or "the app could not run on this machine")
-    detail = f"target {target.instance_id}:{target.port} is {health.state} ({health.reason or 'no reason given'})"
+    why = ": ".join(p for p in (health.reason, health.description) if p) or "no reason given"
+    detail = f"target {target.instance_id}:{target.port} is {health.state} ({why})"
     if health.reason == "Target.InvalidState" or health.state not in _STILL_WAITING:
         raise TargetUnhealthy(detail)
     if now - target.registered_at > HEALTH_GRACE:

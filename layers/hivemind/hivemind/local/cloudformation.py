@@ -1,0 +1,334 @@
+"""CloudFormation: stacks created, updated, rolled back and deleted as AWS does.
+
+On AWS `CreateStack` returns at once (CREATE_IN_PROGRESS); each resource gets its events; an
+instance with a CreationPolicy completes only when it signals; a failed resource gives
+CREATE_FAILED, then ROLLBACK_IN_PROGRESS → ROLLBACK_COMPLETE with what was created deleted; every
+stack status change is published to EventBridge. moto creates synchronously, without events,
+signals or roll back: here stacks are provisioned on a thread, with those events and texts; the
+instance's app runs for real (instances.py) before its resource completes; an UPDATE change set
+rebuilds the stack's resources (coarse: every resource is new) and a failed one restores the
+previous template.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from typing import Any
+
+from hivemind.aws import clients
+from hivemind.local import instances
+from hivemind.local.events import _publish
+from hivemind.local.faults import _fault_for
+from hivemind.local.state import REGION, _state
+
+log = logging.getLogger("hivemind.local")
+
+
+class ResourceFailed(Exception):
+    """A resource CloudFormation could not create (injected, or moto itself raised)."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str):
+        super().__init__(reason)
+        self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+
+
+# CloudFormation's own texts for a creation policy's outcome
+_SIGNAL_SUCCESS_REASON = "Received SUCCESS signal with UniqueId {instance_id}"
+
+_SIGNAL_FAILURE_REASON = "Received FAILURE signal with UniqueId {instance_id}"
+
+_SIGNAL_TIMEOUT_REASON = "Failed to receive 1 resource signal(s) within the specified duration"
+
+
+def _patch_cloudformation() -> None:
+    import moto.cloudformation.models as cfn_models
+    import moto.cloudformation.parsing as parsing
+
+    original_add_stack_event = cfn_models.Stack._add_stack_event
+    original_create_resource = parsing.parse_and_create_resource
+    original_create_resources = cfn_models.Stack.create_resources
+
+    def add_stack_event(
+        self: Any,
+        resource_status: str,
+        resource_status_reason: str | None = None,
+        resource_properties: str | None = None,
+    ) -> None:
+        original_add_stack_event(self, resource_status, resource_status_reason, resource_properties)
+        if not _state.active:
+            return
+        detail = {
+            "stack-id": self.stack_id,
+            "status-details": {"status": resource_status, "status-reason": resource_status_reason or ""},
+            "client-request-token": "",
+        }
+        _publish(
+            self.account_id,
+            self.region_name,
+            "aws.cloudformation",
+            "CloudFormation Stack Status Change",
+            [self.stack_id],
+            detail,
+        )
+
+    def create_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        if not _state.active:
+            return original_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        stack = _stack_of(resources_map)
+        kind = resource_json.get("Type", "")
+        _resource_event(stack, logical_id, kind, "", "CREATE_IN_PROGRESS")
+        fault = _fault_for(kind, resource_json, resources_map)
+        if fault:
+            raise ResourceFailed(logical_id, kind, fault)
+        try:
+            resource = original_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        except ResourceFailed:
+            raise
+        except Exception as exc:  # moto raised: on AWS this is the resource's CREATE_FAILED
+            raise ResourceFailed(logical_id, kind, f"{type(exc).__name__}: {exc}"[:1000]) from exc
+        physical = getattr(resource, "physical_resource_id", "") if resource is not None else ""
+        if kind == "AWS::EC2::Instance" and "CreationPolicy" in resource_json and resource is not None:
+            _await_signal(stack, logical_id, kind, resource, resource_json, resources_map)
+        _resource_event(stack, logical_id, kind, str(physical or ""), "CREATE_COMPLETE")
+        return resource
+
+    def create_resources(self: Any) -> None:
+        if not _state.active:
+            return original_create_resources(self)
+        self.status = "CREATE_IN_PROGRESS"
+        # Outputs resolve lazily and would create resources from the describing thread.
+        self.output_map = parsing.OutputMap(self.resource_map, {**self.template_dict, "Outputs": {}}, self.stack_id)
+        thread = threading.Thread(target=_provision, args=(self,), name=f"cfn-{self.name}", daemon=True)
+        with _state.lock:
+            _state.threads.append(thread)
+        thread.start()
+
+    original_delete = cfn_models.Stack.delete
+
+    def delete(self: Any) -> None:
+        """AWS deletes in dependency order; moto's delete can stop on a VPC it thinks is still in use
+        (a terminated instance's interface), so what it leaves behind is logged, not raised."""
+        if not _state.active:
+            return original_delete(self)
+        self._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+        try:
+            self.resource_map.delete()
+        except Exception as exc:  # noqa: BLE001 - emulator limitation, see docs/LOCAL_RUNTIME.md
+            log.debug("moto kept some resources of %s: %s", self.name, exc)
+        self.status = "DELETE_COMPLETE"
+        self._add_stack_event("DELETE_COMPLETE")
+        return None
+
+    original_execute = cfn_models.CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        """Updates run like creates: asynchronously, with events, and a failed update rolls back
+        to the previous template (moto applies change sets synchronously, without tags or roll back)."""
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+        )
+        if not _state.active or change_set is None or change_set.change_set_type != "UPDATE":
+            return original_execute(self, change_set_name, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack.status = "UPDATE_IN_PROGRESS"
+        stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        change_set.execution_status = "EXECUTE_IN_PROGRESS"
+        thread = threading.Thread(
+            target=_apply_update, args=(stack, change_set), name=f"cfn-update-{stack.name}", daemon=True
+        )
+        with _state.lock:
+            _state.threads.append(thread)
+        thread.start()
+        return None
+
+    cfn_models.CloudFormationBackend.execute_change_set = execute_change_set
+    cfn_models.Stack._add_stack_event = add_stack_event
+    cfn_models.Stack.create_resources = create_resources
+    cfn_models.Stack.delete = delete
+    parsing.parse_and_create_resource = create_resource
+
+
+def _provision(stack: Any) -> None:
+    """Create a stack's resources as CloudFormation would, after a (scaled) provisioning delay."""
+    time.sleep(_state.provision_delay_s)
+    try:
+        ready = stack.resource_map.create(stack.template_dict)
+        stack.description = stack.template_dict.get("Description")
+        if ready:
+            stack.output_map = stack._create_output_map()
+            stack.mark_creation_complete()
+    except ResourceFailed as failure:
+        _roll_back(stack, failure)
+    except Exception as exc:  # noqa: BLE001  # an emulator bug must still end the stack, as AWS always does
+        _roll_back(stack, ResourceFailed(stack.name, "AWS::CloudFormation::Stack", f"{type(exc).__name__}: {exc}"))
+
+
+def _apply_update(stack: Any, change_set: Any) -> None:
+    """Replace the stack's resources with the change set's template (a coarse but faithful enough
+    update: what changed is new, outputs follow); on failure restore the previous template."""
+    previous = (stack.template, dict(stack.parameters), dict(stack.tags))
+    time.sleep(_state.provision_delay_s)
+    try:
+        _rebuild(stack, change_set.template, change_set.parameters or stack.parameters, change_set.tags)
+        stack.status = "UPDATE_COMPLETE"
+        stack._add_stack_event("UPDATE_COMPLETE")
+    except Exception as exc:  # noqa: BLE001 - any failure of an update rolls it back, as on AWS
+        failure = (
+            exc
+            if isinstance(exc, ResourceFailed)
+            else ResourceFailed(stack.name, "AWS::CloudFormation::Stack", f"{type(exc).__name__}: {exc}")
+        )
+        log.warning("update of %s failed: %s", stack.name, failure.reason)
+        _resource_event(stack, failure.logical_id, failure.resource_type, "", "UPDATE_FAILED", failure.reason)
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        stack._add_stack_event(
+            "UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to update: [{failure.logical_id}]."
+        )
+        _state.restoring = True
+        try:
+            _rebuild(stack, *previous)
+        except Exception as exc:  # noqa: BLE001 - the stack must still settle
+            log.warning("roll back of %s failed: %s", stack.name, exc)
+            stack.status = "UPDATE_ROLLBACK_FAILED"
+            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", f"{type(exc).__name__}: {exc}"[:1000])
+            return
+        finally:
+            _state.restoring = False
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+def _rebuild(stack: Any, template: Any, parameters: dict[str, str], tags: dict[str, str] | None) -> None:
+    try:
+        stack.resource_map.delete()
+    except Exception as exc:  # noqa: BLE001 - see Stack.delete's patch
+        log.debug("moto kept some resources of %s: %s", stack.name, exc)
+    stack.template = template
+    stack._parse_template()
+    stack.parameters = parameters
+    if tags:
+        stack.tags = dict(tags)
+    stack.resource_map = stack._create_resource_map()
+    stack.output_map = type(stack.output_map)(
+        stack.resource_map, {**stack.template_dict, "Outputs": {}}, stack.stack_id
+    )
+    stack.resource_map.create(stack.template_dict)
+    stack.output_map = stack._create_output_map()
+
+
+def _roll_back(stack: Any, failure: ResourceFailed) -> None:
+    _resource_event(stack, failure.logical_id, failure.resource_type, "", "CREATE_FAILED", failure.reason)
+    reason = f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user."
+    stack.status = "ROLLBACK_IN_PROGRESS"
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", reason)
+    created = [
+        (lid, r)
+        for lid, r in list(stack.resource_map._parsed_resources.items())
+        if hasattr(r, "physical_resource_id") and lid in stack.template_dict.get("Resources", {})
+    ]
+    try:
+        stack.resource_map.delete()
+    except Exception as exc:  # noqa: BLE001  # moto's delete is partial; the stack still ends ROLLBACK_COMPLETE on AWS
+        log.debug("moto could not delete everything while rolling back %s: %s", stack.name, exc)
+    for logical_id, resource in reversed(created):
+        kind = stack.template_dict["Resources"][logical_id].get("Type", "")
+        _resource_event(stack, logical_id, kind, str(resource.physical_resource_id), "DELETE_COMPLETE")
+    stack.template_dict = {**stack.template_dict, "Outputs": {}}
+    stack.output_map = stack._create_output_map()
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+def _stack_of(resources_map: Any) -> Any:
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
+    return backend.stacks.get(resources_map.stack_id)
+
+
+def _resource_event(stack: Any, logical_id: str, kind: str, physical: str, status: str, reason: str = "") -> None:
+    from moto.cloudformation.models import Event
+
+    if stack is None or logical_id == stack.name:
+        return
+    event = Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=physical,
+        resource_type=kind,
+        resource_status=status,
+        resource_status_reason=reason or None,
+        resource_properties=None,
+    )
+    stack.events.append(event)
+
+
+def _await_signal(
+    stack: Any, logical_id: str, kind: str, resource: Any, resource_json: dict[str, Any], resources_map: Any
+) -> None:
+    """The instance's creation policy: its user data runs the app here (instances.py) and the
+    resource completes on SUCCESS, or fails with CloudFormation's own reason."""
+    from moto.cloudformation import parsing
+
+    def resolve(name: str) -> Any:
+        if "." in name:
+            resource_name, _, attribute = name.partition(".")
+            return parsing.clean_json({"Fn::GetAtt": [resource_name, attribute]}, resources_map)
+        return parsing.clean_json({"Ref": name}, resources_map)
+
+    instance_id = str(resource.id)
+    script = instances.user_data_script(resource_json, resolve)
+    signal = resource_json["CreationPolicy"].get("ResourceSignal", {})
+    parameters = {**resources_map.resolved_parameters, "AWS::Region": resources_map._region_name}
+    try:
+        booted = instances.boot(
+            instance_id=instance_id,
+            private_ip=str(getattr(resource, "private_ip", "") or "10.0.0.10"),
+            script=script or "",
+            parameters={k: str(v) for k, v in parameters.items()},
+            s3=clients.client("s3", REGION),
+            timeout_s=_duration_s(str(signal.get("Timeout", "PT5M"))),
+            time_scale=_state.time_scale,
+            scratch=_state.scratch,
+            cache=_state.cache,
+        )
+    except instances.BootFailed as failure:
+        reason = _SIGNAL_FAILURE_REASON if failure.signalled else _SIGNAL_TIMEOUT_REASON
+        raise ResourceFailed(logical_id, kind, reason.format(instance_id=instance_id)) from None
+    if booted.not_rehearsed:
+        note = f"HiveMind local runtime: the app was not run: {booted.not_rehearsed}"
+        _resource_event(stack, logical_id, kind, instance_id, "CREATE_IN_PROGRESS", note)
+    else:
+        reason = _SIGNAL_SUCCESS_REASON.format(instance_id=instance_id)
+        _resource_event(stack, logical_id, kind, instance_id, "CREATE_IN_PROGRESS", reason)
+
+
+def _duration_s(iso: str) -> float:
+    """An ISO-8601 duration of a creation policy ("PT15M", "PT1H30M", "PT900S") in seconds."""
+    match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", iso.strip())
+    if not match or not any(match.groups()):
+        return 300.0
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def _patch_no_value_in_lists() -> None:
+    """`!If [cond, x, !Ref AWS::NoValue]` in a list removes the element on AWS; moto leaves None."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            cleaned = [clean_json(item, resources_map) for item in resource_json]
+            return [item for item in cleaned if item is not None]
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json  # the module's own recursive calls find it by this name

@@ -1,0 +1,46 @@
+"""Faults: what only AWS can do to a deployment, injected by name.
+
+A crashing app, a health path that 404s or an app bound to 127.0.0.1 are real apps now (the
+instance runs them); faults stay for what this machine cannot produce: no capacity in an
+Availability Zone, an image that does not exist. Their texts are AWS's own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hivemind.local.state import REGION, _state
+
+log = logging.getLogger("hivemind.local")
+
+
+# name -> what it does; see Fault
+FAULTS: dict[str, str] = {
+    "capacity": "the first EC2 instance fails with InsufficientInstanceCapacity (the Medic retries)",
+    "bad-ami": "every EC2 instance fails with InvalidAMIID.NotFound (the Medic rolls back)",
+}
+
+_CAPACITY_REASON = (
+    "We currently do not have sufficient {itype} capacity in the Availability Zone you requested "
+    "({az}). Our system will be working on provisioning additional capacity. (Service: Ec2, Status Code: 500, "
+    'Request ID: 6f1c2a4e-local) (SDK Attempt Count: 1)" (RequestToken: local, HandlerErrorCode: '
+    "GeneralServiceException) Error Code: InsufficientInstanceCapacity"
+)
+
+_AMI_REASON = (
+    "The image id '[{ami}]' does not exist (Service: Ec2, Status Code: 400, Request ID: 0c9d-local) "
+    "(RequestToken: local, HandlerErrorCode: InvalidRequest) Error Code: InvalidAMIID.NotFound"
+)
+
+
+def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> str | None:
+    if kind != "AWS::EC2::Instance" or _state.restoring:
+        return None
+    if "bad-ami" in _state.faults:
+        return _AMI_REASON.format(ami="ami-0badc0ffee0000000")
+    if "capacity" in _state.faults and "capacity" not in _state.fired:
+        _state.fired.add("capacity")
+        itype = resource_json.get("Properties", {}).get("InstanceType", "t3.micro")
+        return _CAPACITY_REASON.format(itype=itype, az=f"{REGION}a")
+    return None
