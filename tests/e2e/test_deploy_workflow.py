@@ -4,6 +4,7 @@ Each test starts a fresh local runtime, creates HiveMind from template.yaml, and
 state machine with the real handlers; only AWS is emulated.
 """
 
+import os
 import shutil
 import ssl
 import urllib.request
@@ -91,13 +92,18 @@ def test_a_static_site_is_served_by_nginx_where_nginx_is_installed(deploy, tmp_p
         tmp_path / "site",
         {"index.html": "<!doctype html><title>e2e</title><h1>static e2e</h1>\n", "about.html": "<p>about</p>\n"},
     )
-    record, _, _ = deploy("static-site", source=source)
-    if shutil.which("nginx") is None and not any(map(shutil.os.path.exists, ("/usr/sbin/nginx",))):
+    seen: dict[str, str] = {}
+    record, _, _ = deploy(
+        "static-site",
+        source=source,
+        look=lambda rt, rec: seen.update(page=_get(rec.url + "/about.html") if rec.url else ""),
+    )
+    if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
         # nginx is not installed here: the deployment says so instead of succeeding
         assert record.status == "NOT_REHEARSED" and "nginx" in record.not_rehearsed
         pytest.skip("nginx is not installed on this machine: the static site was (rightly) not rehearsed")
     assert record.status == "SUCCEEDED", record.error
-    assert _get(record.url + "/about.html").startswith("<p>about")
+    assert seen["page"].startswith("<p>about")
 
 
 def test_a_rails_app_without_its_secret_key_fails_at_plan_saying_what_to_pass(deploy, tmp_path):
@@ -274,3 +280,28 @@ def _get(url: str) -> str:
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     with urllib.request.urlopen(url, timeout=10, context=context) as response:
         return response.read().decode()
+
+
+def test_a_python_app_with_a_build_step_serves_what_its_build_made(deploy, tmp_path):
+    # Given a Flask app whose hivemind.toml names a build step that writes a file the app serves
+    source = write_files(
+        tmp_path / "built",
+        {
+            "requirements.txt": FLASK_REQUIREMENTS,
+            "hivemind.toml": '[plan]\nbuild_command = "python build_assets.py"\n',
+            "build_assets.py": "import pathlib, flask\n"
+            "pathlib.Path('build').mkdir(exist_ok=True)\n"
+            "pathlib.Path('build/version.txt').write_text(f'built with flask {flask.__version__}')\n",
+            "app.py": "from pathlib import Path\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n"
+            "@app.route('/')\ndef index():\n    return Path('build/version.txt').read_text()\n",
+        },
+    )
+    # When it is deployed: the build runs in the app's folder, with the app's own virtualenv
+    seen: dict[str, str] = {}
+    record, report, _ = deploy(
+        "built-app", source=source, look=lambda rt, rec: seen.update(page=_get(rec.url + "/") if rec.url else "")
+    )
+    # Then the app answers, through the load balancer, with what the build made
+    assert record.status == "SUCCEEDED", record.error
+    assert report["plan"]["build_command"] == "python build_assets.py"
+    assert seen["page"].startswith("built with flask ")
