@@ -186,6 +186,23 @@ def written_files(script: str) -> dict[str, str]:
     return files
 
 
+def created_folders(script: str) -> list[str]:
+    """The folders the script makes (`mkdir -p`, `install -d`) inside the instance's own paths:
+    the runtime part makes some of them (nginx's state folder) and is not run here."""
+    found: list[str] = []
+    for match in re.finditer(r"^\s*(?:mkdir -p|install -d)\s+(.*)$", script, re.MULTILINE):
+        words = shlex.split(match.group(1).split(";")[0].split("&&")[0], comments=True)
+        skip = False
+        for word in words:
+            if skip:
+                skip = False
+            elif word in ("-o", "-g", "-m"):
+                skip = True
+            elif word.startswith(INSTANCE_PATHS) and "$" not in word:
+                found.append(word)
+    return found
+
+
 def header(script: str) -> dict[str, str]:
     """The `# hivemind: key=value ...` line of the script (templating/userdata.py)."""
     match = re.search(r"^# hivemind: (.*)$", script, re.MULTILINE)
@@ -219,6 +236,7 @@ def boot(
     could not be rehearsed (`not_rehearsed` says why). Raises BootFailed after leaving the
     failure log where the template's FailureLogBucket/FailureLogKey say."""
     folder = Path(tempfile.mkdtemp(prefix=f"{instance_id}-", dir=scratch))
+    folder.chmod(0o755)  # run as root, nginx's workers are `nobody`: they read the site like the app user would
     instance = Instance(instance_id=instance_id, private_ip=private_ip, folder=folder)
     with _lock:
         _instances[instance_id] = instance
@@ -294,8 +312,8 @@ def _boot(
         env_out.write(f"export AWS_DEFAULT_REGION={shlex.quote(parameters.get('AWS::Region', 'us-east-1'))}\n")
         if port_env:  # the app's port here: the variable the template sets, pointed at a free port
             env_out.write(f"export {port_env}={instance.local_port}\nexport HIVEMIND_PORT={instance.local_port}\n")
-    for folder in ("var/lib/hivemind", "var/cache/hivemind", "home/app", "tmp"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
+    for folder in ("var/lib/hivemind", "var/cache/hivemind", "home/app", "tmp", *created_folders(script)):
+        (root / folder.lstrip("/")).mkdir(parents=True, exist_ok=True)
     env = _environment(root, cache, toolchain)
     mark = time.perf_counter()
     prepared = toolchain.prepare(root / "opt/app", env, bootstrap_log)
@@ -503,6 +521,8 @@ def _free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # as servers bind: connections that just closed (TIME_WAIT) do not keep the port taken
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("0.0.0.0", port))
         except OSError:
