@@ -325,39 +325,35 @@ def _boot(
     with bootstrap_log.open("ab") as out:
         out.write(b"+ runuser -u app -- /opt/hivemind/build.sh\n")
         out.flush()
+        build = _spawn(root, "build.sh", env, out)
         try:
-            build = subprocess.run(
-                ["bash", str(root / "opt/hivemind/build.sh")],
-                cwd=root / "opt/app",
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=max(1.0, deadline - time.monotonic()),
-                start_new_session=True,
-                check=False,
-            )
+            code = build.wait(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            _end_group(build, grace_s=5)
             raise BootFailed("the build did not finish within the creation policy's timeout", signalled=False) from None
-        if build.returncode != 0:
-            raise BootFailed(f"build.sh exited with status {build.returncode}")
+        if code != 0:
+            raise BootFailed(f"build.sh exited with status {code}")
         out.write(b"+ systemctl enable --now hivemind-app\n")
     instance.timings["build"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    app_out = app_log.open("ab")
-    instance.process = subprocess.Popen(
-        ["bash", str(root / "opt/hivemind/start.sh")],
-        cwd=root / "opt/app",
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=app_out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    app_out.close()
+    with app_log.open("ab") as app_out:
+        instance.process = _spawn(root, "start.sh", env, app_out)
     instance.health_url = re.sub(r"^http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{instance.local_port}", url)
     _wait_until_answering(instance, deadline, time_scale, bootstrap_log)
     instance.timings["start"] = time.perf_counter() - mark
+
+
+def _spawn(root: Path, script: str, env: dict[str, str], out: Any) -> subprocess.Popen[bytes]:
+    """One of the instance's scripts, in the app's folder, as a process group of its own."""
+    return subprocess.Popen(
+        ["bash", str(root / "opt/hivemind" / script)],
+        cwd=root / "opt/app",
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _wait_until_answering(instance: Instance, deadline: float, time_scale: float, bootstrap_log: Path) -> None:
