@@ -3,6 +3,9 @@ script writes, its health URL and header, and Fn::Sub as CloudFormation resolves
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from hivemind.local import instances, toolchains
@@ -81,3 +84,67 @@ def test_a_python_version_this_machine_lacks_is_named_with_what_it_has(tmp_path)
 def test_languages_whose_registries_are_out_of_reach_are_not_rehearsable(tmp_path, language):
     verdict = toolchains.find(language, "1", tmp_path)
     assert isinstance(verdict, str) and verdict.startswith("not rehearsable here: ")
+
+
+# ------------------------------------------------------------------ what this machine cannot do
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "rehearsal"
+
+
+def test_a_build_that_failed_for_a_host_this_machine_cannot_reach_is_named(tmp_path):
+    # Given bcrypt's real build log from troylugar/koa-todos-api (github.com and nodejs.org unreachable)
+    log = tmp_path / "bootstrap.log"
+    log.write_text(
+        "+ runuser -u app -- /opt/hivemind/build.sh\n" + (FIXTURES / "koa-todos-api.bcrypt-build.log").read_text()
+    )
+    # Then the host named is the last one the build failed to reach
+    assert instances._unreachable_host(log, {}) == "nodejs.org"
+
+
+def test_a_build_that_failed_at_the_registry_or_for_its_own_reasons_is_the_apps_failure(tmp_path):
+    log = tmp_path / "bootstrap.log"
+    # a recovered download early in the log does not excuse a later compile error
+    early = "npm error node-pre-gyp WARN Hit error getaddrinfo ENOTFOUND github.com\n"
+    log.write_text(early + "x\n" * instances.FAILURE_LINES + "src/index.ts(3,1): error TS2304: Cannot find name 'y'.\n")
+    assert instances._unreachable_host(log, {}) is None
+    log.write_text(
+        "npm error request to https://registry.example.internal/x failed, reason: "
+        "getaddrinfo ENOTFOUND registry.example.internal\n"
+    )
+    assert instances._unreachable_host(log, {"npm_config_registry": "https://registry.example.internal/"}) is None
+
+
+def test_a_static_site_with_a_build_step_gets_the_node_its_user_data_installs(tmp_path, monkeypatch):
+    plan = DeploymentPlan(
+        app_name="site",
+        language="static",
+        runtime_version=str(toolchains._node_major(shutil.which("node") or "") or "20"),
+        install_command="npm ci",
+        build_command="npm run build",
+        start_command="nginx",
+        port=8080,
+    )
+    script = _script(plan)
+    assert toolchains.installed_node(script) == plan.runtime_version
+    assert (
+        toolchains.installed_node(_script(plan.model_copy(update={"install_command": None, "build_command": None})))
+        is None
+    )
+    if shutil.which("node") is None or (shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists()):
+        pytest.skip("node and nginx are not both installed here")
+    monkeypatch.setattr(toolchains, "_registry_signs_packages", lambda: True)
+    found = toolchains.find("static", "nginx", tmp_path, node=plan.runtime_version)
+    assert isinstance(found, toolchains.Toolchain)
+    assert any(Path(p, "node").exists() for p in found.path) and any(Path(p, "nginx").exists() for p in found.path)
+
+
+def test_an_unsigned_registry_turns_corepacks_check_off_and_says_so_where_yarn_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(toolchains, "_registry_signs_packages", lambda: False)
+    toolchain = toolchains._with_corepack(tmp_path)
+    assert toolchain.env["COREPACK_INTEGRITY_KEYS"] == "0"
+    root, log = tmp_path / "i", tmp_path / "bootstrap.log"
+    (root / "opt/hivemind").mkdir(parents=True)
+    (root / "opt/hivemind/build.sh").write_text("#!/bin/bash\nset -e\nnpm ci\n")
+    log.write_text("")
+    assert not any("corepack" in d for d in instances._differences(toolchain, root, log))
+    (root / "opt/hivemind/build.sh").write_text("#!/bin/bash\nset -e\nyarn install --frozen-lockfile\n")
+    assert any("COREPACK_INTEGRITY_KEYS=0" in d for d in instances._differences(toolchain, root, log))

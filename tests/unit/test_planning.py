@@ -448,3 +448,29 @@ def test_the_procfile_s_other_processes_are_named_and_a_web_process_into_nowhere
         "the Procfile's web process changes into a folder the source does not have: planned from the code instead"
         " (Procfile:1)",
     ]
+
+
+def test_the_smoke_test_gets_the_get_routes_the_app_declares(tmp_path):
+    # Given the routes of mjhea0/flaskr-tdd's project/app.py, as that repository declares them
+    repo(
+        tmp_path,
+        {
+            "requirements.txt": "Flask==3.0.0\ngunicorn==22.0.0\n",
+            "project/app.py": "\n".join(
+                [
+                    "from flask import Flask",
+                    "app = Flask(__name__)",
+                    '@app.route("/")',
+                    '@app.route("/add", methods=["POST"])',
+                    '@app.route("/login", methods=["GET", "POST"])',
+                    '@app.route("/logout")',
+                    '@app.route("/delete/<int:post_id>", methods=["GET"])',
+                    '@app.route("/search/", methods=["GET"])',
+                ]
+            ),
+        },
+    )
+    plan = make_plan(tmp_path, app_name="flaskr")
+    # Then the smoke test tries the ones a GET reaches without data: not POST-only, not parameterised
+    assert plan.health_path == "/"
+    assert plan.routes == ["/login", "/logout", "/search/"]

@@ -344,6 +344,8 @@ def _print_summary(record: Any, report_path: Path | None) -> None:
         out.print(f"  health  {record.health.path} answered {record.health.status_code}")
     for warning in [c for c in record.qa if not c.required and (c.status_code is None or c.status_code >= 500)]:
         out.print(f"  warning {warning.path}: {warning.status_code or warning.error}", markup=False)
+    for difference in record.differs_from_aws:
+        out.print(f"  unlike AWS: {difference}", markup=False)
     if record.stack_name:
         out.print(f"  stack   {record.stack_name}")
     total = sum(s.duration_s or 0 for s in record.steps)

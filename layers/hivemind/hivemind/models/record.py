@@ -62,6 +62,9 @@ class DeploymentRecord(BaseModel):
     health: HealthInfo | None = None
     qa: list[QaCheck] = Field(default_factory=list)
     not_rehearsed: str | None = Field(default=None, description="why the app could not run on this machine")
+    differs_from_aws: list[str] = Field(
+        default_factory=list, description="where the local rehearsal behaved unlike AWS (the local runtime only)"
+    )
 
 
 class Report(BaseModel):
@@ -85,6 +88,7 @@ class Report(BaseModel):
     qa: list[QaCheck] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list, description="the plan's and the smoke test's")
     not_rehearsed: str | None = None
+    differs_from_aws: list[str] = Field(default_factory=list)
     error: str | None = None
     diagnosis: Diagnosis | None = None
     medic_action: str | None = None

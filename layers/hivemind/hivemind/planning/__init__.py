@@ -77,6 +77,7 @@ def make_plan(
         raise SourceError(f"{subdir} has no files")
     repo_file = _repository_overrides(tree)
     decisions = _detect(tree, overrides.language or repo_file.get("language"))
+    routes = list(decisions["health_path"].routes) if "health_path" in decisions else []
     if subdir != "." and decisions["language"].value in ("node", "static"):
         node.in_workspace(whole, subdir, decisions)
     decisions["subdir"] = where
@@ -97,6 +98,7 @@ def make_plan(
             source_bundle=source_bundle,
             evidence=[decisions[name].evidence(name) for name in PLAN_FIELDS if name in decisions],
             warnings=_warnings(tree, decisions),
+            routes=[r for r in routes if "health_path" not in decisions or r != decisions["health_path"].value],
             **values,
         )
     except ValidationError as exc:

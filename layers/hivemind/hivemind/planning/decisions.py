@@ -15,6 +15,8 @@ class Decision:
     file: str | None = None
     line: int | None = None
     source: DecisionSource = "detected"
+    # a health path's decision also carries the other GET routes seen, for the smoke test
+    routes: tuple[str, ...] = ()
 
     def evidence(self, field: str) -> Evidence:
         return Evidence(

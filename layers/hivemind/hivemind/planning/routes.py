@@ -4,6 +4,7 @@ a health-like route, else `/` by default. Every language's detector ends here.""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from hivemind.planning.decisions import Decision, default
 from hivemind.planning.tree import Hit
@@ -31,7 +32,29 @@ def pick_health_path(routes: list[Hit], names: tuple[str, ...] = HEALTH_NAMES) -
 def pick_from_paths(routes: list[tuple[str, Hit]], names: tuple[str, ...] = HEALTH_NAMES) -> Decision:
     """pick_health_path for routes whose full path is known apart from the match (a router's prefix)."""
     paths = [("/" + path.lstrip("/"), h) for path, h in routes]
-    paths = [(p, h) for p, h in paths if not re.search(r"[<{:*(]", p)]
+    paths = [(p, h) for p, h in paths if not re.search(r"[<{:*(\s\\$]", p)]
+    chosen = _choose(paths, names)
+    plain = {p for p, h in paths if re.fullmatch(r"/[\w.~/-]*", p) and _answers_get(h)} - {"/", str(chosen.value)}
+    others = sorted(plain, key=lambda p: (p.count("/"), len(p), p))
+    return replace(chosen, routes=tuple(others[:SMOKE_ROUTES]))
+
+
+# how many routes besides / and the health path the smoke test tries
+SMOKE_ROUTES = 5
+# a route declared for other methods only: `methods=["POST"]`, `.post(`, `Route::delete(`
+_OTHER_METHODS = re.compile(
+    r"methods\s*=\s*[\[(][^\])]*\]|\.(?:post|put|patch|delete)\(|::(?:post|put|patch|delete)\(", re.I
+)
+
+
+def _answers_get(hit: Hit) -> bool:
+    """Whether the route's own line lets a GET through (a smoke test sends nothing else)."""
+    line = hit.match.string
+    declared = _OTHER_METHODS.search(line)
+    return declared is None or "GET" in declared.group(0).upper()
+
+
+def _choose(paths: list[tuple[str, Hit]], names: tuple[str, ...]) -> Decision:
     root = next((h for p, h in paths if p == "/"), None)
     if root:
         return Decision("/", "the app defines /", root.file, root.line)

@@ -146,8 +146,8 @@ def user_data(plan: DeploymentPlan) -> str:
             "  case $code in 2??|3??) signal 0; exit 0 ;; esac",
             f"  sleep {HEALTH_SLEEP_S}",
             "done",
-            f"echo the app never answered on its health path {literal(plan.health_path)}:"
-            " last status $code '(000: no connection)'",
+            "if [ \"$code\" = 000 ]; then code='000 (no connection)'; fi",
+            f"echo the app never answered on its health path {literal(plan.health_path)}: last status $code",
             "exit 1",
             "",
         ]
