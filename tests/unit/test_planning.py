@@ -474,3 +474,22 @@ def test_the_smoke_test_gets_the_get_routes_the_app_declares(tmp_path):
     # Then the smoke test tries the ones a GET reaches without data: not POST-only, not parameterised
     assert plan.health_path == "/"
     assert plan.routes == ["/login", "/logout", "/search/"]
+
+
+def test_a_clients_port_variable_is_not_the_apps(tmp_path):
+    # Given miguelgrinberg/microblog's files as they are: a mail server's port read in config.py,
+    # and a Procfile whose server is gunicorn with no bind of its own
+    repo(
+        tmp_path,
+        {
+            "requirements.txt": "Flask==3.0.3\ngunicorn==22.0.0\n",
+            "config.py": "import os\nclass Config:\n    MAIL_PORT = int(os.environ.get('MAIL_PORT') or 25)\n",
+            "microblog.py": "from app import create_app\napp = create_app()\n",
+            "app/__init__.py": "from flask import Flask\ndef create_app():\n    return Flask(__name__)\n",
+            "Procfile": "web: flask db upgrade; flask translate compile; gunicorn microblog:app\n",
+        },
+    )
+    plan = make_plan(tmp_path, app_name="microblog")
+    # Then the port variable is the one gunicorn reads, not MAIL_PORT, and the release steps stay
+    assert plan.port_env == "PORT" and plan.port != 25
+    assert plan.start_command == "flask db upgrade; flask translate compile; gunicorn microblog:app"

@@ -9,6 +9,7 @@ import yaml
 
 from hivemind.policy import blocking, lint_template
 from hivemind.templating import render_template, to_yaml
+from hivemind.templating.shell import exec_last
 from tests.fixtures.plans import BUNDLE, CERT, NODE, plan
 from tests.fixtures.userdata import SUB_VALUES, instance_script, raw_user_data
 
@@ -170,6 +171,32 @@ def test_a_procfile_s_unset_variables_are_empty_when_the_app_starts(tmp_path):
     _write_app_files(_plan(start_command="printf '%s|' started $JAVA_OPTS $PORT"), tmp_path)
     started = subprocess.run(["bash", str(tmp_path / "start.sh")], capture_output=True, text=True)
     assert (started.returncode, started.stdout) == (0, "started|5000|"), started.stderr
+
+
+def test_a_start_command_with_release_steps_runs_them_then_becomes_the_server(tmp_path):
+    # miguelgrinberg/microblog's Procfile: `web: flask db upgrade; flask translate compile; gunicorn microblog:app`
+    # (with `exec` before the whole line, the migration replaced the script and the server never started)
+    _write_app_files(_plan(start_command="printf 'upgrade|'; printf 'compile|'; sh -c 'echo server'"), tmp_path)
+    start = (tmp_path / "start.sh").read_text()
+    assert start.endswith("printf 'upgrade|'; printf 'compile|'; exec sh -c 'echo server'\n")
+    ran = subprocess.run(["bash", str(tmp_path / "start.sh")], capture_output=True, text=True)
+    assert ran.returncode == 0 and ran.stdout == "upgrade|compile|server\n", ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("cd web && gunicorn app:app", "cd web && exec gunicorn app:app"),
+        ("NODE_ENV=production node server.js", "NODE_ENV=production exec node server.js"),
+        ('python -c "import a; a.run()"', 'exec python -c "import a; a.run()"'),
+        ("node server.js 2>&1", "exec node server.js 2>&1"),
+        ("node server.js | tee app.log", "node server.js | tee app.log"),
+        ("if [ -f x ]; then node a.js; fi", "if [ -f x ]; then node a.js; fi"),
+        ("bin/rails db:migrate && bin/rails server", "bin/rails db:migrate && exec bin/rails server"),
+    ],
+)
+def test_exec_goes_before_the_last_simple_command_only(command, expected):
+    assert exec_last(command) == expected
 
 
 def test_user_data_runs_the_plan_as_a_service_and_signals_on_health():

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hivemind.planning.decisions import Decision, Detection, default
 from hivemind.planning.documents import entry
+from hivemind.planning.ports import PORT_VAR
 from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import SourceTree
 
@@ -29,18 +30,20 @@ DEFAULT_PORT = 8080
 # Building an image beside the Docker daemon needs more memory than a t3.micro's 1 GiB.
 INSTANCE_TYPE = "t3.small"
 _VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?::?-(?P<fallback>[^}]*))?\}|(?P<bare>[A-Za-z_]\w*))")
-_PORT_NAME = re.compile(r"^[A-Z0-9_]*PORT[A-Z0-9_]*$")
+_PORT_NAME = re.compile(r"^" + PORT_VAR + r"$")
 _CMD_PORT = re.compile(
     r"""(?:(?:0\.0\.0\.0|\[::\]|::|localhost|127\.0\.0\.1)?:|--port[=\s"',]+|\s-p[\s"',]+)(?P<port>\d{2,5})\b"""
 )
-_CMD_PORT_ENV = re.compile(r"\$\{?(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)\b")
+_CMD_PORT_ENV = re.compile(r"\$\{?(?P<env>" + PORT_VAR + r")\b")
 _HEALTH_URL = re.compile(
     r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::(?P<port>\d{2,5}))?(?P<path>/[^\s'\"|;&]*)"
 )
 # Code that reads a port variable, in the languages people put in containers.
 _CODE_PORT_ENV = re.compile(
     r"""(?:Getenv|LookupEnv|env::var|env!|getenv|environ\.get|environ\[|process\.env\.|process\.env\[|ENV\[|ENV\.fetch"""
-    r"""|System\.getenv|Environment\.GetEnvironmentVariable|System\.get_env)\s*\(?\s*['"]?(?P<env>[A-Z0-9_]*PORT)\b"""
+    r"""|System\.getenv|Environment\.GetEnvironmentVariable|System\.get_env)\s*\(?\s*['"]?(?P<env>"""
+    + PORT_VAR
+    + r""")\b"""
 )
 # Ports that well-known base images EXPOSE themselves, so a Dockerfile built FROM them often does not
 # say it again: image name (no registry, no tag; a `-variant` tag suffix after `:`) -> port.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from hivemind.planning.decisions import WARNING, Decision, Detection, default
+from hivemind.planning.ports import PORT_VAR
 from hivemind.planning.routes import pick_health_path
 from hivemind.planning.tree import Hit, SourceTree
 
@@ -36,7 +37,7 @@ _GO_DIRECTIVE = re.compile(r"^go\s+(?P<version>\d+\.\d+(?:\.\d+)?)\s*(?://.*)?$"
 _TOOLCHAIN = re.compile(r"^toolchain\s+go(?P<version>\d+\.\d+(?:\.\d+)?)\s*(?://.*)?$")
 _REQUIRE = re.compile(r"^\s*(?:require\s+)?(?P<module>[\w.\-]+\.[a-z]+/[\w.\-/]+)\s+v\S+(?P<rest>.*)$")
 _PACKAGE_MAIN = re.compile(r"^package\s+main\b")
-_ENV = r"""(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)"""
+_ENV = r"""(?P<env>""" + PORT_VAR + r""")"""
 # `port := os.Getenv("PORT")`, `if p, ok := os.LookupEnv("PORT"); ok {`
 _GETENV = re.compile(r'(?:\b(?P<var>\w+)(?:\s*,\s*\w+)?\s*:?=\s*)?os\.(?:Getenv|LookupEnv)\(\s*"' + _ENV + r'"\s*\)')
 # `getEnv("PORT", "8080")`, `cmp.Or(os.Getenv("PORT"), "8080")`, `envOr("PORT", 8080)`

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hivemind.planning.decisions import WARNING, Decision, Detection, default
+from hivemind.planning.ports import PORT_VAR
 from hivemind.planning.routes import pick_health_path
 from hivemind.planning.tree import SourceTree
 
@@ -96,22 +97,22 @@ DEV_SERVERS = re.compile(
     r"|http-server|live-server|next dev|nuxt dev|svelte-kit dev|ember serve|react-app-rewired start|craco start"
     r"|(?:@11ty/)?eleventy\b[^&|;]*--serve|strapi develop|remix (?:vite:)?dev|nuxt\s*$)"
 )
-_ENV = r"""process\.env(?:\.(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)|\[\s*['"](?P<env2>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*\])"""
+_ENV = r"""process\.env(?:\.(?P<env>""" + PORT_VAR + r""")|\[\s*['"](?P<env2>""" + PORT_VAR + r""")['"]\s*\])"""
 # `process.env.PORT || 3000`, `parseInt(process.env.PORT ?? "3000", 10)`, `Number(process.env.PORT) || 3000`
 _ENV_PORT = re.compile(_ENV + r"""\s*(?:,\s*10\s*)?\)?\s*(?:\|\||\?\?)\s*['"]?(?P<default>\d{2,5})""")
 # `const { PORT = 3000 } = process.env`
 _ENV_DESTRUCTURED = re.compile(
-    r"""\{[^}]*\b(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)\s*=\s*['"]?(?P<default>\d{2,5})['"]?[^}]*\}\s*=\s*process\.env\b"""
+    r"""\{[^}]*\b(?P<env>""" + PORT_VAR + r""")\s*=\s*['"]?(?P<default>\d{2,5})['"]?[^}]*\}\s*=\s*process\.env\b"""
 )
 # an environment schema with a default: Joi/zod/yup `PORT: Joi.number().default(3000)`,
 # envalid `PORT: port({ default: 3000 })`
 _ENV_SCHEMA = re.compile(
-    r"""\b(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]?\s*:\s*(?:Joi|joi|z|zod|yup|envalid|port|num)\b[^\n]*?"""
+    r"""\b(?P<env>""" + PORT_VAR + r""")['"]?\s*:\s*(?:Joi|joi|z|zod|yup|envalid|port|num)\b[^\n]*?"""
     r"""(?:\.default\(|\bdefault\s*:)\s*['"]?(?P<default>\d{2,5})"""
 )
 # a config helper with a default: Strapi's `env.int('PORT', 1337)`, `env('PORT', 1337)`
 _ENV_HELPER = re.compile(
-    r"""\benv(?:\.int)?\(\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*,\s*['"]?(?P<default>\d{2,5})"""
+    r"""\benv(?:\.int)?\(\s*['"](?P<env>""" + PORT_VAR + r""")['"]\s*,\s*['"]?(?P<default>\d{2,5})"""
 )
 _ENV_PORT_ONLY = re.compile(_ENV)
 # `.listen(4000)`, `.listen({ port: 4000, host: '::' })`, `.listen({ host: '::', port: 4000 })`,

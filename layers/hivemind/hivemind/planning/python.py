@@ -17,6 +17,7 @@ from typing import Any
 
 from hivemind.planning.decisions import WARNING, Decision, Detection, default
 from hivemind.planning.documents import entry, strings, table
+from hivemind.planning.ports import PORT_VAR
 from hivemind.planning.procfile import web_command
 from hivemind.planning.routes import pick_from_paths
 from hivemind.planning.tree import Hit, SourceTree
@@ -65,10 +66,10 @@ _LISTEN_PORT = re.compile(r"""\.listen\(\s*(?P<port>\d{2,5})\b""")
 _STREAMLIT_VERSION = re.compile(r"""^\s*streamlit\s*[=~]=\s*(?P<major>\d+)\.(?P<minor>\d+)""", re.IGNORECASE)
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _ENV_PORT = re.compile(
-    r"""os\.(?:environ\.get|getenv)\(\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*"""
+    r"""os\.(?:environ\.get|getenv)\(\s*['"](?P<env>""" + PORT_VAR + r""")['"]\s*"""
     r"""(?:,\s*['"]?(?P<default>\d{2,5})['"]?\s*)?\)(?:\s*or\s*['"]?(?P<fallback>\d{2,5}))?"""
 )
-_ENV_PORT_REQUIRED = re.compile(r"""os\.environ\[\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*\]""")
+_ENV_PORT_REQUIRED = re.compile(r"""os\.environ\[\s*['"](?P<env>""" + PORT_VAR + r""")['"]\s*\]""")
 _RUN_PORT = re.compile(r"""\.run(?:_server|_app)?\([^)]*\bport\s*=\s*(?P<port>\d{2,5})""")
 # gunicorn.conf.py: bind = "0.0.0.0:8080", bind = ["[::]:8080"], bind = f"0.0.0.0:{port}"
 _BIND = re.compile(r"""^bind\s*=\s*\[?\s*f?['"][^'"]*:(?:(?P<port>\d{2,5})|\{[^}]*\})['"]""")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.ports import PORT_VAR
 from hivemind.planning.routes import HEALTH_NAMES, pick_from_paths, pick_health_path
 from hivemind.planning.tree import Hit, SourceTree
 
@@ -69,9 +70,9 @@ _RUBY_FILE = re.compile(r"""^\s*ruby\s*\(?\s*file:\s*['"](?P<file>[^'"]+)['"]"""
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 _TOOL_VERSIONS = re.compile(r"^ruby\s+(?:ruby-)?(\d+)\.(\d+)")
 _ENV_PORT = re.compile(
-    r"""ENV\.fetch\(\s*['"](?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*(?:,\s*['"]?(?P<default>\d{2,5})['"]?\s*)?\)"""
+    r"""ENV\.fetch\(\s*['"](?P<env>""" + PORT_VAR + r""")['"]\s*(?:,\s*['"]?(?P<default>\d{2,5})['"]?\s*)?\)"""
     r"""(?:\s*\{\s*['"]?(?P<block>\d{2,5})['"]?\s*\})?"""
-    r"""|ENV\[\s*['"](?P<env2>[A-Z0-9_]*PORT[A-Z0-9_]*)['"]\s*\](?:\s*(?:\|\||\bor\b)\s*['"]?(?P<default2>\d{2,5}))?"""
+    r"""|ENV\[\s*['"](?P<env2>""" + PORT_VAR + r""")['"]\s*\](?:\s*(?:\|\||\bor\b)\s*['"]?(?P<default2>\d{2,5}))?"""
 )
 _PUMA_PORT = re.compile(
     r"""^\s*(?:port\s*\(?\s*['"]?(?P<port>\d{2,5})|bind\s*\(?\s*['"]tcp://[^:'"]*:(?P<bind>\d{2,5}))"""

@@ -15,7 +15,7 @@ import shlex
 from hivemind.errors import PlanError
 from hivemind.models import DeploymentPlan
 from hivemind.templating.runtimes import RUNTIME_ENV, runtime
-from hivemind.templating.shell import APP_DIR, app_dir, literal, write_file
+from hivemind.templating.shell import APP_DIR, app_dir, exec_last, literal, write_file
 
 HEALTH_TRIES, HEALTH_SLEEP_S = 90, 5
 # EC2 takes 16 KiB of user data; CloudFormation substitutes the stack name, region, buckets and
@@ -83,7 +83,7 @@ def user_data(plan: DeploymentPlan) -> str:
         *_run_time_defaults(plan),
         *_secret_exports(plan),
         f"cd {shlex.quote(workdir)}",
-        f"exec {plan.start_command}",
+        exec_last(plan.start_command),
     ]
     health_url = f"http://127.0.0.1:{plan.port}{plan.health_path}"
     unit = [

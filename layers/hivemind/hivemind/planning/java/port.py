@@ -10,6 +10,7 @@ import re
 from hivemind.planning.decisions import Decision, default
 from hivemind.planning.java.config import _dropwizard_config
 from hivemind.planning.java.project import _in_modules, _sources
+from hivemind.planning.ports import PORT_VAR
 from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import Hit, SourceTree
 
@@ -23,8 +24,8 @@ PORT_SETTINGS: dict[str, tuple[str, str, int, str]] = {
 # The port a framework binds when the code names none.
 CODE_DEFAULT_PORTS = {"javalin": 8080, "spark": 4567, "ktor": 8080, "dropwizard": 8080}
 _JAVA_ENV_PORT = re.compile(
-    r"""(?:getenv\(\s*\)\s*\.getOrDefault\(\s*"(?P<env>[A-Z0-9_]*PORT[A-Z0-9_]*)"\s*,\s*"(?P<default>\d{2,5})"|"""
-    r"""(?:getenv|environment\(\s*\)\s*\.get)\(\s*"(?P<env2>[A-Z0-9_]*PORT[A-Z0-9_]*)"\s*\)"""
+    r"""(?:getenv\(\s*\)\s*\.getOrDefault\(\s*"(?P<env>""" + PORT_VAR + r""")"\s*,\s*"(?P<default>\d{2,5})"|"""
+    r"""(?:getenv|environment\(\s*\)\s*\.get)\(\s*"(?P<env2>""" + PORT_VAR + r""")"\s*\)"""
     r"""(?:[^;\n]*?(?:\?:|orElse\(|:)\s*"?(?P<default2>\d{2,5}))?)"""
 )
 # `app.start(7000)`, `port(4567)`, `embeddedServer(Netty, port = 8080)`, `Javalin.create().start(7070)`
