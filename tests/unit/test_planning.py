@@ -493,3 +493,21 @@ def test_a_clients_port_variable_is_not_the_apps(tmp_path):
     # Then the port variable is the one gunicorn reads, not MAIL_PORT, and the release steps stay
     assert plan.port_env == "PORT" and plan.port != 25
     assert plan.start_command == "flask db upgrade; flask translate compile; gunicorn microblog:app"
+
+
+@pytest.mark.parametrize(
+    ("lockfile_version", "install"),
+    [("5.3", "corepack pnpm@7 install"), ("'6.0'", "corepack pnpm@8 install"), ("'9.0'", "pnpm install")],
+)
+def test_an_old_pnpm_lockfile_is_installed_by_a_pnpm_that_reads_it(tmp_path, lockfile_version, install):
+    # NaoyaMiyagawa/vue3-vite-todo: pnpm-lock.yaml `lockfileVersion: 5.3`, no packageManager; today's pnpm
+    # said "The lockfileVersion of 5.3 is incompatible with this version of pnpm" (its rehearsal, 2026-11-29)
+    repo(
+        tmp_path,
+        {
+            "package.json": json.dumps({"name": "x", "scripts": {"start": "node server.js"}}),
+            "pnpm-lock.yaml": f"lockfileVersion: {lockfile_version}\n\nspecifiers:\n",
+            "server.js": "require('http').createServer().listen(process.env.PORT || 3000)\n",
+        },
+    )
+    assert make_plan(tmp_path, app_name="x").install_command == f"{install} --frozen-lockfile"

@@ -468,10 +468,37 @@ def install(tree: SourceTree, package: dict[str, Any]) -> tuple[str, Decision]:
         )
     for lockfile, manager in LOCKFILES:
         if tree.has(lockfile):
+            pinned = _pnpm_for_lockfile(tree) if manager == "pnpm" else None
+            if pinned is not None:
+                return manager, pinned
             return manager, Decision(
                 _install_command(manager, None, True), f"{lockfile} pins the dependencies", lockfile, 1
             )
     return "npm", Decision("npm install", "package.json without a lockfile", "package.json", 1)
+
+
+# The newest pnpm that installs an older lockfile as it is (--frozen-lockfile) and runs on Node 18+:
+# pnpm 7 reads lockfileVersion 5.3 and 5.4 (pnpm 6 fails on Node 20: ERR_INVALID_THIS), pnpm 8 reads
+# 6.x; the current pnpm (what corepack runs when package.json names none) reads only 9.x.
+_PNPM_FOR_LOCKFILE = {"5": "7", "6": "8"}
+_LOCKFILE_VERSION = re.compile(r"""^lockfileVersion:\s*['"]?(?P<major>\d+)(?:\.(?P<minor>\d+))?""", re.MULTILINE)
+
+
+def _pnpm_for_lockfile(tree: SourceTree) -> Decision | None:
+    """`corepack pnpm@N install --frozen-lockfile` when pnpm-lock.yaml is older than today's pnpm reads."""
+    text = tree.text("pnpm-lock.yaml") or ""
+    found = _LOCKFILE_VERSION.search(text)
+    major = _PNPM_FOR_LOCKFILE.get(found.group("major")) if found else None
+    if found is None or major is None:
+        return None
+    version = found.group(0).split(":", 1)[1].strip().strip("'\"")
+    return Decision(
+        f"corepack pnpm@{major} install --frozen-lockfile",
+        f"pnpm-lock.yaml's lockfileVersion {version} is read by pnpm {major} (today's pnpm refuses it) and "
+        "package.json names no packageManager",
+        "pnpm-lock.yaml",
+        text.count("\n", 0, found.start()) + 1,
+    )
 
 
 def in_workspace(whole: SourceTree, subdir: str, decisions: Detection) -> None:
