@@ -511,3 +511,25 @@ def test_an_old_pnpm_lockfile_is_installed_by_a_pnpm_that_reads_it(tmp_path, loc
         },
     )
     assert make_plan(tmp_path, app_name="x").install_command == f"{install} --frozen-lockfile"
+
+
+def test_a_python_version_said_only_by_the_ci_workflow_or_a_nested_dockerfile_is_honoured(tmp_path):
+    # borys25ol/fastapi-todo-example-app: no version file; its CI and docker/app/Dockerfile say 3.10.4.
+    # Planned as 3.12, it crashed at import (pydantic 1.9 under 3.12: "'not' is not a valid parameter name").
+    files = {
+        "requirements.txt": "# python 3.10.4\n\nalembic==1.7.7\nfastapi==0.70.1\nuvicorn==0.15.0\n",
+        "main/app.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        ".github/workflows/run_linters.yml": (
+            "jobs:\n  build:\n    steps:\n      - name: Initialize python 3.10\n"
+            "        uses: actions/setup-python@v1\n        with:\n          python-version: 3.10.4\n"
+        ),
+    }
+    repo(tmp_path / "ci", files)
+    assert make_plan(tmp_path / "ci", app_name="x").runtime_version == "3.10"
+    docker = {k: v for k, v in files.items() if not k.startswith(".github")}
+    repo(tmp_path / "docker", {**docker, "deploy/web.Dockerfile": "# base\nFROM python:3.10.4-slim\n"})
+    plan = make_plan(tmp_path / "docker", app_name="x")
+    assert (plan.runtime_version, plan.why("runtime_version").file) == ("3.10", "deploy/web.Dockerfile")
+    matrix = '      - uses: actions/setup-python@v5\n        with:\n          python-version: ["3.9", "3.11"]\n'
+    repo(tmp_path / "matrix", {**docker, ".github/workflows/test.yml": matrix})
+    assert make_plan(tmp_path / "matrix", app_name="x").runtime_version == "3.11"

@@ -131,7 +131,7 @@ def _python(version: str) -> Toolchain | str:
 # -------------------------------------------------------------------------------------------- Node
 def installed_node(script: str) -> str | None:
     """The Node major a user data's runtime part installs (`dnf install -y nodejs20 ...`), if any."""
-    match = re.search(r"^dnf install -y nodejs(\d+)\b", script, re.MULTILINE)
+    match = re.search(r"^(?:if )?dnf install -y nodejs(\d+)\b", script, re.MULTILINE)
     return match.group(1) if match else None
 
 

@@ -411,7 +411,7 @@ _COMPARATOR = re.compile(
 
 def _meet(spec: str) -> int | None:
     """The Node major that meets a semver range: the default if it does, else the newest AL2023 major that
-    does, else the lowest major the range names (AL2023 may not package it; the install falls back)."""
+    does, else the lowest major the range names (one AL2023 lacks comes from nodejs.org: templating/runtimes.py)."""
     for major in (int(DEFAULT_VERSION), *sorted(AVAILABLE_MAJORS, reverse=True)):
         if any(_meets(major, alternative) for alternative in spec.split("||")):
             return major

@@ -99,7 +99,9 @@ _WSGI_CALLABLE = re.compile(r"""^(?:def (?P<def>application)\(\s*environ|(?P<var
 # `if __name__ == "__main__":`, written with or without spaces, either way round
 _MAIN = re.compile(r"""^if\s*\(?\s*(?:__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__)""")
 _VERSION = re.compile(r"(\d+)\.(\d+)")
-_DOCKER_FROM = re.compile(r"^FROM\s+(?:\S+/)?python:(?P<version>\d+\.\d+)", re.IGNORECASE)
+_DOCKER_FROM = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(?:\S+/)?python:(?P<version>\d+\.\d+)", re.IGNORECASE)
+# a GitHub Actions `python-version: 3.10.4`, `python-version: ["3.11", "3.12"]` (not `${{ matrix... }}`)
+_CI_PYTHON = re.compile(r"""^\s*-?\s*python-version:\s*(\[[^\]]*\]|['"]?\d+\.\d+[.\d]*['"]?)\s*(?:#.*)?$""")
 _CONFIG_FILES = ("gunicorn.conf.py", "gunicorn_config.py", "gunicorn.config.py")
 
 Deps = dict[str, tuple[str, int | None]]
@@ -291,16 +293,22 @@ def _version(tree: SourceTree) -> Decision:
                 "pyproject.toml",
                 tree.line_of("pyproject.toml", needle),
             )
-    if tree.has("Dockerfile"):
-        hit = tree.first(_DOCKER_FROM, ["Dockerfile"])
-        if hit:
-            version = hit.match.group("version")
-            return Decision(version, "the Dockerfile's base image", hit.file, hit.line)
+    # where a repository without a version file says which Python it runs on: the image it ships
+    # in (a Dockerfile anywhere, e.g. docker/app/Dockerfile), then the version its CI tests
+    dockerfiles = [f for f in tree.files if re.fullmatch(r"(?:.*/)?(?:Dockerfile(?:\.\w+)?|\w+\.Dockerfile)", f)]
+    hit = tree.first(_DOCKER_FROM, sorted(dockerfiles, key=lambda f: (f.count("/"), f)))
+    if hit:
+        return Decision(hit.match.group("version"), "the Dockerfile's base image", hit.file, hit.line)
+    workflows = [f for f in tree.files if re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", f)]
+    tested = [(h, v) for h in tree.search(_CI_PYTHON, workflows) for v in re.findall(r"\d+\.\d+", h.match.group(1))]
+    if tested:
+        hit, version = max(tested, key=lambda found: tuple(int(p) for p in found[1].split(".")))
+        return Decision(version, "the newest Python the CI workflow tests with", hit.file, hit.line)
     return default(DEFAULT_VERSION, "no version file; a current Python on Amazon Linux 2023")
 
 
 # Python minors Amazon Linux 2023 packages (python3.11, python3.12, python3.13): a range is met with one
-# of these, the default first; its own system Python (3.9) is what the install falls back to.
+# of these, the default first; another series is installed exactly by uv (templating/runtimes.py).
 AVAILABLE_MINORS = ((3, 12), (3, 13), (3, 11))
 _SPECIFIER = re.compile(
     r"(?P<op>~=|===?|!=|<=|>=|<|>|\^|~)?\s*(?P<major>\d+)(?:\.(?P<minor>\d+|\*))?(?:\.(?P<patch>\d+|\*))?"

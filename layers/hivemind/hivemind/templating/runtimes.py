@@ -21,25 +21,57 @@ from hivemind.templating.nginx import PHP_STATE_DIR, nginx_config, php_nginx_con
 from hivemind.templating.nginx import STATE_DIR as NGINX_STATE_DIR
 from hivemind.templating.shell import APP_DIR, app_dir, literal, write_file
 
+# When Amazon Linux 2023 does not package the version a plan names, the instance installs that exact
+# version from its makers instead of falling back to another one: Python from python-build-standalone
+# through uv (pinned; uv checks each download's SHA-256), Node from nodejs.org (checked against its
+# SHASUMS256.txt).
+UV_VERSION = "0.13.8"
+PYTHON_HOME = "/opt/hivemind/python"
+NODE_HOME = "/opt/hivemind/node"
+
 
 def _python(plan: DeploymentPlan) -> tuple[str, list[str]]:
     version = plan.runtime_version
-    python = f"python{version}" if version.count(".") == 1 else "python3"
-    install = (
-        f"dnf install -y {python} {python}-pip || dnf install -y python3 python3-pip\n"
-        f"PYTHON=$(command -v {python} || command -v python3)\n"
-        f"$PYTHON -m venv {APP_DIR}/.venv"
+    series = ".".join(version.split(".")[:2])
+    python = f"python{series}"
+    install = "\n".join(
+        [
+            f"if dnf install -y {python} {python}-pip; then PYTHON=$(command -v {python}); else",
+            # not packaged for AL2023 (3.10, 3.14, ...): that exact series, never the system's 3.9
+            "  dnf install -y python3-pip",
+            f"  python3 -m pip install --quiet uv=={UV_VERSION}",
+            f"  UV_PYTHON_INSTALL_DIR={PYTHON_HOME} python3 -m uv python install {series}",
+            f"  PYTHON=$(UV_PYTHON_INSTALL_DIR={PYTHON_HOME} python3 -m uv python find --managed-python {series})",
+            "fi",
+            f'"$PYTHON" -c "import sys; assert sys.version.startswith(\'{series}.\'), sys.version"',
+            f'"$PYTHON" -m venv {APP_DIR}/.venv',
+        ]
     )
     return install, [f"{APP_DIR}/.venv/bin"]
 
 
 def _node(plan: DeploymentPlan) -> tuple[str, list[str]]:
     major = plan.runtime_version.split(".")[0]
-    install = (
-        f"dnf install -y nodejs{major} nodejs{major}-npm || dnf install -y nodejs npm\n"
-        f"alternatives --set node /usr/bin/node-{major} 2>/dev/null || true\n"
-        f"alternatives --set npm /usr/bin/npm-{major} 2>/dev/null || true\n"
-        "corepack enable 2>/dev/null || true"
+    install = "\n".join(
+        [
+            f"if dnf install -y nodejs{major} nodejs{major}-npm; then",
+            f"  alternatives --set node /usr/bin/node-{major} 2>/dev/null || true",
+            f"  alternatives --set npm /usr/bin/npm-{major} 2>/dev/null || true",
+            "else",  # not packaged for AL2023 (16, 23, ...): that major from nodejs.org, never another
+            "  arch=$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')",
+            f"  base=https://nodejs.org/dist/latest-v{major}.x",
+            f"  mkdir -p {NODE_HOME} /tmp/node-dist && cd /tmp/node-dist",
+            '  curl -fsSLO "$base/SHASUMS256.txt"',
+            '  tarball=$(grep -o "node-v[0-9.]*-linux-$arch.tar.xz" SHASUMS256.txt | head -n 1)',
+            '  curl -fsSLO "$base/$tarball"',
+            '  grep " $tarball\\$" SHASUMS256.txt | sha256sum -c -',
+            f'  tar -xJf "$tarball" -C {NODE_HOME} --strip-components=1',
+            f"  ln -sf {NODE_HOME}/bin/node {NODE_HOME}/bin/npm {NODE_HOME}/bin/npx {NODE_HOME}/bin/corepack /usr/bin/",
+            "  cd /",
+            "fi",
+            f'node --version | grep -q "^v{major}\\."',
+            "corepack enable 2>/dev/null || true",
+        ]
     )
     return install, []
 
