@@ -533,3 +533,21 @@ def test_a_python_version_said_only_by_the_ci_workflow_or_a_nested_dockerfile_is
     matrix = '      - uses: actions/setup-python@v5\n        with:\n          python-version: ["3.9", "3.11"]\n'
     repo(tmp_path / "matrix", {**docker, ".github/workflows/test.yml": matrix})
     assert make_plan(tmp_path / "matrix", app_name="x").runtime_version == "3.11"
+
+
+def test_an_app_whose_packages_nothing_installs_stops_at_plan_naming_them(tmp_path):
+    # shreys7/django-todo: manage.py and a Django project, no requirements.txt; planned as gunicorn, its
+    # rehearsal failed with "exec: gunicorn: not found" (2026-11-29)
+    files = {
+        "manage.py": "#!/usr/bin/env python\nimport os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'todoApp.settings')\n",
+        "todoApp/__init__.py": "",
+        "todoApp/settings.py": "ROOT_URLCONF = 'todoApp.urls'\n",
+        "todoApp/wsgi.py": "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n",
+        "todoApp/urls.py": "from django.urls import path\nurlpatterns = [path('', lambda r: None)]\n",
+    }
+    repo(tmp_path, files)
+    with pytest.raises(PlanError, match=r"needs Django and gunicorn, which no requirements.txt.*lists"):
+        make_plan(tmp_path, app_name="todo")
+    # the user can say how to install them instead
+    plan = plan_of(tmp_path, install_command="pip install Django==4.2.16 gunicorn==23.0.0")
+    assert plan.start_command.startswith("gunicorn todoApp.wsgi:application")

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import docker, go, java, layout, node, php, python, ruby, static
-from hivemind.planning.decisions import WARNING, Decision, Detection, default
+from hivemind.planning.decisions import REQUIRED, WARNING, Decision, Detection, default
 from hivemind.planning.procfile import warnings as procfile_warnings
 from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import SourceTree
@@ -284,6 +284,11 @@ def _require(decisions: Detection, app_root: Path) -> None:
             f"cannot tell how to start the app in {app_root.name}: add a Procfile with a web: line, a start script, "
             "or set start_command in hivemind.toml"
         )
+    for name, needed in decisions.items():
+        field = name.removeprefix(REQUIRED)
+        if name.startswith(REQUIRED) and (field not in decisions or decisions[field].value is None):
+            where = f" ({needed.file}:{needed.line})" if needed.file else ""
+            raise PlanError(f"{needed.reason}{where}; or set {field} in hivemind.toml")
 
 
 __all__ = ["make_plan", "missing_secret"]

@@ -28,6 +28,9 @@ Detection = dict[str, Decision]
 # A detector's entries named "warning:<topic>" are not plan fields: their reasons become the plan's
 # warnings (what may keep the app from working once deployed).
 WARNING = "warning:"
+# Entries named "required:<field>" say that the plan cannot work unless <field> has a value (from
+# hivemind.toml or the request, when detection found none): their reason becomes the Plan's error.
+REQUIRED = "required:"
 
 
 def default(value: str | int | None, reason: str) -> Decision:

@@ -15,7 +15,7 @@ import re
 import tomllib
 from typing import Any
 
-from hivemind.planning.decisions import WARNING, Decision, Detection, default
+from hivemind.planning.decisions import REQUIRED, WARNING, Decision, Detection, default
 from hivemind.planning.documents import entry, strings, table
 from hivemind.planning.ports import PORT_VAR
 from hivemind.planning.procfile import web_command
@@ -204,11 +204,46 @@ def detect(tree: SourceTree) -> Detection | None:
         decisions["port_env"] = Decision(
             "PORT", "gunicorn binds 0.0.0.0:$PORT when given no --bind", procfile.file, procfile.line
         )
+    needs = _needs_installing(framework, server)
+    if decisions["install_command"].value is None and needs:
+        decisions[f"{REQUIRED}install_command"] = Decision(
+            None,
+            f"the app needs {' and '.join(needs)}, which no requirements.txt, pyproject.toml or Pipfile lists, "
+            "so nothing would install them: add a requirements.txt that pins them",
+            decisions["framework"].file,
+            decisions["framework"].line,
+        )
     junk = _system_packages(tree)
     if junk is not None:
         decisions[f"{WARNING}system-packages"] = junk
     decisions["health_path"] = _health(tree, sources, framework)
     return decisions
+
+
+# Frameworks by the package that installs them (None, "wsgi": the standard library's own)
+_PACKAGES = {
+    "flask": "Flask",
+    "django": "Django",
+    "fastapi": "fastapi",
+    "streamlit": "streamlit",
+    "dash": "dash",
+    "gradio": "gradio",
+    "sanic": "sanic",
+    "starlette": "starlette",
+    "litestar": "litestar",
+    "quart": "quart",
+    "tornado": "tornado",
+    "aiohttp": "aiohttp",
+    "bottle": "bottle",
+    "falcon": "falcon",
+    "pyramid": "pyramid",
+}
+
+
+def _needs_installing(framework: object, server: object) -> list[str]:
+    """The packages the plan runs that only an install would provide."""
+    needs = [_PACKAGES[str(framework)]] if str(framework) in _PACKAGES else []
+    return needs + ([str(server)] if server and str(server) not in ("python", str(framework)) else [])
 
 
 # gunicorn without a bind of its own (no -b/--bind, no -c config) binds 0.0.0.0:$PORT when PORT is set
