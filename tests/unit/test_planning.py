@@ -539,7 +539,7 @@ def test_an_app_whose_packages_nothing_installs_stops_at_plan_naming_them(tmp_pa
     # shreys7/django-todo: manage.py and a Django project, no requirements.txt; planned as gunicorn, its
     # rehearsal failed with "exec: gunicorn: not found" (2026-11-29)
     files = {
-        "manage.py": "#!/usr/bin/env python\nimport os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'todoApp.settings')\n",
+        "manage.py": "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'todoApp.settings')\n",
         "todoApp/__init__.py": "",
         "todoApp/settings.py": "ROOT_URLCONF = 'todoApp.urls'\n",
         "todoApp/wsgi.py": "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n",
@@ -551,3 +551,22 @@ def test_an_app_whose_packages_nothing_installs_stops_at_plan_naming_them(tmp_pa
     # the user can say how to install them instead
     plan = plan_of(tmp_path, install_command="pip install Django==4.2.16 gunicorn==23.0.0")
     assert plan.start_command.startswith("gunicorn todoApp.wsgi:application")
+
+
+@pytest.mark.parametrize(("setting", "warned"), [("ALLOWED_HOSTS = []", True), ('ALLOWED_HOSTS = ["*"]', False)])
+def test_django_settings_that_refuse_the_load_balancers_health_checks_are_a_warning(tmp_path, setting, warned):
+    # render-examples/django's mysite/settings.py: `ALLOWED_HOSTS = []`, then only RENDER_EXTERNAL_HOSTNAME
+    # appended; rehearsed, the load balancer's checks (Host: <private ip>:8000) got 400 and it never turned healthy
+    settings = f"{setting}\nRENDER_EXTERNAL_HOSTNAME = os.environ.get('RENDER_EXTERNAL_HOSTNAME')\n"
+    settings += "if RENDER_EXTERNAL_HOSTNAME:\n    ALLOWED_HOSTS.append(RENDER_EXTERNAL_HOSTNAME)\n"
+    repo(
+        tmp_path,
+        {
+            "requirements.txt": "Django==5.1.4\ngunicorn==23.0.0\n",
+            "manage.py": "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n",
+            "mysite/settings.py": "import os\n" + settings,
+            "mysite/wsgi.py": "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()",
+        },
+    )
+    warnings = make_plan(tmp_path, app_name="site").warnings
+    assert any("ALLOWED_HOSTS" in w and "mysite/settings.py:2" in w for w in warnings) is warned
