@@ -315,3 +315,35 @@ def test_a_development_server_is_not_a_start_command(tmp_path):
     root = write(tmp_path, {"package.json": '{"scripts": {"start": "vite"}}'})
     with pytest.raises(PlanError, match="cannot tell how to start"):
         plan_of(root)
+
+
+def _vite_app(root, build_script):
+    # mydobie/simple-vite-react-app: `"build": "npm run lint && npm run build:ci"`, `"build:ci": "vite build"`,
+    # index.html at the root loading /src/main.tsx; it was planned as plain files and would have served
+    # the unbuilt index.html
+    scripts = {
+        "dev": " vite",
+        "build:ci": "vite build",
+        "lint": "tsc && npm run format",
+        "format": "prettier --check .",
+    }
+    return write(
+        root,
+        {
+            "package.json": json.dumps({"name": "app", "scripts": {**scripts, "build": build_script}}),
+            "package-lock.json": "{}",
+            "index.html": '<div id="root"></div>\n    <script type="module" src="/src/main.tsx"></script>\n',
+            "src/main.tsx": "import React from 'react'\n",
+        },
+    )
+
+
+def test_a_build_script_that_delegates_to_vite_is_a_vite_site(tmp_path):
+    plan = make_plan(_vite_app(tmp_path, "npm run lint && npm run build:ci"), app_name="app")
+    assert (plan.language, plan.framework, plan.build_command) == ("static", "vite", "npm run build")
+    assert "dist/" in plan.start_command
+
+
+def test_pages_that_load_source_code_with_no_build_stop_at_plan(tmp_path):
+    with pytest.raises(PlanError, match=r"index.html loads /src/main.tsx, source code a build must compile"):
+        make_plan(_vite_app(tmp_path, "my-own-bundler"), app_name="app")

@@ -14,7 +14,7 @@ from typing import Any
 
 from hivemind.errors import PlanError
 from hivemind.planning import go, java, node, php, python, ruby
-from hivemind.planning.decisions import Decision, Detection, default
+from hivemind.planning.decisions import REQUIRED, Decision, Detection, default
 from hivemind.planning.documents import table
 from hivemind.planning.tree import SourceTree
 
@@ -120,7 +120,8 @@ def _single_page_app(tree: SourceTree, package: dict[str, Any]) -> Detection | N
     build = node.scripts_of(package).get("build")
     if not build:
         return None
-    builder = next(((fw, out) for regex, fw, out in BUILDERS if regex.search(build)), None)
+    expanded = _expand(build, node.scripts_of(package))
+    builder = next(((fw, out) for regex, fw, out in BUILDERS if regex.search(expanded)), None)
     if builder is None:
         return None
     framework, out = builder
@@ -165,6 +166,23 @@ def _single_page_app(tree: SourceTree, package: dict[str, Any]) -> Detection | N
     }
 
 
+# a page that loads TypeScript, JSX or Vue source, which no browser runs unbuilt
+_SOURCE_SCRIPT = re.compile(r"""<script\b[^>]*\bsrc=["'](?P<src>[^"']+\.(?:tsx?|jsx|vue|svelte))["']""", re.IGNORECASE)
+# `npm run build:ci`, `yarn build:ci`, `pnpm run build:ci` inside a script
+_RUNS_SCRIPT = re.compile(r"\b(?:npm\s+run(?:-script)?|yarn(?:\s+run)?|pnpm(?:\s+run)?)\s+(?P<name>[\w:.-]+)")
+
+
+def _expand(script: str, scripts: dict[str, str], depth: int = 3) -> str:
+    """`script` with the scripts it runs by name written out (`npm run lint && npm run build:ci`
+    is `tsc ... && vite build`), so the builder is found wherever the build script delegates."""
+    if depth == 0:
+        return script
+    return _RUNS_SCRIPT.sub(
+        lambda m: _expand(scripts[m.group("name")], scripts, depth - 1) if m.group("name") in scripts else m.group(0),
+        script,
+    )
+
+
 def _plain_site(tree: SourceTree, package: dict[str, Any], built: str | None = None) -> Detection | None:
     roots = (built,) if built else HTML_ROOTS
     folder = next((d for d in roots if tree.has("index.html" if d == "." else f"{d}/index.html")), None)
@@ -181,6 +199,16 @@ def _plain_site(tree: SourceTree, package: dict[str, Any], built: str | None = N
         "start_command": Decision(serve_command(folder), f"nginx serves the files {where}", index, 1),
         **_port_and_health(folder, index),
     }
+    source = _SOURCE_SCRIPT.search(tree.text(index) or "")
+    if source is not None:  # pages a build compiles (Vite's index.html) are not a site until built
+        decisions[f"{REQUIRED}build_command"] = Decision(
+            None,
+            f"{index} loads {source.group('src')}, source code a build must compile, and no build HiveMind "
+            "recognises makes the site: serving it unbuilt would answer with a blank page; set a build_command "
+            "and a start_command that serves what it writes",
+            index,
+            (tree.text(index) or "").count("\n", 0, source.start()) + 1,
+        )
     build = node.scripts_of(package).get("build")
     if build and folder != ".":
         # e.g. a CSS or template step that writes into public/: Node runs it before nginx serves the folder
