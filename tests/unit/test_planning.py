@@ -570,3 +570,31 @@ def test_django_settings_that_refuse_the_load_balancers_health_checks_are_a_warn
     )
     warnings = make_plan(tmp_path, app_name="site").warnings
     assert any("ALLOWED_HOSTS" in w and "mysite/settings.py:2" in w for w in warnings) is warned
+
+
+def test_an_app_that_binds_beyond_localhost_only_on_some_platform_is_a_warning(tmp_path):
+    # render-examples/fastify-hello-world's app.js, lines 1-2 and 12 as they are; rehearsed, the instance's
+    # own check passed and the load balancer's failed (it listened on localhost only)
+    app = (
+        "const port = process.env.PORT || 3000;\n"
+        'const host = ("RENDER" in process.env) ? `0.0.0.0` : `localhost`;\n'
+        "const fastify = require('fastify')({ logger: true })\n"
+        "fastify.get('/', function (request, reply) { reply.send('hi') })\n"
+        "fastify.listen({host: host, port: port }, function (err, address) {})\n"
+    )
+    repo(
+        tmp_path,
+        {
+            "package.json": json.dumps(
+                {
+                    "name": "x",
+                    "main": "app.js",
+                    "scripts": {"start": "node app.js"},
+                    "dependencies": {"fastify": "^4.0.0"},
+                }
+            ),
+            "app.js": app,
+        },
+    )
+    warnings = make_plan(tmp_path, app_name="x").warnings
+    assert any("binds 0.0.0.0 only when RENDER is set" in w and "(app.js:2)" in w for w in warnings)

@@ -179,7 +179,9 @@ def detect(tree: SourceTree) -> Detection | None:
             "package.json",
             decisions["framework"].line,
         )
-    if label == "fastify" and (unbound := _fastify_without_host(tree, sources)) is not None:
+    if (unbound := _host_by_env(tree, sources)) is not None:
+        decisions[f"{WARNING}host"] = unbound
+    elif label == "fastify" and (unbound := _fastify_without_host(tree, sources)) is not None:
         decisions[f"{WARNING}fastify-host"] = unbound
     if label in LARGE_BUILDS:
         decisions["instance_type"] = Decision(
@@ -242,6 +244,28 @@ def _served_client(tree: SourceTree, sources: list[str], building: str) -> Decis
 
 
 _FASTIFY_LISTEN = re.compile(r"\.listen\(\s*(?:\{(?P<options>[^}]*)\}|(?P<port>[\w.]+)\s*\))", re.DOTALL)
+
+
+# `const host = ("RENDER" in process.env) ? '0.0.0.0' : 'localhost'`, `process.env.DOCKER ? "0.0.0.0" : "127.0.0.1"`
+_HOST_BY_ENV = re.compile(
+    r"""(?:['"](?P<a>\w+)['"]\s+in\s+process\.env|process\.env\.(?P<b>\w+))[^?\n]*\?\s*"""
+    r"""['"`](?:0\.0\.0\.0|::)['"`]\s*:\s*['"`](?:localhost|127\.0\.0\.1)['"`]"""
+)
+
+
+def _host_by_env(tree: SourceTree, sources: list[str]) -> Decision | None:
+    """A warning when the app binds beyond localhost only on some platform (its variable set)."""
+    switch = tree.first(_HOST_BY_ENV, sources)
+    if switch is None:
+        return None
+    name = switch.match.group("a") or switch.match.group("b")
+    return Decision(
+        None,
+        f"the app binds 0.0.0.0 only when {name} is set, else localhost, out of the load balancer's reach: "
+        f"set {name} in the deployment's environment (--env {name}=1) or bind 0.0.0.0",
+        switch.file,
+        switch.line,
+    )
 
 
 def _fastify_without_host(tree: SourceTree, sources: list[str]) -> Decision | None:
