@@ -598,3 +598,38 @@ def test_an_app_that_binds_beyond_localhost_only_on_some_platform_is_a_warning(t
     )
     warnings = make_plan(tmp_path, app_name="x").warnings
     assert any("binds 0.0.0.0 only when RENDER is set" in w and "(app.js:2)" in w for w in warnings)
+
+
+def test_an_nx_node_app_runs_what_its_build_writes_with_prisma_generated(tmp_path):
+    # gothinkster/node-express-realworld-example-app: `"start": "nx serve"` (a watching dev server),
+    # project.json's build target writes dist/api from src/main.ts, Prisma's schema in src/prisma/.
+    # Rehearsed as planned before, nx kept restarting a server that crashed with
+    # '@prisma/client did not initialize yet. Please run "prisma generate"' and nothing answered.
+    project = {
+        "name": "api",
+        "targets": {
+            "build": {"executor": "@nx/esbuild:esbuild", "options": {"outputPath": "dist/api", "main": "src/main.ts"}},
+            "serve": {"executor": "@nx/js:node", "options": {"buildTarget": "api:build"}},
+        },
+    }
+    package = {
+        "name": "api",
+        "scripts": {"start": "nx serve", "build": "nx build", "test": "nx test"},
+        "dependencies": {"@prisma/client": "^4.16.1", "express": "^4.18.2"},
+        "devDependencies": {"nx": "17.0.0", "prisma": "^4.16.1"},
+        "prisma": {"schema": "src/prisma/schema.prisma"},
+    }
+    repo(
+        tmp_path,
+        {
+            "package.json": json.dumps(package),
+            "package-lock.json": "{}",
+            "project.json": json.dumps(project),
+            "src/main.ts": "const PORT = process.env.PORT || 3000;\napp.listen(PORT, () => {});\n",
+            "src/prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n',
+        },
+    )
+    plan = make_plan(tmp_path, app_name="api")
+    assert plan.start_command == "node dist/api/main.js"
+    assert plan.build_command == "npx prisma generate --schema src/prisma/schema.prisma && npm run build"
+    assert any("postgresql database that DATABASE_URL names" in w for w in plan.warnings)

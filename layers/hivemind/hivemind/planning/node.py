@@ -9,6 +9,7 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from hivemind.planning.decisions import WARNING, Decision, Detection, default
@@ -161,6 +162,8 @@ def detect(tree: SourceTree) -> Detection | None:
     manager, install_decision = install(tree, package)
     decisions["install_command"] = install_decision
     decisions["build_command"] = _build(tree, scripts, manager, sources)
+    if (database := _prisma_database(tree)) is not None:
+        decisions[f"{WARNING}database"] = database
     built = _built_server(tree, package, label)
     decisions["start_command"] = server_start(tree, package, manager, label)
     if built is not None:
@@ -207,11 +210,62 @@ def _build(tree: SourceTree, scripts: dict[str, str], manager: str, sources: lis
         else default(None, "package.json has no build script")
     )
     client = _served_client(tree, sources, " ".join(scripts.get(name, "") for name in ("build", "heroku-postbuild")))
-    if client is None:
+    if client is not None:
+        command = f"{own.value} && {client.value}" if own.value else str(client.value)
+        reason = f"{own.reason}; {client.reason}" if own.value else client.reason
+        own = Decision(command, reason, client.file, client.line)
+    prisma = _prisma_generate(tree, scripts)
+    if prisma is None:
         return own
-    command = f"{own.value} && {client.value}" if own.value else str(client.value)
-    reason = f"{own.reason}; {client.reason}" if own.value else client.reason
-    return Decision(command, reason, client.file, client.line)
+    command = f"{prisma.value} && {own.value}" if own.value else str(prisma.value)
+    return Decision(command, f"{prisma.reason}; {own.reason}" if own.value else prisma.reason, prisma.file, prisma.line)
+
+
+_PRISMA_DATASOURCE = re.compile(r"""^\s*provider\s*=\s*"(?P<provider>\w+)"\s*$|^\s*url\s*=\s*env\("(?P<env>\w+)"\)""")
+
+
+def _prisma_database(tree: SourceTree) -> Decision | None:
+    """A warning naming the database a Prisma schema connects to and the variable that says where."""
+    for schema in (f for f in tree.files if f.endswith("schema.prisma")):
+        found = {k: v for h in tree.search(_PRISMA_DATASOURCE, [schema]) for k, v in h.match.groupdict().items() if v}
+        line = tree.line_of(schema, "env(")
+        if "env" in found and found.get("provider") != "sqlite":
+            return Decision(
+                None,
+                f"the app's data is in a {found.get('provider', 'database')} database that {found['env']} names: "
+                f"set {found['env']} (as a secret) to one the instance can reach, and run its migrations",
+                schema,
+                line,
+            )
+    return None
+
+
+def _prisma_generate(tree: SourceTree, scripts: dict[str, str]) -> Decision | None:
+    """`npx prisma generate` when the app uses Prisma's client and no script generates it: without
+    it the server fails at its first query ("@prisma/client did not initialize yet")."""
+    package = read_package(tree)
+    if "@prisma/client" not in table_of(package, "dependencies"):
+        return None
+    if any("prisma generate" in command for command in scripts.values()):
+        return None
+    configured = (package.get("prisma") or {}).get("schema") if isinstance(package.get("prisma"), dict) else None
+    schema = next(
+        (
+            f
+            for f in ([configured] if isinstance(configured, str) else []) + ["prisma/schema.prisma", "schema.prisma"]
+            if tree.has(f.removeprefix("./"))
+        ),
+        None,
+    )
+    if schema is None:
+        return None
+    flag = "" if schema in ("prisma/schema.prisma", "schema.prisma") else f" --schema {shlex.quote(schema)}"
+    return Decision(
+        f"npx prisma generate{flag}",
+        f"the app uses @prisma/client and no script generates it from {schema}",
+        schema.removeprefix("./"),
+        1,
+    )
 
 
 # a path into another folder's build output: "client/build", '../frontend/dist', ('client', 'build')
@@ -695,7 +749,33 @@ def _production(tree: SourceTree, scripts: dict[str, str], command: str, depth: 
     watcher = _WATCHER.match(command)
     if watcher:
         return _unwatched(tree, scripts, watcher.group("tool"), watcher.group("args"))
+    serve = _NX_SERVE.match(command)
+    if serve:
+        return _nx_built(tree, serve.group("project"), command)
     return "same", command, ""
+
+
+# `nx serve`, `nx serve api`, `nx run api:serve`: Nx's node executor rebuilds and reruns on changes
+_NX_SERVE = re.compile(r"^\s*(?:npx\s+)?nx\s+(?:serve(?:\s+(?P<project>[\w@/.-]+))?|run\s+(?P<run>[\w@/.-]+):serve)\b")
+
+
+def _nx_built(tree: SourceTree, project: str | None, command: str) -> tuple[str, str, str]:
+    """`node <outputPath>/<main>.js` for an Nx project whose build target writes a Node server
+    (@nx/esbuild, @nx/webpack, @nx/js:tsc options outputPath and main), else a development server."""
+    candidates = ["project.json"] + ([f"apps/{project}/project.json", f"{project}/project.json"] if project else [])
+    for file in candidates:
+        try:
+            config = json.loads(tree.text(file) or "null")
+        except ValueError:
+            continue
+        if not isinstance(config, dict) or (project and config.get("name") not in (project, None)):
+            continue
+        options = ((config.get("targets") or {}).get("build") or {}).get("options") or {}
+        output, main = options.get("outputPath"), options.get("main")
+        if isinstance(output, str) and isinstance(main, str):
+            built = f"{output.rstrip('/')}/{PurePosixPath(main).with_suffix('.js').name}"
+            return "command", f"node {built}", f"serves what Nx builds; {file}'s build target writes {built}"
+    return "dev", command, f"{command} (Nx's development server; no project.json says what the build writes)"
 
 
 def _concurrently(tree: SourceTree, scripts: dict[str, str], args: str, depth: int) -> tuple[str, str, str]:
