@@ -626,7 +626,7 @@ def test_an_nx_node_app_runs_what_its_build_writes_with_prisma_generated(tmp_pat
             "package-lock.json": "{}",
             "project.json": json.dumps(project),
             "src/main.ts": "const PORT = process.env.PORT || 3000;\napp.listen(PORT, () => {});\n",
-            "src/prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n',
+            "src/prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n',
         },
     )
     plan = make_plan(tmp_path, app_name="api")

@@ -269,8 +269,13 @@ def _warnings(tree: SourceTree, decisions: Detection) -> list[str]:
 def _detect_one(language: Language, tree: SourceTree) -> Detection | None:
     """One detector's candidate; a detector that trips over an odd file is a PlanError naming the
     language and the way out, never a stack trace."""
+    done = tree.__dict__.setdefault("_detected", {})  # the layout check and the plan ask the same tree
+    if language.LANGUAGE in done:
+        found = done[language.LANGUAGE]
+        return dict(found) if found is not None else None
     try:
-        return language.detect(tree)
+        found = done[language.LANGUAGE] = language.detect(tree)
+        return dict(found) if found is not None else None
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         raise PlanError(
             f"HiveMind could not read this {language.LANGUAGE} project ({type(exc).__name__}: {exc}); "

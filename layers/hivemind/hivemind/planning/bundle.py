@@ -56,20 +56,35 @@ def size_text(size: int) -> str:
 
 def source_files(root: Path, *, max_files: int = MAX_FILES) -> list[Path]:
     """The app's files under root, sorted, relative to root; symlinks are not followed."""
-    base = str(root)
+    return [Path(f) for f in source_paths(root, max_files=max_files)]
+
+
+def source_paths(root: Path, *, max_files: int = MAX_FILES) -> list[str]:
+    """source_files as POSIX strings (what the planner reads: no Path object per file)."""
     found: list[str] = []
-    for current, dirs, files in os.walk(base, followlinks=False):
-        dirs[:] = sorted(
-            d for d in dirs if d not in SKIP_DIRS and not os.path.isfile(os.path.join(current, d, "pyvenv.cfg"))
-        )
-        prefix = current[len(base) :].lstrip(os.sep)
-        for name in sorted(files):
-            if name in SKIP_FILES or os.path.islink(os.path.join(current, name)):
+
+    def walk(folder: str, prefix: str) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            return
+        folders = []
+        for entry in entries:
+            if entry.is_symlink():
                 continue
-            found.append(f"{prefix}{os.sep}{name}" if prefix else name)
-            if len(found) > max_files:
-                raise SourceError(f"{root} has more than {max_files} files; is a dependency folder included?")
-    return [Path(f) for f in found]
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS and not os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
+                    folders.append(entry)
+            elif entry.name not in SKIP_FILES:
+                found.append(prefix + entry.name)
+                if len(found) > max_files:
+                    raise SourceError(f"{root} has more than {max_files} files; is a dependency folder included?")
+        for entry in folders:
+            walk(entry.path, f"{prefix}{entry.name}/")
+
+    walk(str(root), "")
+    return found
 
 
 def bundle_directory(root: Path, *, max_bytes: int = MAX_BUNDLE_BYTES) -> bytes:

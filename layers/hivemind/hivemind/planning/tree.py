@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hivemind.planning.bundle import source_files
+from hivemind.planning.bundle import source_paths
 
 MAX_TEXT_BYTES = 1024 * 1024
 # Detectors read code to find ports and routes; entry points sit near the top of a tree, so the
@@ -75,7 +75,7 @@ class SourceTree:
 
     @classmethod
     def scan(cls, root: Path) -> SourceTree:
-        return cls(root=root, files=[p.as_posix() for p in source_files(root)])
+        return cls(root=root, files=source_paths(root))
 
     def sub(self, folder: str) -> SourceTree:
         """The tree of one folder inside this one, without walking the disk again."""
@@ -119,8 +119,17 @@ class SourceTree:
     def with_suffix(self, *suffixes: str, top_levels: int = 3) -> list[str]:
         """Files with these suffixes, at most `top_levels` folders deep, shallowest first, none in
         a folder of examples, docs, tests or vendored code."""
-        chosen = [f for f in self.files if f.endswith(suffixes) and f.count("/") < top_levels and not is_aside(f)]
-        return sorted(chosen, key=lambda f: (f.count("/"), f))[:MAX_SEARCHED_FILES]
+        key = (suffixes, top_levels)
+        cache = self.__dict__.setdefault("_suffix_cache", {})
+        if key not in cache:
+            chosen = [
+                (depth, f)
+                for f in self.files
+                if f.endswith(suffixes) and (depth := f.count("/")) < top_levels and not is_aside(f)
+            ]
+            chosen.sort()
+            cache[key] = [f for _, f in chosen[:MAX_SEARCHED_FILES]]
+        return list(cache[key])
 
     def search(self, pattern: str | re.Pattern[str], files: Iterable[str]) -> Iterator[Hit]:
         """Every line match of `pattern` in `files`, in order."""
