@@ -283,17 +283,21 @@ def _get(url: str) -> str:
 
 
 def test_a_python_app_with_a_build_step_serves_what_its_build_made(deploy, tmp_path):
-    # Given a Flask app whose hivemind.toml names a build step that writes a file the app serves
+    # Given a Flask app whose hivemind.toml names a build step that writes a file the app serves, and
+    # whose Procfile's release phase (a migration, say) writes another
     source = write_files(
         tmp_path / "built",
         {
             "requirements.txt": FLASK_REQUIREMENTS,
             "hivemind.toml": '[plan]\nbuild_command = "python build_assets.py"\n',
+            "Procfile": "web: gunicorn app:app\nrelease: python migrate.py\n",
             "build_assets.py": "import pathlib, flask\n"
             "pathlib.Path('build').mkdir(exist_ok=True)\n"
             "pathlib.Path('build/version.txt').write_text(f'built with flask {flask.__version__}')\n",
+            "migrate.py": "import pathlib\npathlib.Path('build/schema.txt').write_text(' and migrated')\n",
             "app.py": "from pathlib import Path\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n"
-            "@app.route('/')\ndef index():\n    return Path('build/version.txt').read_text()\n",
+            "@app.route('/')\ndef index():\n    return Path('build/version.txt').read_text() + "
+            "Path('build/schema.txt').read_text()\n",
         },
     )
     # When it is deployed: the build runs in the app's folder, with the app's own virtualenv
@@ -304,4 +308,5 @@ def test_a_python_app_with_a_build_step_serves_what_its_build_made(deploy, tmp_p
     # Then the app answers, through the load balancer, with what the build made
     assert record.status == "SUCCEEDED", record.error
     assert report["plan"]["build_command"] == "python build_assets.py"
-    assert seen["page"].startswith("built with flask ")
+    assert seen["page"].startswith("built with flask ") and seen["page"].endswith(" and migrated")
+    assert report["plan"]["release_command"] == "python migrate.py"

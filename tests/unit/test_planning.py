@@ -443,11 +443,13 @@ def test_the_procfile_s_other_processes_are_named_and_a_web_process_into_nowhere
     plan = plan_of(root)
     assert (plan.start_command, plan.why("start_command").file) == ("npm start", "package.json")
     assert plan.warnings == [
-        "the Procfile's worker process is not run: HiveMind runs the web process only (Procfile:2)",
-        "the Procfile's release phase (say, migrations) is not run: HiveMind runs the web process only (Procfile:3)",
+        "the Procfile's worker process is not run: HiveMind runs the web process (and the release phase) only"
+        " (Procfile:2)",
         "the Procfile's web process changes into a folder the source does not have: planned from the code instead"
         " (Procfile:1)",
     ]
+    # the release phase runs on each instance after the build, before the app starts
+    assert (plan.release_command, plan.why("release_command").file) == ("node migrate.js", "Procfile")
 
 
 def test_the_smoke_test_gets_the_get_routes_the_app_declares(tmp_path):

@@ -130,6 +130,7 @@ def plan(
         "runtime_version",
         "install_command",
         "build_command",
+        "release_command",
         "start_command",
         "port",
         "port_env",

@@ -351,6 +351,20 @@ def _boot(
             )
             return
         raise BootFailed(f"build.sh exited with status {code}")
+    if "/opt/hivemind/release.sh" in files:  # the release phase: once, after the build
+        with bootstrap_log.open("ab") as out:
+            out.write(b"+ runuser -u app -- /opt/hivemind/release.sh\n")
+            out.flush()
+            release = _spawn(root, "release.sh", env, out)
+            try:
+                code = release.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _end_group(release, grace_s=5)
+                raise BootFailed(
+                    "the release phase did not finish within the creation policy's timeout", signalled=False
+                ) from None
+        if code != 0:
+            raise BootFailed(f"release.sh exited with status {code}")
     with bootstrap_log.open("ab") as out:
         out.write(b"+ systemctl enable --now hivemind-app\n")
     instance.timings["build"] = time.perf_counter() - mark

@@ -58,6 +58,9 @@ class DeploymentPlan(BaseModel):
     runtime_version: str = Field(pattern=RUNTIME_VERSION_PATTERN)
     install_command: str | None = None
     build_command: str | None = None
+    release_command: str | None = Field(
+        default=None, description="run once per instance after the build, before the app starts (migrations)"
+    )
     start_command: str
     port: int = Field(ge=1, le=65535)
     port_env: str | None = None

@@ -71,6 +71,7 @@ class PlanOverrides(_Strict):
     runtime_version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,31}$")
     install_command: str | None = Field(default=None, max_length=1000)
     build_command: str | None = Field(default=None, max_length=1000)
+    release_command: str | None = Field(default=None, max_length=1000)
     start_command: str | None = Field(default=None, max_length=1000)
     port: int | None = Field(default=None, ge=1, le=65535)
     port_env: str | None = Field(default=None, pattern=ENV_NAME_PATTERN)

@@ -18,8 +18,8 @@ from hivemind.errors import PlanError, SourceError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import docker, go, java, layout, node, php, python, ruby, static
 from hivemind.planning.decisions import REQUIRED, WARNING, Decision, Detection, default
+from hivemind.planning.procfile import release_command, web_command
 from hivemind.planning.procfile import warnings as procfile_warnings
-from hivemind.planning.procfile import web_command
 from hivemind.planning.tree import SourceTree
 
 
@@ -217,6 +217,8 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
 
     best: Detection = max(candidates, key=score)  # max keeps the first of equals
     decisions = {**best, **procfile_warnings(tree)}
+    if (release := release_command(tree)) is not None:
+        decisions["release_command"] = release
     if procfile is not None:
         # a Procfile command that runs only on Heroku becomes its equivalent here
         translated = php.from_procfile(str(procfile.value)) if decisions["language"].value == "php" else None

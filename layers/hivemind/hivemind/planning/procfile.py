@@ -10,7 +10,8 @@ from hivemind.planning.decisions import WARNING, Decision, Detection
 from hivemind.planning.tree import SourceTree
 
 _WEB = re.compile(r"^web:\s*(?P<command>\S.*?)\s*$")
-_OTHER = re.compile(r"^(?P<name>(?!web:)[A-Za-z0-9_-]+):\s*\S")
+_RELEASE = re.compile(r"^release:\s*(?P<command>\S.*?)\s*$")
+_OTHER = re.compile(r"^(?P<name>(?!web:|release:)[A-Za-z0-9_-]+):\s*\S")
 _CD = re.compile(r"(?:^|[;&|]\s*)cd\s+(?P<folder>[^\s;&|]+)")
 
 
@@ -25,6 +26,19 @@ def web_command(tree: SourceTree) -> Decision | None:
     return Decision(hit.match.group("command"), "the Procfile's web process", hit.file, hit.line)
 
 
+def release_command(tree: SourceTree) -> Decision | None:
+    """The release phase (migrations, say), which Heroku runs before each release starts."""
+    hit = tree.first(_RELEASE, ["Procfile"]) if tree.has("Procfile") else None
+    if hit is None:
+        return None
+    return Decision(
+        hit.match.group("command"),
+        "the Procfile's release phase: run on each instance after the build, before the app starts",
+        hit.file,
+        hit.line,
+    )
+
+
 def warnings(tree: SourceTree) -> Detection:
     """`warning:*` decisions for what of the Procfile HiveMind does not run."""
     found: Detection = {}
@@ -32,9 +46,11 @@ def warnings(tree: SourceTree) -> Detection:
         return found
     for hit in tree.search(_OTHER, ["Procfile"]):
         name = hit.match.group("name")
-        what = "release phase (say, migrations)" if name == "release" else f"{name} process"
         found[f"{WARNING}procfile-{name}"] = Decision(
-            None, f"the Procfile's {what} is not run: HiveMind runs the web process only", hit.file, hit.line
+            None,
+            f"the Procfile's {name} process is not run: HiveMind runs the web process (and the release phase) only",
+            hit.file,
+            hit.line,
         )
     web = tree.first(_WEB, ["Procfile"])
     if web is not None and web_command(tree) is None:

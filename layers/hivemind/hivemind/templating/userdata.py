@@ -76,6 +76,9 @@ def user_data(plan: DeploymentPlan) -> str:
     # `$WEB_CONCURRENCY` is empty when unset, as on Heroku
     build = ["#!/bin/bash", "set -eo pipefail", ". /etc/hivemind/app.env.sh", f"cd {shlex.quote(workdir)}"]
     build += [c for c in (plan.install_command, plan.build_command) if c]
+    release = ["#!/bin/bash", "set -eo pipefail", ". /etc/hivemind/app.env.sh", *_run_time_defaults(plan)]
+    release += _secret_exports(plan)
+    release += [f"cd {shlex.quote(workdir)}", plan.release_command or "true"]
     start = [
         "#!/bin/bash",
         "set -eo pipefail",
@@ -134,9 +137,11 @@ def user_data(plan: DeploymentPlan) -> str:
             "echo export AWS_DEFAULT_REGION=${AWS::Region} >> /etc/hivemind/app.env.sh",
             write_file("/opt/hivemind/build.sh", build, "0755"),
             write_file("/opt/hivemind/start.sh", start, "0755"),
+            *([write_file("/opt/hivemind/release.sh", release, "0755")] if plan.release_command else []),
             write_file("/etc/systemd/system/hivemind-app.service", unit),
             f"chown -R app:app {APP_DIR} /var/log/hivemind /etc/hivemind",
             "runuser -u app -- /opt/hivemind/build.sh",
+            *(["runuser -u app -- /opt/hivemind/release.sh"] if plan.release_command else []),
             "systemctl daemon-reload",
             "systemctl enable --now hivemind-app",
             _cloudwatch_agent(),
