@@ -1,0 +1,99 @@
+"""The GET routes the app serves (with the prefixes routers and blueprints are mounted under),
+and the health path chosen from them."""
+
+from __future__ import annotations
+
+import re
+
+from hivemind.planning.decisions import Decision
+from hivemind.planning.python.framework import STREAMLIT_VERSION
+from hivemind.planning.python.project import requirements_file
+from hivemind.planning.routes import pick_from_paths
+from hivemind.planning.tree import Hit, SourceTree
+
+_ROUTE = re.compile(
+    r"""(?:@(?P<obj>\w+)\.(?:route|get|head|api_route)|\b(?P<rule>\w+)\.add_url_rule)\(\s*['"](?P<path>/[^'"]*)['"]"""
+)
+
+
+# a router whose routes are mounted under a prefix: FastAPI's APIRouter, Flask's Blueprint
+_ROUTER = r"""^{var}\s*(?::\s*\w+\s*)?=\s*(?:\w+\.)?(?:APIRouter|Blueprint)\((?P<args>[^)]*)"""
+
+
+_PREFIX_ARG = re.compile(r"""\b(?:url_)?prefix\s*=\s*(?:(?P<q>['"])(?P<prefix>[^'"]*)(?P=q)|(?P<expr>[^,)\s]+))""")
+
+
+_INCLUDE = re.compile(
+    r"""\b(?P<parent>\w+)\.(?:include_router|register_blueprint)\(\s*(?P<target>[\w.]+)\s*(?P<args>[^)]*)"""
+)
+
+
+_DJANGO_PATH = re.compile(r"""\b(?:re_)?path\(\s*r?['"]\^?(?P<path>[^'"$]*)\$?['"]""")
+
+
+def health_of(tree: SourceTree, sources: list[str], framework: object) -> Decision:
+    routes: list[tuple[str, Hit]] = []
+    for hit in tree.search(_ROUTE, sources):
+        prefix = _mount_prefix(tree, sources, hit.match.group("obj") or hit.match.group("rule"), hit.file, 0)
+        if prefix is not None:  # a route under a prefix the code computes is not known to exist
+            routes.append((prefix.rstrip("/") + "/" + hit.match.group("path").lstrip("/"), hit))
+    if framework == "django":
+        routes += [
+            (h.match.group("path"), h) for h in tree.search(_DJANGO_PATH, [f for f in sources if f.endswith("urls.py")])
+        ]
+    chosen = pick_from_paths(routes)
+    if chosen.source == "default" and framework == "streamlit":
+        return _streamlit_health(tree)
+    if chosen.source == "default" and framework == "fastapi":
+        app = tree.first(r"\bFastAPI\(", sources)
+        text = (tree.text(app.file) or "") if app else ""
+        if app and not re.search(r"\bdocs_url\s*=\s*None\b", text):
+            return Decision(
+                "/docs", "FastAPI serves its API docs at /docs and the app defines no / or health route", app.file,
+                app.line,
+            )  # fmt: skip
+    return chosen
+
+
+def _streamlit_health(tree: SourceTree) -> Decision:
+    """Streamlit's health endpoint: /_stcore/health since 1.20, /healthz before."""
+    requirements = requirements_file(tree)
+    pinned = tree.first(STREAMLIT_VERSION, [requirements]) if requirements else None
+    if pinned and (int(pinned.match.group("major")), int(pinned.match.group("minor"))) < (1, 20):
+        return Decision("/healthz", "Streamlit before 1.20 answers /healthz", pinned.file, pinned.line)
+    where = pinned or tree.first(STREAMLIT_VERSION, [])
+    return Decision(
+        "/_stcore/health",
+        "Streamlit answers /_stcore/health when it is up",
+        where.file if where else requirements,
+        where.line if where else None,
+    )
+
+
+def _mount_prefix(tree: SourceTree, sources: list[str], name: str, file: str, depth: int) -> str | None:
+    """The path prefix the routes of `name` (an object in `file`) are served under: "" for the app
+    itself, a router's own prefix plus the prefixes it is included with; None when code computes one
+    (`prefix=settings.API_V1_STR`) or the includes disagree."""
+    constructed = re.search(_ROUTER.format(var=re.escape(name)), tree.text(file) or "", re.MULTILINE)
+    if constructed is None or depth > 4:
+        return ""  # not a router: the app object
+    own = _PREFIX_ARG.search(constructed.group("args"))
+    if own and own.group("expr"):
+        return None
+    prefix = own.group("prefix") if own else ""
+    stem = file.removesuffix(".py").removesuffix("/__init__").rsplit("/", 1)[-1]
+    mounts: set[str | None] = set()
+    for include in tree.search(_INCLUDE, sources):
+        *qualifier, target = include.match.group("target").split(".")
+        if target != name or (qualifier and qualifier[-1] != stem):
+            continue
+        given = _PREFIX_ARG.search(include.match.group("args"))
+        if given and given.group("expr"):
+            mounts.add(None)
+            continue
+        parent = _mount_prefix(tree, sources, include.match.group("parent"), include.file, depth + 1)
+        mounts.add(None if parent is None else parent.rstrip("/") + (given.group("prefix") if given else ""))
+    if None in mounts or len(mounts) > 1:
+        return None
+    mount = next(iter(mounts), None) or ""
+    return mount.rstrip("/") + prefix
