@@ -1,6 +1,7 @@
 """The `hivemind` command as a user runs it (in-process, through typer's runner)."""
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -26,7 +27,7 @@ def test_failed_deployment_exits_1_with_the_reason(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["deploy", str(EXAMPLES / "flask-app"), "--local", "--inject", "bad-ami"])
     assert result.exit_code == 1
-    assert "FAILED" in result.stdout and "InvalidAMIID.NotFound" in result.stdout
+    assert "FAILED" in result.stdout and "does not exist" in result.stdout and "invalid-parameter" in result.stdout
     assert "Traceback" not in result.output
 
 
@@ -71,3 +72,55 @@ def test_plan_warns_of_a_server_the_load_balancer_cannot_reach(tmp_path):
     shown = runner.invoke(app, ["plan", str(source)], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
     assert "warning: Fastify's listen() without a host binds localhost" in shown.stdout
+
+
+def test_diagnose_reads_any_stacks_events_newest_first(tmp_path):
+    # describe-stack-events' output, newest first, with texts from the corpus of real failures
+    corpus = json.loads((Path(__file__).parents[1] / "fixtures" / "cfn_failures" / "corpus.json").read_text())
+    subnet = next(e["reason"] for e in corpus if e["resource_type"] == "AWS::EC2::Subnet")
+    events = [
+        (
+            "hivemind-app",
+            "AWS::CloudFormation::Stack",
+            "ROLLBACK_FAILED",
+            "The following resource(s) failed to delete: [PublicSubnetA]. ",
+        ),
+        ("PublicSubnetA", "AWS::EC2::Subnet", "DELETE_FAILED", subnet),
+        (
+            "hivemind-app",
+            "AWS::CloudFormation::Stack",
+            "ROLLBACK_IN_PROGRESS",
+            "The following resource(s) failed to create: [WebInstance]. Rollback requested by user.",
+        ),
+        ("LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer", "CREATE_FAILED", "Resource creation cancelled"),
+        (
+            "WebInstance",
+            "AWS::EC2::Instance",
+            "CREATE_FAILED",
+            "Received FAILURE signal with UniqueId i-0943dea9df0141579",
+        ),
+    ]
+    stamps = [f"2026-11-29T10:0{9 - i}:00.000Z" for i in range(len(events))]
+    body = [
+        {
+            "StackName": "hivemind-app",
+            "LogicalResourceId": lid,
+            "ResourceType": kind,
+            "ResourceStatus": status,
+            "ResourceStatusReason": reason,
+            "Timestamp": stamp,
+        }
+        for (lid, kind, status, reason), stamp in zip(events, stamps, strict=True)
+    ]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps({"StackEvents": body}))
+    result = runner.invoke(app, ["diagnose", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["root_cause"]["logical_id"] == "WebInstance" and found["category"] == "app-failed"
+    assert [(s["logical_id"], s["category"]) for s in found["secondary"]] == [("PublicSubnetA", "delete-failed")]
+    path.write_text(json.dumps(body))  # a bare list reads the same
+    assert "root cause  WebInstance" in runner.invoke(app, ["diagnose", str(path)]).stdout
+    path.write_text("[1, 2]")
+    bad = runner.invoke(app, ["diagnose", str(path)])
+    assert bad.exit_code == 2 and "holds no stack events" in bad.stderr and "Traceback" not in bad.output

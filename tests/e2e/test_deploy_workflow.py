@@ -134,7 +134,8 @@ def test_a_failing_stack_ends_failed_with_the_stack_deleted_and_the_reason_repor
     assert report["status"] == "FAILED"
     assert report["diagnosis"]["category"] == "invalid-parameter"
     assert report["diagnosis"]["resource"] == "WebInstance"
-    assert "InvalidAMIID.NotFound" in report["diagnosis"]["summary"]
+    assert "The image id '[ami-0badc0ffee0000000]' does not exist" in report["diagnosis"]["summary"]
+    assert report["diagnosis"]["fix"].startswith("a value in the plan or request is not valid")
     assert report["medic_action"] == "rollback"
     failed = [s for s in record.steps if s.status == "FAILED"]
     assert failed and failed[0].name == "Wait for stack"

@@ -355,12 +355,74 @@ def _print_summary(record: Any, report_path: Path | None) -> None:
         out.print(f"  error   {record.error}")
     if record.diagnosis:
         out.print(f"  medic   {record.diagnosis.category}: {record.diagnosis.summary}")
+        if record.diagnosis.fix:
+            out.print(f"  fix     {record.diagnosis.fix}", markup=False)
         if record.diagnosis.instance_log:
             out.print("  the instance's last log lines (all of them in the report):")
             for line in record.diagnosis.instance_log[-SHOWN_LOG_LINES:]:
                 out.print(f"    {line}", markup=False)
     if report_path:
         out.print(f"  report  {report_path}")
+
+
+# -------------------------------------------------------------------------------------- diagnose
+@app.command()
+def diagnose(
+    events_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="EVENTS.json",
+            help="a stack's events as `aws cloudformation describe-stack-events` prints them "
+            '(the {"StackEvents": [...]} response or a bare list)',
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Why a stack failed: the root cause, its category, what to do, and what failed after it.
+    Any stack's events, not only HiveMind's."""
+    from hivemind.medic.categories import KINDS
+    from hivemind.medic.diagnose import diagnose_events, failures
+
+    if not events_file.is_file():
+        raise _fail(f"{events_file} not found")
+    try:
+        data = json.loads(events_file.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail(f"{events_file} is not JSON: {exc}") from None
+    events = data.get("StackEvents") if isinstance(data, dict) else data
+    if not isinstance(events, list) or not all(isinstance(e, dict) and "ResourceStatus" in e for e in events):
+        raise _fail(
+            f"{events_file} holds no stack events: expected describe-stack-events' output "
+            '({"StackEvents": [...]}) or a list of events, each with a ResourceStatus'
+        )
+    found = diagnose_events(events)
+    first = next(iter(failures(events, events[0].get("StackName") if events else None)), None)
+    kind = KINDS[found.category]
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "root_cause": {
+                        "logical_id": found.resource,
+                        "resource_type": found.resource_type,
+                        "status": first.status if first else None,
+                        "reason": found.status_reason,
+                    },
+                    "category": found.category,
+                    "action": kind.action,
+                    "fix": kind.fix,
+                    "secondary": [f.model_dump(mode="json") for f in found.secondary],
+                }
+            )
+        )
+        return
+    out.print(f"[bold]root cause[/bold]  {found.summary}", markup=True, highlight=False)
+    out.print(f"category    {found.category} (the Medic would {kind.action.replace('rollback', 'roll back')})")
+    out.print(f"fix         {kind.fix}")
+    for later in found.secondary:
+        out.print(
+            f"then        {later.logical_id} ({later.resource_type}) {later.status}: {later.reason}", markup=False
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

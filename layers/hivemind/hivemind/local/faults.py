@@ -8,6 +8,7 @@ Availability Zone, an image that does not exist. Their texts are AWS's own.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from hivemind.local.state import REGION, _state
@@ -21,16 +22,19 @@ FAULTS: dict[str, str] = {
     "bad-ami": "every EC2 instance fails with InvalidAMIID.NotFound (the Medic rolls back)",
 }
 
+# EC2's own message for InsufficientInstanceCapacity (as EC2 returns it: hashicorp/terraform-provider-aws#1496),
+# in the shape CloudFormation gives AWS::EC2::Instance failures with an error code (the corpus's
+# doccano/doccano#190: "... (Service: AmazonEC2; Status Code: 400; Error Code: InvalidAMIID.NotFound; Request ID: ...)")
 _CAPACITY_REASON = (
-    "We currently do not have sufficient {itype} capacity in the Availability Zone you requested "
-    "({az}). Our system will be working on provisioning additional capacity. (Service: Ec2, Status Code: 500, "
-    'Request ID: 6f1c2a4e-local) (SDK Attempt Count: 1)" (RequestToken: local, HandlerErrorCode: '
-    "GeneralServiceException) Error Code: InsufficientInstanceCapacity"
+    "We currently do not have sufficient {itype} capacity in the Availability Zone you requested ({az}). "
+    "Our system will be working on provisioning additional capacity. You can currently get {itype} capacity "
+    "by not specifying an Availability Zone in your request or choosing {others}. (Service: AmazonEC2; "
+    "Status Code: 500; Error Code: InsufficientInstanceCapacity; Request ID: {request_id})"
 )
-
+# exactly as F5Networks/f5-aws-cloudformation-v2#58 shows it for an AWS::EC2::Instance (no error code)
 _AMI_REASON = (
-    "The image id '[{ami}]' does not exist (Service: Ec2, Status Code: 400, Request ID: 0c9d-local) "
-    "(RequestToken: local, HandlerErrorCode: InvalidRequest) Error Code: InvalidAMIID.NotFound"
+    "Resource handler returned message: \"The image id '[{ami}]' does not exist (Service: Ec2, Status Code: 400, "
+    'Request ID: {request_id}) (SDK Attempt Count: 1)" (RequestToken: {token}, HandlerErrorCode: InvalidRequest)'
 )
 
 
@@ -38,9 +42,11 @@ def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> 
     if kind != "AWS::EC2::Instance" or _state.restoring:
         return None
     if "bad-ami" in _state.faults:
-        return _AMI_REASON.format(ami="ami-0badc0ffee0000000")
+        return _AMI_REASON.format(ami="ami-0badc0ffee0000000", request_id=uuid.uuid4(), token=uuid.uuid4())
     if "capacity" in _state.faults and "capacity" not in _state.fired:
         _state.fired.add("capacity")
         itype = resource_json.get("Properties", {}).get("InstanceType", "t3.micro")
-        return _CAPACITY_REASON.format(itype=itype, az=f"{REGION}a")
+        return _CAPACITY_REASON.format(
+            itype=itype, az=f"{REGION}a", others=f"{REGION}b, {REGION}c", request_id=uuid.uuid4()
+        )
     return None

@@ -6,6 +6,7 @@ from typing import Any
 
 from hivemind.aws import artifacts, deployments, stacks, targets
 from hivemind.errors import DeploymentNotFound
+from hivemind.medic.categories import KINDS
 from hivemind.medic.diagnose import diagnose_error, diagnose_stack
 from hivemind.models import (
     TERMINAL_STATUSES,
@@ -81,7 +82,7 @@ def handle_failure(
 ) -> MedicDecision:
     """Diagnose the failure, then retry with a fix (bounded) or roll everything back."""
     diagnosis = _diagnose(state, cfn)
-    if s3 is not None and diagnosis.category in ("app-failed", "boot-timeout", "unknown"):
+    if s3 is not None and diagnosis.category in ("app-failed", "boot-failure", "unknown"):
         lines = artifacts.text_lines(
             s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, instance_log_name(state.attempt))
         )
@@ -122,8 +123,16 @@ def _diagnose(state: WorkflowState, cfn: Any) -> Diagnosis:
 
 
 def _retry_decision(state: WorkflowState, diagnosis: Diagnosis, plan: DeploymentPlan | None) -> MedicDecision | None:
-    if plan is None or state.attempt >= MAX_ATTEMPTS or diagnosis.category != "capacity":
+    if plan is None or state.attempt >= MAX_ATTEMPTS or KINDS[diagnosis.category].action != "retry":
         return None
+    if diagnosis.category == "throttling":  # the same plan again: AWS throttled the calls, nothing was wrong
+        return MedicDecision(
+            action="retry",
+            diagnosis=diagnosis,
+            next_attempt=state.attempt + 1,
+            plan=plan,
+            fix="the same plan again (AWS throttled the calls)",
+        )
     other = alternative_instance_type(plan.instance_type, state.attempt - 1)
     if other is None:
         return None

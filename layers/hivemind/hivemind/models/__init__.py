@@ -15,6 +15,7 @@ from hivemind.models.request import (
 from hivemind.models.workflow import (
     Diagnosis,
     ErrorInfo,
+    Failure,
     Finding,
     HealthInfo,
     MedicDecision,
@@ -43,6 +44,7 @@ __all__ = [
     "ErrorInfo",
     "Evidence",
     "ExecutionStatusChange",
+    "Failure",
     "Finding",
     "GitSource",
     "HealthInfo",

@@ -119,13 +119,26 @@ Category = Literal[
     "invalid-parameter",
     "name-conflict",
     "permissions",
-    "boot-timeout",
+    "boot-failure",
     "app-failed",
     "unhealthy",
+    "dependency",
+    "throttling",
+    "delete-failed",
     "template",
     "source",
     "unknown",
 ]
+
+
+class Failure(_Part):
+    """One resource's failure as the stack's events tell it."""
+
+    logical_id: str
+    resource_type: str | None = None
+    status: str
+    reason: str
+    category: Category
 
 
 class Diagnosis(_Part):
@@ -140,6 +153,10 @@ class Diagnosis(_Part):
     stack_status: str | None = None
     instance_log: list[str] = Field(
         default_factory=list, description="the last lines the instance logged before its boot failed"
+    )
+    fix: str | None = Field(default=None, description="the user's one-line fix for this category")
+    secondary: list[Failure] = Field(
+        default_factory=list, description="later failures the root cause brought (a delete that failed in the rollback)"
     )
 
 
