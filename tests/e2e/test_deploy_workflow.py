@@ -8,6 +8,7 @@ import os
 import shutil
 import ssl
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -182,6 +183,25 @@ def test_an_app_that_crashes_on_start_fails_with_its_real_traceback_and_leaves_n
     assert "the app exited" in report["diagnosis"]["summary"]
     assert record.diagnosis.instance_log == log
     assert stacks == [] and seen["left"] == []
+
+
+@pytest.mark.skipif(not instances.sandboxed(), reason="the read-only view needs root and a mount namespace")
+def test_an_app_run_as_root_here_cannot_write_outside_its_instance(deploy, tmp_path):
+    # Given an app that writes outside its folders at start, as docker/getting-started-app does
+    # (/etc/todos/todo.db): on AWS the app user may not; here the commands run as root
+    probe = Path("/etc") / f"hivemind-probe-{tmp_path.name}"
+    source = write_files(
+        tmp_path / "writer",
+        {
+            "requirements.txt": FLASK_REQUIREMENTS,
+            "app.py": f"from pathlib import Path\nPath({str(probe)!r}).write_text('x')\n"
+            "from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.route('/')\ndef index():\n    return 'wrote'\n",
+        },
+    )
+    record, report, _ = deploy("writer-app", source=source)
+    # Then the write fails as it would on AWS, and this machine's /etc is untouched
+    assert record.status == "FAILED" and not probe.exists()
+    assert any("Read-only file system" in line for line in report["diagnosis"]["instance_log"])
 
 
 def test_an_app_whose_health_path_is_missing_fails_naming_the_path_and_status(deploy):

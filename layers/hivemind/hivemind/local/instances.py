@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -405,7 +406,11 @@ def _differences(toolchain: toolchains.Toolchain, root: Path, bootstrap_log: Pat
     found = []
     if os.geteuid() == 0:
         found.append(
-            "the app's commands ran as root, not as the `app` user: a write outside the app's own folders "
+            "the app's commands ran as root (not the `app` user) in a view of this machine where only the "
+            "instance's folders are writable: a write elsewhere fails as 'Read-only file system', where AWS "
+            "says 'Permission denied'"
+            if sandboxed()
+            else "the app's commands ran as root, not as the `app` user: a write outside the app's own folders "
             "(say, to /etc) that AWS would refuse succeeded here"
         )
     texts = []
@@ -413,14 +418,27 @@ def _differences(toolchain: toolchains.Toolchain, root: Path, bootstrap_log: Pat
         with contextlib.suppress(OSError):
             texts.append(path.read_text(errors="replace"))
     seen = "\n".join(texts)
-    found += [sentence for pattern, sentence in toolchain.differences if re.search(pattern, seen)]
+    found += [sentence for reached, sentence in toolchain.differences if reached(root, seen)]
     return found
 
 
 def _spawn(root: Path, script: str, env: dict[str, str], out: Any) -> subprocess.Popen[bytes]:
-    """One of the instance's scripts, in the app's folder, as a process group of its own."""
+    """One of the instance's scripts, in the app's folder, as a process group of its own; when this
+    process is root, in a private mount namespace where only the instance's folder and the package
+    caches can be written (on AWS the `app` user can write its own folders only)."""
+    command = ["bash", str(root / "opt/hivemind" / script)]
+    if sandboxed():
+        # what the app user may write on AWS too: /tmp and /var/tmp (the instance's folder may lie in /tmp)
+        caches = sorted({Path(env[v]) for v in _CACHE_VARIABLES if v in env})
+        writable = [root, *caches, Path("/tmp"), Path("/var/tmp")]
+        steps = [
+            f"mkdir -p {shlex.quote(str(w))} && mount --bind {shlex.quote(str(w))} {shlex.quote(str(w))}"
+            for w in writable
+        ]
+        steps += ["mount -o remount,bind,ro /", f"exec {shlex.join(command)}"]
+        command = ["unshare", "--mount", "--propagation", "private", "--", "bash", "-c", " && ".join(steps)]
     return subprocess.Popen(
-        ["bash", str(root / "opt/hivemind" / script)],
+        command,
         cwd=root / "opt/app",
         env=env,
         stdin=subprocess.DEVNULL,
@@ -477,6 +495,28 @@ def _get_status(url: str, timeout_s: float = 4) -> int | None:
         return int(exc.code)
     except (OSError, ValueError):
         return None
+
+
+_CACHE_VARIABLES = ("PIP_CACHE_DIR", "UV_CACHE_DIR", "npm_config_cache", "COREPACK_HOME")
+
+
+@functools.cache
+def sandboxed() -> bool:
+    """Whether the app's commands run in a read-only view of this machine: only when this process
+    is root (anyone else's writes are limited already) and a mount namespace can be made here."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = "mount --bind / / 2>/dev/null; mount -o remount,bind,ro / && ! touch /.hivemind-ro-probe 2>/dev/null"
+    try:
+        done = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "--", "bash", "-c", probe],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def _environment(root: Path, cache: Path, toolchain: toolchains.Toolchain) -> dict[str, str]:

@@ -14,6 +14,7 @@ On AWS the user data's root part installs the runtime (templating/runtimes.py). 
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import platform
@@ -27,6 +28,17 @@ from functools import cache as once
 from pathlib import Path
 
 Prepare = Callable[[Path, dict[str, str], Path], str | None]
+Reached = Callable[[Path, str], bool]
+
+
+def mentions(pattern: str) -> Reached:
+    """Reached when the instance's scripts or bootstrap log match `pattern`."""
+    return lambda root, seen: re.search(pattern, seen) is not None
+
+
+def compiled_native_module(root: Path, seen: str) -> bool:
+    """Whether node-gyp built a native module into the app's node_modules (build/Release/*.node)."""
+    return any(glob.iglob(str(root / "opt/app/**/node_modules/**/build/Release/*.node"), recursive=True))
 
 
 def _nothing(app: Path, env: dict[str, str], log: Path) -> str | None:
@@ -40,10 +52,10 @@ class Toolchain:
     path: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     prepare: Prepare = _nothing
-    # where this machine makes the app's commands behave unlike AWS: (pattern, sentence); the
-    # sentence goes into the deployment's record when the pattern is found in the instance's
-    # scripts or bootstrap log (the difference only matters to apps that reach it)
-    differences: list[tuple[str, str]] = field(default_factory=list)
+    # where this machine makes the app's commands behave unlike AWS: (reached, sentence); the
+    # sentence goes into the deployment's record when reached(instance folder, its scripts and
+    # bootstrap log) says the app got there (the difference only matters to apps that reach it)
+    differences: list[tuple[Reached, str]] = field(default_factory=list)
 
 
 NOT_REHEARSABLE = {
@@ -148,7 +160,7 @@ def _node(version: str, cache: Path) -> Toolchain | str:
             toolchain.env["npm_config_nodedir"] = headers
             toolchain.differences.append(
                 (
-                    r"\bgyp\b",
+                    compiled_native_module,
                     f"native Node modules were compiled against this machine's Node headers ({headers}, the host's "
                     "npm nodedir setting); on AWS node-gyp downloads prebuilt binaries or headers from the internet",
                 )
@@ -175,6 +187,23 @@ def _host_node_headers() -> str | None:
     if out and out not in ("undefined", "null") and (Path(out) / "include/node/node_api.h").exists():
         return out
     return None
+
+
+@once
+def _npm_blocks_install_scripts() -> str | None:
+    """The host npm's version when it blocks dependencies' install scripts by default (npm 11.19
+    and later have `dangerously-allow-all-scripts`), else None."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return None
+    try:
+        option = subprocess.run(
+            [npm, "config", "get", "dangerously-allow-all-scripts"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+        version = subprocess.run([npm, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return f"npm {version}" if option == "false" else None
 
 
 @once
@@ -257,11 +286,22 @@ def _with_corepack(bin_dir: Path) -> Toolchain:
         return None
 
     toolchain = Toolchain(path=[str(bin_dir)], prepare=enable)
+    blocking = _npm_blocks_install_scripts()
+    if blocking:
+        toolchain.env["npm_config_dangerously_allow_all_scripts"] = "true"
+        toolchain.differences.append(
+            (
+                mentions(r"\b(?:npm (?:ci|install|i)|yarn|pnpm)\b"),
+                f"this machine's npm ({blocking}) blocks dependencies' install scripts (a postinstall that runs "
+                "prisma generate, a native module's build); they were allowed, as the npm that Node 20 and 22 "
+                "ship with (npm 10, Amazon Linux's nodejs packages) runs them",
+            )
+        )
     if not _registry_signs_packages():
         toolchain.env["COREPACK_INTEGRITY_KEYS"] = "0"
         toolchain.differences.append(
             (
-                r"\b(yarn|pnpm)\b",
+                mentions(r"\b(yarn|pnpm)\b"),
                 "corepack's signature check of yarn and pnpm was off (COREPACK_INTEGRITY_KEYS=0): this machine's npm "
                 "registry serves their metadata without signatures; on AWS corepack checks them",
             )
