@@ -475,7 +475,7 @@ def _wait_until_answering(instance: Instance, deadline: float, time_scale: float
         time.sleep(POLL_S)
     path = urllib.parse.urlsplit(instance.health_url).path or "/"
     # the user data's own last line
-    last = str(instance.status_code) if instance.status_code else "000 (no connection)"
+    last = str(instance.status_code) if instance.status_code else "000 (no answer within 4 s, or no connection)"
     why = f"the app never answered on its health path {path}: last status {last}"
     raise BootFailed(why)
 

@@ -151,7 +151,7 @@ def user_data(plan: DeploymentPlan) -> str:
             "  case $code in 2??|3??) signal 0; exit 0 ;; esac",
             f"  sleep {HEALTH_SLEEP_S}",
             "done",
-            "if [ \"$code\" = 000 ]; then code='000 (no connection)'; fi",
+            "if [ \"$code\" = 000 ]; then code='000 (no answer within 4 s, or no connection)'; fi",
             f"echo the app never answered on its health path {literal(plan.health_path)}: last status $code",
             "exit 1",
             "",
