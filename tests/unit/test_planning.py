@@ -512,7 +512,11 @@ def test_an_old_pnpm_lockfile_is_installed_by_a_pnpm_that_reads_it(tmp_path, loc
             "server.js": "require('http').createServer().listen(process.env.PORT || 3000)\n",
         },
     )
-    assert make_plan(tmp_path, app_name="x").install_command == f"{install} --frozen-lockfile"
+    plan = make_plan(tmp_path, app_name="x")
+    assert plan.install_command == f"{install} --frozen-lockfile"
+    # the same pnpm starts it (chrisindark/nestjs-getting-started: `pnpm run build` under today's pnpm
+    # called the v6 lockfile broken and reinstalled everything unpinned)
+    assert plan.start_command == f"{install.removesuffix(' install')} start"
 
 
 def test_a_python_version_said_only_by_the_ci_workflow_or_a_nested_dockerfile_is_honoured(tmp_path):

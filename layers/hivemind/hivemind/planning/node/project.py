@@ -65,8 +65,8 @@ def install(tree: SourceTree, package: dict[str, Any]) -> tuple[str, Decision]:
     for lockfile, manager in LOCKFILES:
         if tree.has(lockfile):
             pinned = _pnpm_for_lockfile(tree) if manager == "pnpm" else None
-            if pinned is not None:
-                return manager, pinned
+            if pinned is not None:  # the build and start run by the same pnpm, or today's reinstalls unpinned
+                return str(pinned.value).removesuffix(" install --frozen-lockfile"), pinned
             return manager, Decision(
                 _install_command(manager, None, True), f"{lockfile} pins the dependencies", lockfile, 1
             )
@@ -159,4 +159,4 @@ def _workspace_globs(root: SourceTree) -> list[str]:
 
 
 def run_script(manager: str) -> str:
-    return {"npm": "npm run", "pnpm": "pnpm run", "yarn": "yarn run"}[manager]
+    return f"{manager} run"  # npm run, yarn run, pnpm run, corepack pnpm@7 run
