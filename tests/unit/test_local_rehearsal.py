@@ -3,6 +3,7 @@ script writes, its health URL and header, and Fn::Sub as CloudFormation resolves
 
 from __future__ import annotations
 
+import platform
 import shutil
 from pathlib import Path
 
@@ -148,3 +149,23 @@ def test_an_unsigned_registry_turns_corepacks_check_off_and_says_so_where_yarn_r
     assert not any("corepack" in d for d in instances._differences(toolchain, root, log))
     (root / "opt/hivemind/build.sh").write_text("#!/bin/bash\nset -e\nyarn install --frozen-lockfile\n")
     assert any("COREPACK_INTEGRITY_KEYS=0" in d for d in instances._differences(toolchain, root, log))
+
+
+def test_a_node_from_the_registry_runs_with_the_npm_it_ships_with(tmp_path, monkeypatch):
+    # the host's npm 11 refuses Node 16 ("npm v11.19.1 does not support Node.js v16.20.2"): Node 16 gets npm 8
+    monkeypatch.setattr(toolchains, "_registry_signs_packages", lambda: True)
+    monkeypatch.setattr(toolchains, "_node_major", lambda node: "20")  # whatever the host has, not 16
+    arch = {"x86_64": "x64", "aarch64": "arm64"}.get(platform.machine(), "x64")
+    folder = tmp_path / "node" / "16" / "node_modules"
+    node = folder / f"node-linux-{arch}" / "bin" / "node"
+    node.parent.mkdir(parents=True)
+    node.write_text("#!/bin/sh\necho v16.20.2\n")
+    node.chmod(0o755)
+    (folder / "npm" / "bin").mkdir(parents=True)
+    for tool in ("npm", "npx"):
+        (folder / "npm" / "bin" / f"{tool}-cli.js").write_text("")
+    found = toolchains.find("node", "16", tmp_path)
+    assert isinstance(found, toolchains.Toolchain)
+    shim = Path(found.path[1]) / "npm"
+    assert found.path[0] == str(node.parent) and f'exec "{node}" "{folder}/npm/bin/npm-cli.js"' in shim.read_text()
+    assert "npm_config_dangerously_allow_all_scripts" not in found.env  # npm 8 runs install scripts itself

@@ -169,7 +169,22 @@ def _node(version: str, cache: Path) -> Toolchain | str:
     installed = _node_from_registry(major, cache)
     if isinstance(installed, str):
         return installed
-    return _with_corepack(installed)
+    toolchain = _with_corepack(installed, host_npm=major not in NPM_FOR_NODE)
+    # that Node's own npm: the host's may need a newer Node (npm 11 runs on Node 20 and later only)
+    cli = installed.parents[1] / "npm" / "bin"
+    if (cli / "npm-cli.js").exists():
+        shims = installed.parents[2] / "npm-shims"  # its own bin/npm looks for npm next to node
+        shims.mkdir(exist_ok=True)
+        for tool in ("npm", "npx"):
+            shim = shims / tool
+            shim.write_text(f'#!/bin/sh\nexec "{installed / "node"}" "{cli / f"{tool}-cli.js"}" "$@"\n')
+            shim.chmod(0o755)
+        toolchain.path.insert(1, str(shims))
+    return toolchain
+
+
+# the npm major each Node major ships with (what AL2023's nodejsN-npm, or nodejs.org's build, brings)
+NPM_FOR_NODE = {"12": "6", "14": "6", "16": "8", "18": "10", "20": "10", "22": "10", "24": "11"}
 
 
 @once
@@ -250,6 +265,7 @@ def _node_from_registry(major: str, cache: Path) -> Path | str:
                 "--no-audit",
                 "--no-fund",
                 f"node-linux-{arch}@{major}",
+                *([f"npm@{NPM_FOR_NODE[major]}"] if major in NPM_FOR_NODE else []),
             ],
             capture_output=True,
             text=True,
@@ -271,7 +287,7 @@ def _host_node() -> str:
     return f"Node {major}" if major else "no Node"
 
 
-def _with_corepack(bin_dir: Path) -> Toolchain:
+def _with_corepack(bin_dir: Path, *, host_npm: bool = True) -> Toolchain:
     """The user data runs `corepack enable`; here its shims go to the instance's own folder."""
 
     def enable(app: Path, env: dict[str, str], log: Path) -> str | None:
@@ -286,7 +302,7 @@ def _with_corepack(bin_dir: Path) -> Toolchain:
         return None
 
     toolchain = Toolchain(path=[str(bin_dir)], prepare=enable)
-    blocking = _npm_blocks_install_scripts()
+    blocking = _npm_blocks_install_scripts() if host_npm else None
     if blocking:
         toolchain.env["npm_config_dangerously_allow_all_scripts"] = "true"
         toolchain.differences.append(
