@@ -639,3 +639,47 @@ def test_an_nx_node_app_runs_what_its_build_writes_with_prisma_generated(tmp_pat
     assert plan.start_command == "node dist/api/main.js"
     assert plan.build_command == "npx prisma generate --schema src/prisma/schema.prisma && npm run build"
     assert any("postgresql database that DATABASE_URL names" in w for w in plan.warnings)
+
+
+def test_what_the_app_reads_with_no_default_is_named_unless_the_request_gives_it(tmp_path):
+    # Azure-Samples/msdocs-flask-postgresql-sample-app's azureproject/development.py (its rehearsal:
+    # "KeyError: 'DBUSER'"), borys25ol/fastapi-todo-example-app's pydantic settings (secret_key and
+    # database_url with no default), and heroku/python-getting-started's guarded dj_database_url
+    development = (
+        "import os\n\nDATABASE_URI = 'postgresql+psycopg2://{dbuser}:{dbpass}@{dbhost}/{dbname}'.format(\n"
+        "    dbuser=os.environ['DBUSER'],\n    dbpass=os.environ['DBPASS'],\n"
+        "    dbhost=os.environ['DBHOST'],\n    dbname=os.environ['DBNAME']\n)\n"
+    )
+    settings = (
+        "class AppSettings(BaseAppSettings):\n    debug: bool = False\n\n    secret_key: str\n\n"
+        '    api_prefix: str = "/api/v1"\n    database_url: str\n\n'
+        "    class Config:\n        validate_assignment = True\n"
+    )
+    guarded = (
+        'if IS_HEROKU_APP:\n    DATABASES = {\n        "default": dj_database_url.config(\n'
+        '            env="DATABASE_URL",\n        ),\n    }\n'
+    )
+    repo(
+        tmp_path,
+        {
+            "requirements.txt": "Flask==3.1.3\ngunicorn==23.0.0\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "azureproject/development.py": development,
+            "main/core/settings/app.py": settings,
+            "gettingstarted/settings.py": guarded,
+        },
+    )
+    warning = next(w for w in make_plan(tmp_path, app_name="x").warnings if "with no default" in w)
+    assert "DBUSER (azureproject/development.py:4)" in warning and "DBNAME" in warning
+    assert (
+        "SECRET_KEY (main/core/settings/app.py:4)" in warning
+        and "DATABASE_URL (main/core/settings/app.py:7)" in warning
+    )
+    assert "gettingstarted" not in warning
+    given = make_plan(
+        tmp_path,
+        app_name="x",
+        environment={"DBUSER": "u", "DBPASS": "p", "DBHOST": "h", "DBNAME": "n", "SECRET_KEY": "s"},
+        secrets={"DATABASE_URL": "ssm:/x/db"},
+    )
+    assert not any("with no default" in w for w in given.warnings)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import docker, go, java, layout, node, php, python, ruby, static
-from hivemind.planning.decisions import REQUIRED, WARNING, Decision, Detection, default
+from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, WARNING, Decision, Detection, default
 from hivemind.planning.procfile import release_command, web_command
 from hivemind.planning.procfile import warnings as procfile_warnings
 from hivemind.planning.tree import SourceTree
@@ -103,8 +103,26 @@ def make_plan(
         )
     except ValidationError as exc:
         raise PlanError(f"the plan is not valid: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
-    needed = missing_secret(plan, root)
-    return plan.model_copy(update={"warnings": [*plan.warnings, needed]}) if needed else plan
+    needed = [w for w in (missing_secret(plan, root), _missing_environment(decisions, plan)) if w]
+    return plan.model_copy(update={"warnings": [*plan.warnings, *needed]}) if needed else plan
+
+
+def _missing_environment(decisions: Detection, plan: DeploymentPlan) -> str | None:
+    """One warning naming the variables the app reads with no default that nothing gives it."""
+    # (a committed .env does not count: gunicorn, uvicorn and node do not read it)
+    given = {*plan.environment, *plan.secrets}
+    if plan.port_env:
+        given.add(plan.port_env)
+    missing = [(name.removeprefix(NEEDS_ENV), d) for name, d in decisions.items() if name.startswith(NEEDS_ENV)]
+    missing = [(name, d) for name, d in missing if name not in given]
+    if not missing:
+        return None
+    named = ", ".join(f"{name} ({d.file}:{d.line})" if d.file else name for name, d in missing[:8])
+    more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+    return (
+        f"the app reads {named}{more} with no default: pass each in the environment (--env NAME=VALUE) or as a "
+        "secret, or it fails when it starts"
+    )
 
 
 def _runnable(tree: SourceTree) -> bool:

@@ -31,6 +31,9 @@ WARNING = "warning:"
 # Entries named "required:<field>" say that the plan cannot work unless <field> has a value (from
 # hivemind.toml or the request, when detection found none): their reason becomes the Plan's error.
 REQUIRED = "required:"
+# Entries named "env:<NAME>" are variables the app reads at start with no default (its evidence
+# says where): the plan warns about those that neither the request nor the repository gives.
+NEEDS_ENV = "env:"
 
 
 def default(value: str | int | None, reason: str) -> Decision:

@@ -14,14 +14,14 @@ working).
 
 from __future__ import annotations
 
-from hivemind.planning.decisions import REQUIRED, WARNING, Decision, Detection, default
+from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, WARNING, Decision, Detection, default
 from hivemind.planning.procfile import web_command
 from hivemind.planning.python.framework import framework_of, is_test
 from hivemind.planning.python.port import GUNICORN_READS_PORT, port_of
 from hivemind.planning.python.project import dependencies, install_of, needs_installing, system_packages
 from hivemind.planning.python.routes import health_of
 from hivemind.planning.python.server import start_of
-from hivemind.planning.python.settings import allowed_hosts
+from hivemind.planning.python.settings import allowed_hosts, needed_environment
 from hivemind.planning.python.version import version_of
 from hivemind.planning.tree import SourceTree
 
@@ -88,6 +88,10 @@ def detect(tree: SourceTree) -> Detection | None:
             decisions["framework"].file,
             decisions["framework"].line,
         )
+    for name, needed in needed_environment(
+        tree, [f for f in tree.with_suffix(".py", top_levels=5) if not is_test(f)]
+    ).items():
+        decisions[f"{NEEDS_ENV}{name}"] = needed
     if framework == "django" and (hosts := allowed_hosts(tree, sources)) is not None:
         decisions[f"{WARNING}allowed-hosts"] = hosts
     junk = system_packages(tree)
