@@ -683,3 +683,23 @@ def test_what_the_app_reads_with_no_default_is_named_unless_the_request_gives_it
         secrets={"DATABASE_URL": "ssm:/x/db"},
     )
     assert not any("with no default" in w for w in given.warnings)
+
+
+def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):
+    # fly-apps/django-dictaphone: dictaphone/asgi.py (Channels' ProtocolTypeRouter) and no wsgi.py; it was
+    # planned as `manage.py runserver`, Django's development server
+    repo(
+        tmp_path,
+        {
+            "requirements.txt": "Django==5.1.1\nchannels==4.1.0\n",
+            "manage.py": "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'dictaphone.settings')\n",
+            "dictaphone/__init__.py": "",
+            "dictaphone/settings.py": "ROOT_URLCONF = 'dictaphone.urls'\nALLOWED_HOSTS = ['*']\n",
+            "dictaphone/asgi.py": "from channels.routing import ProtocolTypeRouter\n"
+            "from django.core.asgi import get_asgi_application\n"
+            "application = ProtocolTypeRouter({'http': get_asgi_application()})\n",
+        },
+    )
+    plan = make_plan(tmp_path, app_name="dictaphone")
+    assert plan.start_command == "uvicorn dictaphone.asgi:application --host 0.0.0.0 --port $PORT"
+    assert plan.install_command == "pip install -r requirements.txt && pip install uvicorn"

@@ -81,6 +81,11 @@ def start_of(
             module = wsgi.removesuffix(".py").replace("/", ".")
             command = f"gunicorn {module}:application {gunicorn_bind}"
             return Decision(command, "Django's WSGI module, under gunicorn", wsgi, 1), "gunicorn"
+        asgi = next((f for f in sources if f.endswith("/asgi.py")), None)
+        if asgi:  # an ASGI-only project (Channels): an ASGI server, never the development server
+            module = asgi.removesuffix(".py").replace("/", ".")
+            command = f"uvicorn {module}:application --host 0.0.0.0 --port {bind_port}"
+            return Decision(command, "Django's ASGI module (no wsgi.py), under uvicorn", asgi, 1), "uvicorn"
         return Decision(f"python manage.py runserver 0.0.0.0:{bind_port}", "manage.py runserver", "manage.py", 1), None
     app = _app_target(tree, sources, framework)
     if app is not None and (beside := _serves_beside(tree, sources, app[2])) is not None:
