@@ -12,6 +12,7 @@ from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import make_plan
 from hivemind.templating.runtimes import GO_ENV, RUNTIMES
 from hivemind.templating.userdata import _environment
+from tests.fixtures.repo import write_files
 from tests.fixtures.repos import CORPUS
 from tests.fixtures.userdata import instance_script, raw_user_data
 
@@ -246,3 +247,19 @@ def test_go_prefers_the_server_under_cmd_and_reads_env_struct_tags(tmp_path):
     plan = plan_of(tmp_path)
     assert plan.build_command == "go build -o bin/app ./cmd/api"
     assert (plan.port, plan.port_env, plan.why("port").file) == (8088, "HTTP_PORT", "internal/config/config.go")
+
+
+def test_a_procfile_naming_the_buildpacks_binary_runs_the_one_this_build_writes(tmp_path):
+    # heroku/go-getting-started: `web: go-getting-started` (Heroku's Go buildpack puts the module's
+    # binary on PATH); the build here writes bin/app, so that name would not be found
+    root = write_files(
+        tmp_path,
+        {
+            "go.mod": "module github.com/heroku/go-getting-started\n\n// +heroku goVersion go1.25\ngo 1.25\n",
+            "main.go": 'package main\n\nimport "net/http"\n\nfunc main() {\n'
+            '\thttp.ListenAndServe(":"+os.Getenv("PORT"), nil)\n}\n',
+            "Procfile": "web: go-getting-started\n",
+        },
+    )
+    plan = make_plan(root, app_name="go")
+    assert (plan.build_command, plan.start_command) == ("go build -o bin/app .", "./bin/app")

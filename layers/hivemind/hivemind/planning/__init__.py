@@ -239,9 +239,18 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
         decisions["release_command"] = release
     if procfile is not None:
         # a Procfile command that runs only on Heroku becomes its equivalent here
-        translated = php.from_procfile(str(procfile.value)) if decisions["language"].value == "php" else None
+        language = decisions["language"].value
+        translated = (
+            php.from_procfile(str(procfile.value))
+            if language == "php"
+            else go.from_procfile(str(procfile.value), tree)
+            if language == "go"
+            else None
+        )
         decisions["start_command"] = (
-            Decision(translated, f"the Procfile's {procfile.value!r}, served alike", procfile.file, procfile.line)
+            Decision(
+                translated, f"the Procfile's {procfile.value!r}, as this instance runs it", procfile.file, procfile.line
+            )
             if translated
             else procfile
         )

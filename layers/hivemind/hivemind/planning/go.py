@@ -404,3 +404,18 @@ def _dotenv_warning(tree: SourceTree, port_env: object) -> str:
         "the app reads its settings from .env, which is not deployed: the build writes an empty one,"
         f" so pass each setting{listed} in the deployment's environment or secrets"
     )
+
+
+_MODULE = re.compile(r"^module\s+(?P<path>\S+)", re.MULTILINE)
+
+
+def from_procfile(command: str, tree: SourceTree) -> str | None:
+    """A Procfile's web command that runs the app's binary by the name Heroku's Go buildpack gives
+    it (the module's last path element, on PATH from bin/): the binary this build writes instead."""
+    module = _MODULE.search(tree.text("go.mod") or "")
+    first, _, rest = command.strip().partition(" ")
+    names = {module.group("path").rstrip("/").rsplit("/", 1)[-1]} if module else set()
+    names |= {f"bin/{n}" for n in names} | {f"./bin/{n}" for n in names}
+    if first not in names:
+        return None
+    return f"./{BINARY} {rest}".strip()
