@@ -333,15 +333,7 @@ def _boot(
         raise BootFailed(prepared)
 
     mark = time.perf_counter()
-    with bootstrap_log.open("ab") as out:
-        out.write(b"+ runuser -u app -- /opt/hivemind/build.sh\n")
-        out.flush()
-        build = _spawn(root, "build.sh", env, out)
-        try:
-            code = build.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _end_group(build, grace_s=5)
-            raise BootFailed("the build did not finish within the creation policy's timeout", signalled=False) from None
+    code = _run_to_end(root, "build.sh", "the build", env, bootstrap_log, deadline)
     instance.differences = _differences(toolchain, root, bootstrap_log)
     if code != 0:
         unreachable = _unreachable_host(bootstrap_log, env)
@@ -353,17 +345,7 @@ def _boot(
             return
         raise BootFailed(f"build.sh exited with status {code}")
     if "/opt/hivemind/release.sh" in files:  # the release phase: once, after the build
-        with bootstrap_log.open("ab") as out:
-            out.write(b"+ runuser -u app -- /opt/hivemind/release.sh\n")
-            out.flush()
-            release = _spawn(root, "release.sh", env, out)
-            try:
-                code = release.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _end_group(release, grace_s=5)
-                raise BootFailed(
-                    "the release phase did not finish within the creation policy's timeout", signalled=False
-                ) from None
+        code = _run_to_end(root, "release.sh", "the release phase", env, bootstrap_log, deadline)
         if code != 0:
             raise BootFailed(f"release.sh exited with status {code}")
     with bootstrap_log.open("ab") as out:
@@ -420,6 +402,20 @@ def _differences(toolchain: toolchains.Toolchain, root: Path, bootstrap_log: Pat
     seen = "\n".join(texts)
     found += [sentence for reached, sentence in toolchain.differences if reached(root, seen)]
     return found
+
+
+def _run_to_end(root: Path, script: str, what: str, env: dict[str, str], log: Path, deadline: float) -> int:
+    """`runuser -u app -- /opt/hivemind/<script>` as the user data runs it: its exit status; the
+    creation policy's timeout passing first ends its whole process group."""
+    with log.open("ab") as out:
+        out.write(f"+ runuser -u app -- /opt/hivemind/{script}\n".encode())
+        out.flush()
+        process = _spawn(root, script, env, out)
+        try:
+            return process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _end_group(process, grace_s=5)
+            raise BootFailed(f"{what} did not finish within the creation policy's timeout", signalled=False) from None
 
 
 def _spawn(root: Path, script: str, env: dict[str, str], out: Any) -> subprocess.Popen[bytes]:
