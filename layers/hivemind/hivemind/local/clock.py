@@ -1,6 +1,7 @@
-"""The clock: Wait states and Retry intervals are scaled (they are real sleeps in moto's engine).
+"""The clock: Wait states, Retry intervals and the pauses of Wait for healthy target are scaled
+(they are real sleeps in moto's engine and in the function).
 
-On AWS "Wait for healthy target" retries every 15 s; here every 0.15 s at the default scale of
+On AWS "Wait for healthy target" looks every 5 s; here every 0.05 s at the default scale of
 0.01. Task timeouts and the apps' own time (installs, builds) are real.
 """
 
@@ -21,6 +22,8 @@ def _patch_time() -> None:
     import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier
     import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_fn
 
+    from hivemind.workflow import target
+
     def wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
         if wait_seconds > 0:
             env.program_state_event.wait(wait_seconds * (_state.time_scale if _state.active else 1.0))
@@ -30,3 +33,4 @@ def _patch_time() -> None:
 
     wait_fn.WaitFunction._wait_interval = wait_interval
     retrier.time = types.SimpleNamespace(sleep=scaled_sleep, time=time.time)
+    target.pause = scaled_sleep  # Wait for healthy target's pause between looks

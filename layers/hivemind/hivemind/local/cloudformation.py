@@ -12,6 +12,7 @@ previous template.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -43,9 +44,29 @@ _SIGNAL_FAILURE_REASON = "Received FAILURE signal with UniqueId {instance_id}"
 _SIGNAL_TIMEOUT_REASON = "Failed to receive 1 resource signal(s) within the specified duration"
 
 
+def _parse_json_templates_as_json(cfn_models: Any) -> None:
+    """moto reads every template with PyYAML's pure-Python loader, JSON ones too (HiveMind sends
+    JSON): 0.6 s for HiveMind's own. JSON is YAML, and `json` gives the same dict in milliseconds."""
+    yaml_parse = cfn_models.Stack.parse_template
+
+    def parse_template(template: str) -> Any:
+        try:
+            return json.loads(template)
+        except ValueError:
+            return yaml_parse(template)
+
+    def change_set_parse(self: Any) -> None:
+        self.template_dict = parse_template(self.template)
+
+    cfn_models.Stack.parse_template = staticmethod(parse_template)
+    cfn_models.ChangeSet._parse_template = change_set_parse
+
+
 def _patch_cloudformation() -> None:
     import moto.cloudformation.models as cfn_models
     import moto.cloudformation.parsing as parsing
+
+    _parse_json_templates_as_json(cfn_models)
 
     original_add_stack_event = cfn_models.Stack._add_stack_event
     original_create_resource = parsing.parse_and_create_resource

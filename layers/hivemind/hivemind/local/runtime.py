@@ -27,7 +27,7 @@ from hivemind.local import clock, cloudformation, events, functions, instances, 
 from hivemind.local.faults import FAULTS
 from hivemind.local.functions import _Function
 from hivemind.local.sam import CODE_BUCKET, _placeholder_zip, translate_template
-from hivemind.local.state import ACCOUNT, REGION, _state
+from hivemind.local.state import ACCOUNT, REGION, _state, package_cache
 from hivemind.settings import Settings
 
 log = logging.getLogger("hivemind.local")
@@ -233,11 +233,3 @@ class LocalRuntime:
     def invocations() -> list[tuple[str, float]]:
         with _state.lock:
             return list(_state.invocations)
-
-
-def package_cache() -> Path:
-    """Where instances share package caches (pip, npm, Node builds): an unchanged app installs
-    from it in seconds. `HIVEMIND_CACHE` moves it."""
-    folder = Path(os.environ.get("HIVEMIND_CACHE") or Path.home() / ".cache" / "hivemind")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder

@@ -4,17 +4,19 @@ CloudFormation moto can create, so what runs here is what `sam deploy` creates.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import os
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hivemind.local.state import REGION
+from hivemind.local.state import REGION, package_cache
 
 log = logging.getLogger("hivemind.local")
 
@@ -23,6 +25,39 @@ CODE_BUCKET = "hivemind-local-code"
 
 
 def translate_template(root: Path, code_uri: str) -> tuple[dict[str, Any], dict[str, tuple[Path, str]]]:
+    """template.yaml → plain CloudFormation moto can create, and each function's handler source,
+    cached by the content of what goes in (`cached_translation`)."""
+    return cached_translation(root, code_uri, _translate)
+
+
+def cached_translation(
+    root: Path,
+    code_uri: str,
+    translate: Callable[[Path, str], tuple[dict[str, Any], dict[str, tuple[Path, str]]]],
+) -> tuple[dict[str, Any], dict[str, tuple[Path, str]]]:
+    """`translate(root, code_uri)`, kept in the package cache under a digest of template.yaml, the
+    state machine definitions, this module and the translator's version: translating costs about
+    a second of every local runtime's start and gives the same result until one of them changes."""
+    import samtranslator
+
+    digest = hashlib.sha256(f"{code_uri}\0{samtranslator.__version__}\0".encode())
+    for path in [root / "template.yaml", Path(__file__), *sorted((root / "statemachine").glob("*"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    cached = package_cache("sam") / f"{digest.hexdigest()[:32]}.json"
+    try:
+        saved = json.loads(cached.read_text())
+        return saved["template"], {lid: (root / src, handler) for lid, (src, handler) in saved["handlers"].items()}
+    except (OSError, ValueError, KeyError):
+        pass
+    template, handlers = translate(root, code_uri)
+    relative = {lid: (str(src.relative_to(root)), handler) for lid, (src, handler) in handlers.items()}
+    scratch = cached.with_suffix(f".{os.getpid()}.tmp")
+    scratch.write_text(json.dumps({"template": template, "handlers": relative}))
+    scratch.replace(cached)  # atomic: parallel test workers never read half a file
+    return template, handlers
+
+
+def _translate(root: Path, code_uri: str) -> tuple[dict[str, Any], dict[str, tuple[Path, str]]]:
     """template.yaml → plain CloudFormation moto can create, and each function's handler source.
 
     Local CodeUri/ContentUri point at a placeholder S3 object (the code runs in-process), and

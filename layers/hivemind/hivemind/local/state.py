@@ -4,6 +4,7 @@ process-global too), reset by each LocalRuntime; and the account the runtime pla
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -35,3 +36,12 @@ class _State:
 
 
 _state = _State()
+
+
+def package_cache(*parts: str) -> Path:
+    """Where local runtimes keep what outlives them (package caches for pip, npm and Node builds,
+    so an unchanged app installs in seconds; HiveMind's translated template): `HIVEMIND_CACHE`,
+    else ~/.cache/hivemind. `parts` name a folder inside it."""
+    folder = Path(os.environ.get("HIVEMIND_CACHE") or Path.home() / ".cache" / "hivemind").joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

