@@ -1,4 +1,5 @@
-"""Wait for healthy target: one look at the target's health; the state machine retries (bounded)."""
+"""Wait for healthy target: looks at the target's health until it is healthy or its failure is final,
+within one invocation; the state machine invokes it again when the invocation's time runs out."""
 
 from typing import Any
 
@@ -6,7 +7,7 @@ from hivemind.aws.clients import client
 from hivemind.models import WorkflowState
 from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
-from hivemind.workflow.target import check_health
+from hivemind.workflow.target import wait_for_health
 
 
 @logger.inject_lambda_context(correlation_id_path="deployment_id")
@@ -14,4 +15,6 @@ from hivemind.workflow.target import check_health
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     state = WorkflowState.model_validate(event)
-    return check_health(state, elbv2=client("elbv2", settings.region)).model_dump(mode="json")
+    elbv2 = client("elbv2", settings.region)
+    remaining_s = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+    return wait_for_health(state, elbv2=elbv2, remaining_s=remaining_s).model_dump(mode="json")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +14,18 @@ from hivemind.models import HealthInfo, TargetInfo, WorkflowState
 # The generated target group checks every 15 s and needs 2 successes (templating/generate.py);
 # past this grace the target is declared unhealthy even if the state machine would retry more.
 HEALTH_GRACE = timedelta(minutes=10)
-_STILL_WAITING = {"initial", "unhealthy", "unused", "draining", "unavailable"}
+# Only a target still in its first checks may yet turn healthy: `unhealthy` comes after the target
+# group's UnhealthyThresholdCount failures in a row, from an instance that had already signalled
+# that its app answered, so waiting longer only delays the diagnosis.
+_STILL_WAITING = {"initial"}
+# Wait for healthy target looks this often within one invocation (a look is one
+# DescribeTargetHealth call); it returns before its Lambda timeout leaves less than the margin,
+# and the state machine invokes it again (few times: it is the grace that bounds the wait).
+LOOK_EVERY_S = 5.0
+LOOKS_PER_INVOCATION = 50
+MARGIN_S = 15.0
+# the local runtime scales this pause as it scales Wait states (local/clock.py)
+pause: Callable[[float], None] = time.sleep
 # Only HiveMind's local runtime gives this reason (AWS never does): its instance could not run the app.
 NOT_REHEARSED = "HiveMind.NotRehearsed"
 
@@ -34,6 +47,21 @@ def register_target(state: WorkflowState, *, elbv2: Any) -> TargetInfo:
         port=plan.port,
         registered_at=datetime.now(UTC),
     )
+
+
+def wait_for_health(state: WorkflowState, *, elbv2: Any, remaining_s: Callable[[], float]) -> HealthInfo:
+    """Look at the target's health until it is healthy, its failure is final, or this invocation's
+    time is nearly up (then TargetNotHealthyYet, and the state machine invokes it again): one
+    state transition for a target that turns healthy within minutes, where retrying the state
+    every 15 s cost one per look."""
+    for _ in range(LOOKS_PER_INVOCATION - 1):
+        try:
+            return check_health(state, elbv2=elbv2)
+        except TargetNotHealthyYet:
+            if remaining_s() < LOOK_EVERY_S + MARGIN_S:
+                raise
+        pause(LOOK_EVERY_S)
+    return check_health(state, elbv2=elbv2)
 
 
 def check_health(state: WorkflowState, *, elbv2: Any, now: datetime | None = None) -> HealthInfo:
