@@ -7,6 +7,7 @@ from hivemind.aws import artifacts, clients
 from hivemind.errors import ConfigurationError, TemplateInvalid
 from hivemind.models import DeploymentRequest, TemplateArtifact, WorkflowState
 from hivemind.templating import render_template, to_yaml
+from hivemind.workflow import validate
 from hivemind.workflow.validate import validate_template
 from tests.fixtures.plans import plan
 
@@ -18,18 +19,34 @@ ORG_RULE = (
 )
 
 
-def _state(settings) -> WorkflowState:
+def _state(settings, deployment_id: str = "d-v", **plan_fields) -> WorkflowState:
     s3 = clients.client("s3", settings.region)
-    body = to_yaml(render_template(plan(), deployment_id="d-v", stack_name="hivemind-flask-app"))
-    s3.put_object(Bucket="artifacts", Key="deployments/d-v/template.yaml", Body=body.encode())
+    body = to_yaml(render_template(plan(**plan_fields), deployment_id=deployment_id, stack_name="hivemind-flask-app"))
+    s3.put_object(Bucket="artifacts", Key=f"deployments/{deployment_id}/template.yaml", Body=body.encode())
     request = DeploymentRequest(app_name="flask-app", source={"type": "s3", "bucket": "artifacts", "key": "k"})
     template = TemplateArtifact(
         stack_name="hivemind-flask-app",
-        template_key="deployments/d-v/template.yaml",
-        template_url="https://artifacts.s3.us-east-1.amazonaws.com/deployments/d-v/template.yaml",
+        template_key=f"deployments/{deployment_id}/template.yaml",
+        template_url=f"https://artifacts.s3.us-east-1.amazonaws.com/deployments/{deployment_id}/template.yaml",
         resource_count=20,
     )
-    return WorkflowState(deployment_id="d-v", request=request, template=template)
+    return WorkflowState(deployment_id=deployment_id, request=request, template=template)
+
+
+def test_a_redeploy_of_the_same_app_reuses_the_findings_even_in_a_new_container(hivemind):
+    s3 = clients.client("s3", hivemind.region)
+    first = validate_template(_state(hivemind, "d-first"), s3=s3, settings=hivemind)
+    validate._remembered.clear()  # a new container: only the bucket remembers
+    again = validate_template(_state(hivemind, "d-again"), s3=s3, settings=hivemind)
+
+    assert not first.cached and again.cached and again.findings == first.findings
+    assert again.findings_key == "deployments/d-again/findings.json"  # each deployment still keeps its own copy
+    # a changed template, or a new organisation rule, is validated afresh
+    bigger = _state(hivemind, "d-bigger", instance_type="t3.small")
+    assert not validate_template(bigger, s3=s3, settings=hivemind).cached
+    s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}sizes.guard", Body=ORG_RULE.encode())
+    with pytest.raises(TemplateInvalid, match="ORG_ONLY_NANO"):
+        validate_template(_state(hivemind, "d-ruled"), s3=s3, settings=hivemind)
 
 
 def test_the_pack_alone_passes_a_generated_stack(hivemind):

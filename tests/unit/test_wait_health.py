@@ -45,7 +45,7 @@ class _ELB:
 def state() -> WorkflowState:
     return WorkflowState(
         deployment_id="d-1",
-        request=DeploymentRequest(app_name="app", source={"type": "s3", "bucket": "artifacts", "key": "uploads/app.zip"}),
+        request=DeploymentRequest(app_name="app", source={"type": "s3", "bucket": "artifacts", "key": "up/app.zip"}),
         plan={"app_name": "app", "language": "python", "runtime_version": "3.12", "start_command": "x", "port": 8000},
         target={
             "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/0123456789abcdef",

@@ -49,6 +49,7 @@ class ValidationResult(_Part):
     passed: bool
     findings: list[Finding] = Field(default_factory=list)
     findings_key: str | None = None
+    cached: bool = False  # the findings of an identical template validated before (workflow/validate.py)
 
 
 class StackInfo(_Part):

@@ -17,6 +17,7 @@ HEALTH_GRACE = timedelta(minutes=10)
 # Only a target still in its first checks may yet turn healthy: `unhealthy` comes after the target
 # group's UnhealthyThresholdCount failures in a row, from an instance that had already signalled
 # that its app answered, so waiting longer only delays the diagnosis.
+# (and a registration not visible yet, Target.NotRegistered, may still appear)
 _STILL_WAITING = {"initial"}
 # Wait for healthy target looks this often within one invocation (a look is one
 # DescribeTargetHealth call); it returns before its Lambda timeout leaves less than the margin,
@@ -80,7 +81,7 @@ def check_health(state: WorkflowState, *, elbv2: Any, now: datetime | None = Non
         raise AppNotRehearsed(health.description or "the app could not run on this machine")
     why = ": ".join(p for p in (health.reason, health.description) if p) or "no reason given"
     detail = f"target {target.instance_id}:{target.port} is {health.state} ({why})"
-    if health.reason == "Target.InvalidState" or health.state not in _STILL_WAITING:
+    if health.state not in _STILL_WAITING and health.reason != "Target.NotRegistered":
         raise TargetUnhealthy(detail)
     if now - target.registered_at > HEALTH_GRACE:
         raise TargetUnhealthy(f"{detail} after {HEALTH_GRACE}")

@@ -1,8 +1,18 @@
-"""Validate template: cfn-lint (warm runner) and the Guard policy pack, before CloudFormation sees it."""
+"""Validate template: cfn-lint (warm runner) and the Guard policy pack, before CloudFormation sees it.
+
+Findings are kept by a digest of what decides them (`findings_digest`): the template with its
+deployment id normalised out, the region, cfn-lint's version and every rule file's content. A
+redeploy of an unchanged app reuses them, from this container's memory or from the artifacts
+bucket (`validation/<digest>.json`), instead of linting the same template again.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +20,11 @@ from hivemind.aws import artifacts
 from hivemind.errors import TemplateInvalid
 from hivemind.models import Finding, ValidationResult, WorkflowState
 from hivemind.policy import blocking, check_template
+from hivemind.policy import guard as policy_guard
 from hivemind.settings import Settings
+
+_remembered: dict[str, list[Finding]] = {}
+_REMEMBERED_MAX = 64
 
 
 def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> ValidationResult:
@@ -22,7 +36,13 @@ def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> V
     body = artifacts.get_bytes(s3, settings.artifacts_bucket, state.template.template_key).decode()
     with tempfile.TemporaryDirectory(prefix="hivemind-rules-") as rules:
         own = artifacts.download_policy_rules(s3, settings.artifacts_bucket, Path(rules))
-        findings = check_template(body, regions=(settings.region,), extra_rules=[Path(rules)] if own else [])
+        extra = [Path(rules)] if own else []
+        digest = findings_digest(body, state.deployment_id, settings.region, extra)
+        findings = _recall(s3, settings.artifacts_bucket, digest)
+        cached = findings is not None
+        if findings is None:
+            findings = check_template(body, regions=(settings.region,), extra_rules=extra)
+            _remember(s3, settings.artifacts_bucket, digest, findings)
     key = artifacts.put_json(
         s3,
         settings.artifacts_bucket,
@@ -33,7 +53,45 @@ def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> V
     if errors:
         listed = "; ".join(_one_line(f) for f in errors[:5])
         raise TemplateInvalid(f"{len(errors)} blocking finding(s): {listed}")
-    return ValidationResult(passed=True, findings=findings, findings_key=key)
+    return ValidationResult(passed=True, findings=findings, findings_key=key, cached=cached)
+
+
+def findings_digest(body: str, deployment_id: str, region: str, extra_rules: Sequence[Path] = ()) -> str:
+    """What decides the findings, as one digest: two deployments of the same app differ in their
+    deployment id (its tags, its source and log keys, the description), which no rule reads."""
+    digest = hashlib.sha256(body.replace(deployment_id, "<deployment-id>").encode())
+    digest.update(f"\0{region}\0{_checkers()}\0".encode())
+    for rule in policy_guard.rule_files(extra_rules):
+        digest.update(rule.name.encode() + b"\0" + rule.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def _checkers() -> str:
+    """cfn-lint's version and a digest of the cfn-guard binary: a new version may find more."""
+    from cfnlint.version import __version__
+
+    with open(policy_guard.binary(), "rb") as guard:
+        return f"cfn-lint {__version__}, cfn-guard {hashlib.file_digest(guard, 'sha256').hexdigest()[:16]}"
+
+
+def _recall(s3: Any, bucket: str, digest: str) -> list[Finding] | None:
+    if digest in _remembered:
+        return _remembered[digest]
+    try:
+        saved = s3.get_object(Bucket=bucket, Key=f"validation/{digest}.json")["Body"].read()
+        findings = [Finding.model_validate(f) for f in json.loads(saved)]
+    except Exception:  # noqa: BLE001 - absent, unreadable or from an older shape: validate again
+        return None
+    _remembered[digest] = findings
+    return findings
+
+
+def _remember(s3: Any, bucket: str, digest: str, findings: list[Finding]) -> None:
+    if len(_remembered) >= _REMEMBERED_MAX:
+        _remembered.pop(next(iter(_remembered)))
+    _remembered[digest] = findings
+    artifacts.put_json(s3, bucket, f"validation/{digest}.json", [f.model_dump(mode="json") for f in findings])
 
 
 def _one_line(finding: Finding) -> str:
