@@ -296,8 +296,8 @@ def deploy(
         show(record, None)
         if record.status != "SUCCEEDED" or not record.url:
             return
-        err.print(f"serving {record.url} from this machine (the local load balancer); Ctrl-C stops it")
-        try:
+        try:  # a Ctrl-C as soon as the URL is printed stops it the same way
+            err.print(f"serving {record.url} from this machine (the local load balancer); Ctrl-C stops it")
             threading.Event().wait()
         except KeyboardInterrupt:
             err.print("stopping: the app's processes and the local load balancer end; nothing is left running")
