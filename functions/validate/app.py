@@ -1,12 +1,18 @@
 """Validate template: cfn-lint with a runner kept warm across invocations of this container."""
 
+import os
 from typing import Any
 
 from hivemind.aws.clients import client
 from hivemind.models import WorkflowState
 from hivemind.observability import logger, tracer
+from hivemind.policy.lint import runner
 from hivemind.settings import get_settings
 from hivemind.workflow.validate import validate_template
+
+# built during the container's init, not in its first invocation (cfn-lint's rules and schemas);
+# Lambda always sets AWS_REGION, the region Validate lints for
+runner((os.environ.get("AWS_REGION", "us-east-1"),))
 
 
 @logger.inject_lambda_context(correlation_id_path="deployment_id")

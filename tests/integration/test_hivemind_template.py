@@ -100,18 +100,45 @@ def test_sam_build(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     guard = tmp_path / "build" / "GuardLayer" / "bin" / "cfn-guard"
     assert subprocess.run([str(guard), "--version"], capture_output=True, text=True).stdout.strip() == "cfn-guard 3.1.1"
-    layer = tmp_path / "build" / "DomainLayer" / "python"
-    assert (layer / "hivemind" / "workflow" / "plan.py").is_file() and (layer / "cfnlint").is_dir()
+    # the domain layer: HiveMind without its CLI and local runtime, and without cfn-lint (Validate's own layer)
+    domain, validate = (tmp_path / "build" / name / "python" for name in ("DomainLayer", "ValidateLayer"))
+    assert (domain / "hivemind" / "workflow" / "plan.py").is_file()
+    assert not (domain / "hivemind" / "cli").exists() and not (domain / "hivemind" / "local").exists()
+    assert (
+        not (domain / "cfnlint").exists()
+        and (validate / "cfnlint").is_dir()
+        and not (validate / "sympy" / "testing" / "tests").exists()
+    )
+    # bytecode for Python 3.13 that Lambda uses as is (/opt is read-only): unchecked-hash .pyc
+    pyc = domain / "hivemind" / "workflow" / "__pycache__" / "plan.cpython-313.pyc"
+    assert pyc.is_file() and int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01  # hash-based, unchecked
+    # Validate imports with its layers, building cfn-lint's runner during init, and lints
     probe = subprocess.run(
         [
             python,
             "-c",
-            "import sys; sys.path[:0] = sys.argv[1:]; import app; print(app.handler.__name__)",
-            str(layer),
+            "import sys; sys.path[:0] = sys.argv[1:]; import app, cfnlint; "
+            "from hivemind.policy.lint import _runners; print(app.handler.__name__, len(_runners), cfnlint.__file__)",
             str(tmp_path / "build" / "ValidateFunction"),
+            str(domain),
+            str(validate),
         ],
-        env={**env, "AWS_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "1"},
+        env={**env, "AWS_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "1", "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,
     )
-    assert probe.stdout.strip() == "handler", probe.stderr[-2000:]
+    assert probe.stdout.split()[:2] == ["handler", "1"], probe.stderr[-2000:]
+    assert probe.stdout.split()[2].startswith(str(validate))
+
+
+def test_every_python_layer_pins_all_it_installs_as_the_lock_does():
+    lock = dict(
+        line.split("==", 1) for line in (ROOT / "requirements/lock.txt").read_text().splitlines() if "==" in line
+    )
+    for requirements in (ROOT / "layers/hivemind/requirements.txt", ROOT / "layers/validate/requirements.txt"):
+        pins = [line for line in requirements.read_text().splitlines() if line and not line.startswith("#")]
+        for pin in pins:
+            name, _, version = pin.partition("==")
+            name = name.split("[")[0].lower()
+            assert version, f"{requirements.name}: {pin} is not pinned"
+            assert lock.get(name) == version, f"{requirements}: {pin}, the lock has {lock.get(name)}"

@@ -53,3 +53,11 @@ class DeploymentConflict(HiveMindError):
 
 class ConfigurationError(HiveMindError):
     """A required environment variable is missing or invalid."""
+
+
+def size_text(size: int) -> str:
+    """A byte count as error messages show it: "200 MiB", "4.9 KiB"."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"

@@ -15,8 +15,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from hivemind.errors import ConfigurationError, SourceError
-from hivemind.planning.bundle import size_text
+from hivemind.errors import ConfigurationError, SourceError, size_text
 
 
 def key(deployment_id: str, name: str) -> str:

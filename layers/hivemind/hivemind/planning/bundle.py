@@ -12,7 +12,7 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from hivemind.errors import SourceError
+from hivemind.errors import SourceError, size_text
 
 MAX_BUNDLE_BYTES = 200 * 1024 * 1024
 MAX_FILES = 50_000
@@ -44,14 +44,6 @@ SKIP_DIRS = frozenset(
 )
 SKIP_FILES = frozenset({".DS_Store", "Thumbs.db"})
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
-
-
-def size_text(size: int) -> str:
-    """A byte count as people read it: "200 MiB", "4.9 KiB"."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if size >= scale:
-            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size} bytes"
 
 
 def source_files(root: Path, *, max_files: int = MAX_FILES) -> list[Path]:
