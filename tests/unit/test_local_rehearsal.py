@@ -169,3 +169,27 @@ def test_a_node_from_the_registry_runs_with_the_npm_it_ships_with(tmp_path, monk
     shim = Path(found.path[1]) / "npm"
     assert found.path[0] == str(node.parent) and f'exec "{node}" "{folder}/npm/bin/npm-cli.js"' in shim.read_text()
     assert "npm_config_dangerously_allow_all_scripts" not in found.env  # npm 8 runs install scripts itself
+
+
+def test_a_venv_gets_what_ensurepip_installs_from_a_venv_made_once(tmp_path):
+    # Given this machine's own Python series, and an empty package cache
+    import subprocess
+    import sys
+
+    series = f"{sys.version_info.major}.{sys.version_info.minor}"
+    toolchain = toolchains.find("python", series, tmp_path / "cache")
+    assert isinstance(toolchain, toolchains.Toolchain)
+    log = tmp_path / "bootstrap.log"
+    # When two instances make their app's venv
+    apps = [tmp_path / name / "opt/app" for name in ("first", "second")]
+    for app in apps:
+        app.mkdir(parents=True)
+        assert toolchain.prepare(app, {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, log) is None
+    # Then ensurepip ran once, into the cache; each venv's pip is its own and runs
+    seeds = list((tmp_path / "cache" / "venv-seeds").iterdir())
+    assert len(seeds) == 1 and log.read_text().count(f"-m venv (once, kept in {seeds[0].parent})") == 1
+    for app in apps:
+        pip = app / ".venv/bin/pip"
+        assert f"{app}/.venv/bin/python" in pip.read_text()[:512] and str(seeds[0]) not in pip.read_text()
+        shown = subprocess.run([str(pip), "--version"], capture_output=True, text=True, check=True).stdout
+        assert str(app / ".venv/lib") in shown

@@ -110,24 +110,32 @@ def deploy_on(
 def follow(
     sfn: Any, execution_arn: str, *, timeout_s: float, on_step: StepCallback | None, poll_s: float = 0.05
 ) -> str:
-    """Poll the execution until it ends (bounded), reporting each state as it starts and ends."""
+    """Poll the execution until it ends (bounded), reporting each state as it starts and ends.
+
+    Each look is a call through moto that competes for the interpreter with the workflow it
+    watches (measured: 1.4 s of a cold deployment's CPU at a fixed 50 ms), so the pause grows
+    to a quarter of a second while nothing changes and is short again after a change."""
     deadline = time.monotonic() + timeout_s
     seen: dict[int, str] = {}
+    pause = poll_s
     while True:
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        changed = False
         if on_step is not None:
             for index, step in enumerate(executions.step_timings(executions.history(sfn, execution_arn))):
                 if seen.get(index) != step.status:
                     seen[index] = step.status
+                    changed = True
                     on_step(step.name, step.status, step.duration_s, step.error)
         if status != "RUNNING":
             return str(status)
+        pause = poll_s if changed else min(pause * 1.5, 0.25)
         if time.monotonic() > deadline:
             sfn.stop_execution(
                 executionArn=execution_arn, error="HiveMind.Timeout", cause=f"no result within {timeout_s} s"
             )
             raise HiveMindError(f"the deployment did not finish within {timeout_s:.0f} s; it was stopped")
-        time.sleep(poll_s)
+        time.sleep(pause)
 
 
 class _logs_to:

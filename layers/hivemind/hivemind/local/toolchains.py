@@ -188,14 +188,16 @@ def _copy_ensurepip(seed: Path, target: Path) -> None:
 
 
 def _retarget_scripts(folder: Path, old: Path, new: Path) -> None:
-    """Point the console scripts' shebang lines from venv `old` to venv `new`."""
+    """Point the console scripts from venv `old` to venv `new`: their shebang, or the `exec` line
+    pip writes under `#!/bin/sh` when the interpreter's path is too long for a shebang."""
     for script in folder.iterdir():
         if script.is_symlink() or not script.is_file():
             continue
         text = script.read_bytes()
-        prefix = f"#!{old}/bin/".encode()
-        if text.startswith(prefix):
-            script.write_bytes(f"#!{new}/bin/".encode() + text[len(prefix) :])
+        header, rest = text[:512], text[512:]
+        moved = header.replace(f"{old}/bin/".encode(), f"{new}/bin/".encode())
+        if moved != header:
+            script.write_bytes(moved + rest)
 
 
 # -------------------------------------------------------------------------------------------- Node
