@@ -13,6 +13,7 @@ $(STAMP): requirements/lock.txt pyproject.toml layers/cfn-guard/install.sh
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode -r requirements/lock.txt
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps -e .
+	$(BIN)/python -m compileall -q layers/hivemind/hivemind functions bench >/dev/null  # PYTHONDONTWRITEBYTECODE machines
 	layers/cfn-guard/install.sh $(BIN)
 	@rm -f $(VENV)/.installed-*; touch $@
 

@@ -89,12 +89,16 @@ def _seconds(start: str, end: str) -> float:
 def transitions() -> list[str]:
     """State transitions as Step Functions bills them: each state entered, and each retry."""
     from hivemind.aws import executions
-    from hivemind.local.deploy import deploy_on
+    from hivemind.local.deploy import _logs_to, deploy_on
     from hivemind.local.runtime import LocalRuntime
 
     lines = ["## state transitions of one deployment (the local runtime's execution history)"]
     for label, delay_s in (("happy deployment", 0.2), ("stack taking 4 minutes (scaled 0.01)", 2.4)):
-        with tempfile.TemporaryDirectory() as tmp, LocalRuntime(ROOT, provision_delay_s=delay_s) as aws:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            _logs_to(Path(tmp) / "local.log"),
+            LocalRuntime(ROOT, provision_delay_s=delay_s) as aws,
+        ):
             record, _ = deploy_on(aws, ROOT / "examples/flask-app", {"app_name": "flask-app"}, reports_dir=Path(tmp))
             history = executions.history(aws.client("stepfunctions"), record.execution_arn)
             entered = sum(1 for e in history if e["type"].endswith("StateEntered"))
@@ -280,9 +284,6 @@ def main() -> int:
     parser.add_argument("--skip-cli", action="store_true", help="leave out the whole-process CLI runs")
     args = parser.parse_args()
 
-    logging.basicConfig(filename=os.devnull)  # the functions' log lines (CloudWatch's, on AWS)
-    logging.getLogger("hivemind").handlers = [logging.NullHandler()]
-    logging.getLogger("hivemind").propagate = False
     logging.getLogger("moto").setLevel(logging.ERROR)
     print(f"# cold starts and sizes, {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}", flush=True)
     if not args.skip_cli:
