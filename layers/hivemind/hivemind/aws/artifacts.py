@@ -22,6 +22,11 @@ def key(deployment_id: str, name: str) -> str:
     return f"deployments/{deployment_id}/{name}"
 
 
+def instance_log_name(attempt: int) -> str:
+    """Where the instance of an attempt leaves its last log lines when its boot fails."""
+    return f"instance-{attempt}.log"
+
+
 def put(s3: Any, bucket: str, object_key: str, body: bytes | str, content_type: str) -> str:
     data = body.encode() if isinstance(body, str) else body
     s3.put_object(Bucket=bucket, Key=object_key, Body=data, ContentType=content_type)

@@ -25,18 +25,18 @@ _session: boto3.session.Session | None = None
 _loaders: dict[str | None, botocore.loaders.Loader] = {}
 
 
-def _shared_loader(search_paths: str | None = None) -> botocore.loaders.Loader:
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
     # botocore caches what a Loader reads per Loader instance; one Loader per data path makes
     # that cache process-wide (what it caches is read-only data: service models, endpoints)
-    loader = _loaders.get(search_paths)
+    loader = _loaders.get(search_path_string)
     if loader is None:
-        loader = _loaders.setdefault(search_paths, botocore.loaders.create_loader(search_paths))
+        loader = _loaders.setdefault(search_path_string, botocore.loaders.create_loader(search_path_string))
     return loader
 
 
 def share_botocore_data() -> None:
     """Make every botocore Session of this process, ours or a library's, share one data loader."""
-    botocore.session.create_loader = _shared_loader  # type: ignore[attr-defined]
+    botocore.session.create_loader = _shared_loader
 
 
 share_botocore_data()

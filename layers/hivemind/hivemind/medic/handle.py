@@ -21,7 +21,6 @@ from hivemind.models.events import ExecutionStatusChange, StackStatusChange
 from hivemind.observability import logger
 from hivemind.settings import Settings
 from hivemind.templating.cost import estimate
-from hivemind.workflow.generate import instance_log_name
 from hivemind.workflow.report import error_message
 from hivemind.workflow.stack import settle
 
@@ -84,7 +83,9 @@ def handle_failure(
     diagnosis = _diagnose(state, cfn)
     if s3 is not None and diagnosis.category in ("app-failed", "boot-failure", "unknown"):
         lines = artifacts.text_lines(
-            s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, instance_log_name(state.attempt))
+            s3,
+            settings.artifacts_bucket,
+            artifacts.key(state.deployment_id, artifacts.instance_log_name(state.attempt)),
         )
         kept = log_tail(lines)
         said = boot_failure_line(kept)

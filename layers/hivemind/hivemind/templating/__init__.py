@@ -1,12 +1,25 @@
-"""Turn a plan into a CloudFormation template (generate.py) and write it as YAML."""
+"""Turn a plan into a CloudFormation template (generate.py) and write it as YAML.
+
+`render_template` is loaded on first use: the generator reads the planner's language modules, which
+functions that only need, say, the cost estimate (the Medic) should not import at a cold start.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from hivemind.templating.generate import render_template
+if TYPE_CHECKING:
+    from hivemind.templating.generate import render_template
+
+
+def __getattr__(name: str) -> Any:
+    if name == "render_template":
+        from hivemind.templating.generate import render_template
+
+        return render_template
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Dumper(yaml.SafeDumper):

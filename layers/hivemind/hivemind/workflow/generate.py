@@ -16,17 +16,12 @@ def stack_name_for(app_name: str, settings: Settings) -> str:
     return f"{settings.stack_prefix}{app_name}"
 
 
-def instance_log_name(attempt: int) -> str:
-    """Where the instance of an attempt leaves its last log lines when its boot fails."""
-    return f"instance-{attempt}.log"
-
-
 def generate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> TemplateArtifact:
     if state.plan is None:
         raise ValueError("Generate template needs the plan")
     plan = state.plan
     stack_name = stack_name_for(plan.app_name, settings)
-    failure_log = artifacts.key(state.deployment_id, instance_log_name(state.attempt))
+    failure_log = artifacts.key(state.deployment_id, artifacts.instance_log_name(state.attempt))
     template = render_template(
         plan,
         deployment_id=state.deployment_id,
