@@ -47,6 +47,7 @@ build: setup               ## sam build (needs python3.13 on PATH, e.g. from pye
 
 bench: setup               ## benchmarks: figures printed, never asserted
 	$(BIN)/python bench/local_deploy.py
+	$(BIN)/python bench/cold_start.py --build
 
 lock:                      ## re-resolve requirements/lock.txt from requirements/dev.in
 	$(BIN)/uv pip compile --python-version 3.11 requirements/dev.in -o requirements/lock.txt

@@ -1,7 +1,8 @@
 """cfn-lint as a library, with one runner per process kept warm across invocations.
 
-Building cfn-lint's runner loads every rule and schema (about 0.3 s); a warm Lambda container
-or the local runtime builds it once and then lints a template in about 0.1 s.
+Building cfn-lint's runner imports cfn-lint (sympy among it) and loads every rule and schema,
+1 to 2 s; the Validate function builds it during its container's init, and a warm check of a
+generated stack then takes about 0.5 s (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
