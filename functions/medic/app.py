@@ -1,9 +1,10 @@
-"""Medic: "Handle failure" in the workflow; stack-status and execution-ended events from EventBridge."""
+"""Medic: "Handle failure" in the workflow; stack-status and execution-ended events from EventBridge;
+and, every minute, the reconciler of executions still waiting on settled stacks."""
 
 from typing import Any
 
 from hivemind.aws.clients import client
-from hivemind.medic.handle import handle_failure, on_execution_ended, on_stack_event
+from hivemind.medic.handle import handle_failure, on_execution_ended, on_stack_event, reconcile
 from hivemind.models import ExecutionStatusChange, StackStatusChange, WorkflowState
 from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
@@ -14,6 +15,8 @@ from hivemind.settings import get_settings
 def handler(event: dict[str, Any], context: Any) -> Any:
     settings = get_settings()
     cfn, ddb = client("cloudformation", settings.region), client("dynamodb", settings.region)
+    if event.get("detail-type") == "Scheduled Event":
+        return reconcile(cfn=cfn, ddb=ddb, sfn=client("stepfunctions", settings.region), settings=settings)
     if event.get("detail-type") == "Step Functions Execution Status Change":
         ended = ExecutionStatusChange.model_validate(event)
         return on_execution_ended(ended, cfn=cfn, ddb=ddb, settings=settings)

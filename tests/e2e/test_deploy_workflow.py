@@ -128,6 +128,19 @@ def test_capacity_failure_is_retried_by_the_medic_with_another_instance_type(dep
     assert stacks == ["hivemind-flask-app"]
 
 
+def test_a_lost_stack_status_event_is_made_up_for_by_the_reconciler_within_its_period(deploy, tmp_path):
+    # Given CloudFormation's CREATE_COMPLETE event for the app's stack never reaches the Medic
+    record, _, stacks = deploy("flask-app", faults=("lose-stack-event",))
+
+    # Then the deployment still succeeds (without the reconciler it would wait for the state's
+    # one-hour timeout and the fixture's 120 s bound would stop it), resumed from the stack's status
+    assert record.status == "SUCCEEDED", record.error
+    log = (tmp_path / "logs" / "local.log").read_text()
+    assert "fault lose-stack-event: the CREATE_COMPLETE event of stack hivemind-flask-app" in log
+    assert "resumed from the stack's status: its status event did not come" in log and record.deployment_id in log
+    assert stacks == ["hivemind-flask-app"]
+
+
 def test_a_failing_stack_ends_failed_with_the_stack_deleted_and_the_reason_reported(deploy):
     record, report, stacks = deploy("flask-app", faults=("bad-ami",))
 

@@ -44,6 +44,7 @@ def hivemind(aws, monkeypatch) -> Settings:
         BillingMode=table["BillingMode"],
         AttributeDefinitions=table["AttributeDefinitions"],
         KeySchema=table["KeySchema"],
+        GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
     )
     clients.client("s3", REGION).create_bucket(Bucket="artifacts")
     role = clients.client("iam", REGION).create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from hivemind.aws import clients, deployments
-from hivemind.medic.handle import on_execution_ended, on_stack_event
+from hivemind.medic.handle import on_execution_ended, on_stack_event, reconcile
 from hivemind.models import (
     DeploymentRecord,
     DeploymentRequest,
@@ -182,4 +182,51 @@ def test_the_backstop_never_deletes_a_stack_an_update_failed_on(hivemind, cfn):
     )
     outcome = on_execution_ended(event, cfn=cfn, ddb=clients.client("dynamodb"), settings=hivemind, delete_timeout_s=5)
     assert outcome == "marked FAILED"
+    assert _stacks(cfn) == ["hivemind-app"]
+
+
+def test_the_reconciler_resumes_what_a_lost_stack_event_left_waiting_and_nothing_else(hivemind, cfn):
+    # Given two executions waiting: one on a stack that settled (its status event never came),
+    # one on a stack CloudFormation is still creating
+    ddb, sfn = clients.client("dynamodb"), clients.client("stepfunctions")
+    settled = _stack(cfn, "hivemind-done", deployment_id="d-done")
+    busy = _stack(cfn, "hivemind-busy", deployment_id="d-busy")
+    cfn_backend_stack(busy).status = "CREATE_IN_PROGRESS"
+    deployments.park_task_token(ddb, hivemind.deployments_table, settled, "d-done", "token-done")
+    deployments.park_task_token(ddb, hivemind.deployments_table, busy, "d-busy", "token-busy")
+    assert [w[1] for w in deployments.parked(ddb, hivemind.deployments_table)] == ["d-done", "d-busy"]
+
+    # When the scheduled reconciler runs
+    outcome = reconcile(cfn=cfn, ddb=ddb, sfn=sfn, settings=hivemind)
+
+    # Then the settled stack's waiter was claimed (moto has no such task: the resume is refused, as
+    # AWS refuses a token that timed out) and the busy one is left for its event
+    assert outcome["waiting"] == 2
+    assert [w[1] for w in deployments.parked(ddb, hivemind.deployments_table)] == ["d-busy"]
+    assert deployments.claim_task_token(ddb, hivemind.deployments_table, settled) is None
+
+
+def cfn_backend_stack(stack_id):
+    from moto.cloudformation.models import cloudformation_backends
+
+    return cloudformation_backends["123456789012"]["us-east-1"].stacks[stack_id]
+
+
+def test_an_execution_event_never_tears_down_a_deployment_its_record_says_succeeded(hivemind, cfn):
+    stack_id = _stack(cfn, deployment_id="d-1")
+    _record(hivemind, "SUCCEEDED", stack_id)
+    for status in ("SUCCEEDED", "ABORTED"):  # a misrouted event, or one that contradicts the record
+        event = ExecutionStatusChange.model_validate(
+            {
+                "source": "aws.states",
+                "detail-type": "Step Functions Execution Status Change",
+                "detail": {
+                    "executionArn": "arn:aws:states:us-east-1:123456789012:execution:hivemind-deploy:d-1",
+                    "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:hivemind-deploy",
+                    "name": "d-1",
+                    "status": status,
+                },
+            }
+        )
+        assert on_execution_ended(event, cfn=cfn, ddb=clients.client("dynamodb"), settings=hivemind) == "ignored"
     assert _stacks(cfn) == ["hivemind-app"]

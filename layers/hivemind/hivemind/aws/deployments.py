@@ -107,15 +107,42 @@ def list_recent(ddb: Any, table: str, limit: int = 50) -> list[DeploymentRecord]
 
 
 WAITER_PREFIX = "waiter#"
+# A sparse index of the parked tokens (only waiter items carry its key): the reconciler finds every
+# execution waiting on a stack with one Query, never a scan of the deployments.
+WAITING_INDEX, WAITING_KEY = "Waiting", "stack"
 
 
 def park_task_token(ddb: Any, table: str, stack_id: str, deployment_id: str, token: str) -> None:
     """Park the token of the execution waiting on a stack, keyed by the stack: whatever the
     stack's tags say after an update or a roll back, its status event finds the waiter."""
-    ddb.put_item(
-        TableName=table,
-        Item=_to_item({"deployment_id": f"{WAITER_PREFIX}{stack_id}", "waiting": deployment_id, "task_token": token}),
-    )
+    item = {
+        "deployment_id": f"{WAITER_PREFIX}{stack_id}",
+        "waiting": deployment_id,
+        "task_token": token,
+        "waiting_on": WAITING_KEY,
+        "parked_at": datetime.now(UTC).isoformat(),
+    }
+    ddb.put_item(TableName=table, Item=_to_item(item))
+
+
+def parked(ddb: Any, table: str) -> list[tuple[str, str, str]]:
+    """(stack id, deployment id, parked at) of every execution waiting on a stack, oldest first."""
+    found: list[tuple[str, str, str]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": WAITING_INDEX,
+        "KeyConditionExpression": "waiting_on = :stack",
+        "ExpressionAttributeValues": {":stack": {"S": WAITING_KEY}},
+    }
+    while True:
+        page = ddb.query(**kwargs)
+        for item in page["Items"]:
+            found.append(
+                (item["deployment_id"]["S"].removeprefix(WAITER_PREFIX), item["waiting"]["S"], item["parked_at"]["S"])
+            )
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def claim_task_token(ddb: Any, table: str, stack_id: str) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any
 from hivemind.aws import clients
 from hivemind.local import instances
 from hivemind.local.events import _publish
-from hivemind.local.faults import _fault_for
+from hivemind.local.faults import _fault_for, lose_event
 from hivemind.local.state import REGION, _state
 
 log = logging.getLogger("hivemind.local")
@@ -79,7 +79,7 @@ def _patch_cloudformation() -> None:
         resource_properties: str | None = None,
     ) -> None:
         original_add_stack_event(self, resource_status, resource_status_reason, resource_properties)
-        if not _state.active:
+        if not _state.active or lose_event(self.name, resource_status):
             return
         detail = {
             "stack-id": self.stack_id,

@@ -20,6 +20,7 @@ log = logging.getLogger("hivemind.local")
 FAULTS: dict[str, str] = {
     "capacity": "the first EC2 instance fails with InsufficientInstanceCapacity (the Medic retries)",
     "bad-ami": "every EC2 instance fails with InvalidAMIID.NotFound (the Medic rolls back)",
+    "lose-stack-event": "the first app stack's settled-status event never reaches the Medic (the reconciler resumes)",
 }
 
 # EC2's own message for InsufficientInstanceCapacity (as EC2 returns it: hashicorp/terraform-provider-aws#1496),
@@ -50,3 +51,17 @@ def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> 
             itype=itype, az=f"{REGION}a", others=f"{REGION}b, {REGION}c", request_id=uuid.uuid4()
         )
     return None
+
+
+def lose_event(stack_name: str, status: str) -> bool:
+    """Whether the `lose-stack-event` fault swallows this stack-status event: the first settled
+    status of an app's stack (never HiveMind's own), once a runtime."""
+    from hivemind.aws import stacks
+
+    if "lose-stack-event" not in _state.faults or "lose-stack-event" in _state.fired:
+        return False
+    if status not in stacks.SETTLED or stack_name == "hivemind":
+        return False
+    _state.fired.add("lose-stack-event")
+    log.warning("fault lose-stack-event: the %s event of stack %s is not delivered", status, stack_name)
+    return True

@@ -74,6 +74,7 @@ class LocalRuntime:
         self.faults = set(faults)
         self.outputs: dict[str, str] = {}
         self._mock: Any = None
+        self._schedules: events.Schedules | None = None
         self._scratch: Path | None = None
         self._saved_env: dict[str, str | None] = {}
 
@@ -123,11 +124,15 @@ class LocalRuntime:
         _state.active = True
         try:
             self._deploy_hivemind()
+            self._schedules = events.Schedules(ACCOUNT, REGION, self.time_scale)
         except BaseException:
             self.stop_runtime()
             raise
 
     def stop_runtime(self) -> None:
+        if self._schedules is not None:
+            self._schedules.stop()
+            self._schedules = None
         self.drain(timeout_s=30)
         instances.stop_all()
         loadbalancer.stop_all()

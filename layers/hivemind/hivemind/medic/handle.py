@@ -299,10 +299,14 @@ def on_execution_ended(
     """An execution ended FAILED, TIMED_OUT or ABORTED: whatever path it took, its record ends
     FAILED and its stack does not outlive it. Idempotent (a no-op after a normal failure)."""
     detail = event.detail
+    if detail.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        return "ignored"  # the rule sends only these; anything else never tears an app down
     try:
         record = deployments.get(ddb, settings.deployments_table, detail.name)
     except DeploymentNotFound:
         return "ignored"
+    if record.status == "SUCCEEDED":
+        return "ignored"  # the record, not the event, says how the deployment ended
     actions = []
     if record.status not in TERMINAL_STATUSES:
         reason = ": ".join(p for p in (detail.error, detail.cause) if p) or "no cause given"
@@ -329,3 +333,24 @@ def on_execution_ended(
     outcome = ", ".join(actions) or "nothing left to do"
     logger.info("execution ended", extra={"status": detail.status, "outcome": outcome})
     return outcome
+
+
+def reconcile(*, cfn: Any, ddb: Any, sfn: Any, settings: Settings) -> dict[str, Any]:
+    """The scheduled backstop of "Wait for stack": every execution still waiting on a stack whose
+    status has settled (or that is gone) is resumed from the stack's own status, as its status
+    event would have. An event that was lost, or failed into the dead-letter queue, then costs
+    at most the schedule's period (one minute), never the state's one-hour timeout."""
+    waiting = deployments.parked(ddb, settings.deployments_table)
+    resumed: list[str] = []
+    for stack_id, deployment_id, parked_at in waiting:
+        description = stacks.describe(cfn, stack_id)
+        if description is not None and description["StackStatus"] not in stacks.SETTLED:
+            continue  # CloudFormation is still working; its event may yet come
+        if settle(stack_id, description, cfn=cfn, ddb=ddb, sfn=sfn, settings=settings):
+            resumed.append(deployment_id)
+            status = description["StackStatus"] if description else "DELETE_COMPLETE"
+            logger.warning(
+                "resumed from the stack's status: its status event did not come",
+                extra={"deployment_id": deployment_id, "stack_id": stack_id, "status": status, "parked_at": parked_at},
+            )
+    return {"waiting": len(waiting), "resumed": resumed}
