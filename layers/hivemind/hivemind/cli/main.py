@@ -299,7 +299,11 @@ def deploy(
             return
         try:  # a Ctrl-C as soon as the URL is printed stops it the same way
             err.print(f"serving {record.url} from this machine (the local load balancer); Ctrl-C stops it")
-            threading.Event().wait()
+            # short waits, not one endless one: a SIGINT the kernel hands to another of this
+            # process's threads only sets a flag, which the main thread reads when it wakes
+            forever = threading.Event()
+            while not forever.wait(0.5):
+                pass
         except KeyboardInterrupt:
             err.print("stopping: the app's processes and the local load balancer end; nothing is left running")
 
