@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hivemind.errors import HiveMindError
-from hivemind.local.faults import FAULTS
+from hivemind.local.faults import FAULTS, STEPS
 
 app = typer.Typer(
     add_completion=False,
@@ -33,7 +33,7 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_FAILED, EXIT_ERROR = 1, 2
-_FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items())
+_FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items()) + f" (STEP: {', '.join(STEPS)})"
 SHOWN_LOG_LINES = 8
 
 

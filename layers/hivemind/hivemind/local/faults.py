@@ -7,6 +7,7 @@ Availability Zone, an image that does not exist. Their texts are AWS's own.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -21,7 +22,115 @@ FAULTS: dict[str, str] = {
     "capacity": "the first EC2 instance fails with InsufficientInstanceCapacity (the Medic retries)",
     "bad-ami": "every EC2 instance fails with InvalidAMIID.NotFound (the Medic rolls back)",
     "lose-stack-event": "the first app stack's settled-status event never reaches the Medic (the reconciler resumes)",
+    "throttle:STEP": "the first AWS call of that step's function is throttled (botocore retries it with backoff)",
+    "crash:STEP": "that step's function crashes once, as a runtime killed for memory does (the workflow retries)",
 }
+# STEP in throttle:STEP and crash:STEP -> the function that runs it (template.yaml)
+STEPS = {
+    "plan": "PlanFunction",
+    "generate": "GenerateTemplateFunction",
+    "validate": "ValidateFunction",
+    "create-stack": "CreateStackFunction",
+    "wait-stack": "WaitStackFunction",
+    "register": "RegisterTargetFunction",
+    "wait-health": "WaitHealthFunction",
+    "smoke": "SmokeTestFunction",
+    "report": "ReportFunction",
+    "medic": "MedicFunction",
+}
+_STEP_OF = {logical_id: step for step, logical_id in STEPS.items()}
+
+
+def unknown(faults: tuple[str, ...] | list[str] | set[str]) -> list[str]:
+    """The faults that name nothing known: neither a fault nor throttle:/crash: with a known STEP."""
+    return sorted(
+        f
+        for f in faults
+        if f not in FAULTS and not (f.partition(":")[0] in ("throttle", "crash") and f.partition(":")[2] in STEPS)
+    )
+
+
+def known_faults() -> str:
+    """One line naming every fault, for error messages and --help."""
+    return f"{', '.join(n for n in FAULTS if ':' not in n)}, throttle:STEP, crash:STEP (STEP: {', '.join(STEPS)})"
+
+
+def _fires(fault: str) -> bool:
+    """Whether a once-only fault is injected and has not fired yet; marks it fired."""
+    with _state.lock:
+        if fault not in _state.faults or fault in _state.fired:
+            return False
+        _state.fired.add(fault)
+        return True
+
+
+def crash_for(logical_id: str) -> dict[str, str] | None:
+    """The error payload of a crashed invocation, when `crash:STEP` is injected for this function:
+    what Lambda returns when the runtime process dies (here: killed, as on running out of memory)."""
+    if not _fires(f"crash:{_STEP_OF.get(logical_id)}"):
+        return None
+    log.warning("fault crash:%s: the %s runtime exited", _STEP_OF[logical_id], logical_id)
+    return {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {uuid.uuid4()} Error: Runtime exited with error: signal: killed",
+    }
+
+
+def throttle(request: Any, **kwargs: Any) -> Any:
+    """botocore `before-send` handler: the first AWS call of a function with `throttle:STEP` gets
+    the service's own throttling answer, which botocore's standard retry mode retries."""
+    if not _state.active or not any(f.startswith("throttle:") for f in _state.faults):
+        return None
+    from hivemind.settings import environ
+
+    function = _state.functions.get(environ().get("AWS_LAMBDA_FUNCTION_NAME", ""))
+    if function is None or not _fires(f"throttle:{_STEP_OF.get(function.logical_id)}"):
+        return None
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+    from moto.core.botocore_stubber import MockRawResponse
+
+    content_type = request.headers.get("Content-Type", b"")
+    content_type = content_type.decode() if isinstance(content_type, bytes) else str(content_type)
+    request_id = uuid.uuid4()
+    if "json" in content_type:  # DynamoDB, Step Functions: JSON protocols
+        status, headers = 400, {"Content-Type": content_type, "x-amzn-ErrorType": "ThrottlingException"}
+        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+    elif "//ec2." in request.url:
+        status, headers = 503, {}
+        body = (
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded."
+            f"</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+    elif "x-www-form-urlencoded" in content_type:  # CloudFormation, ELBv2: query protocol
+        status, headers = 400, {}
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>"
+            f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+    else:  # S3
+        status, headers = 503, {}
+        body = (
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>"
+        )
+    log.warning("fault throttle:%s: %s throttled", _STEP_OF[function.logical_id], kwargs.get("event_name", "a call"))
+    answer_headers = HTTPHeaders()
+    for name, value in headers.items():
+        answer_headers[name] = value
+    return AWSResponse(request.url, status, answer_headers, MockRawResponse(body.encode()))
+
+
+def install_throttle() -> None:
+    """Put `throttle` before moto's own `before-send` handler in every new botocore Session."""
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    if any(handler is throttle for _, handler, *_ in BUILTIN_HANDLERS):
+        return
+    moto_at = next(
+        (i for i, (event, *_) in enumerate(BUILTIN_HANDLERS) if event == "before-send"), len(BUILTIN_HANDLERS)
+    )
+    BUILTIN_HANDLERS.insert(moto_at, ("before-send", throttle))
+
 
 # EC2's own message for InsufficientInstanceCapacity (as EC2 returns it: hashicorp/terraform-provider-aws#1496),
 # in the shape CloudFormation gives AWS::EC2::Instance failures with an error code (the corpus's
@@ -43,6 +152,7 @@ def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> 
     if kind != "AWS::EC2::Instance" or _state.restoring:
         return None
     if "bad-ami" in _state.faults:
+        _state.fired.add("bad-ami")  # every time: the image never exists
         return _AMI_REASON.format(ami="ami-0badc0ffee0000000", request_id=uuid.uuid4(), token=uuid.uuid4())
     if "capacity" in _state.faults and "capacity" not in _state.fired:
         _state.fired.add("capacity")
@@ -58,10 +168,7 @@ def lose_event(stack_name: str, status: str) -> bool:
     status of an app's stack (never HiveMind's own), once a runtime."""
     from hivemind.aws import stacks
 
-    if "lose-stack-event" not in _state.faults or "lose-stack-event" in _state.fired:
+    if status not in stacks.SETTLED or stack_name == "hivemind" or not _fires("lose-stack-event"):
         return False
-    if status not in stacks.SETTLED or stack_name == "hivemind":
-        return False
-    _state.fired.add("lose-stack-event")
     log.warning("fault lose-stack-event: the %s event of stack %s is not delivered", status, stack_name)
     return True

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hivemind.local.faults import crash_for
 from hivemind.local.state import _state
 from hivemind.settings import invocation_environment
 
@@ -70,6 +71,9 @@ def _invoke(fn: Any, event: Any) -> tuple[str, bool, str]:
     if isinstance(event, (str, bytes)):
         event = json.loads(event or "{}")
     started = time.perf_counter()
+    crashed = crash_for(registered.logical_id)
+    if crashed is not None:
+        return json.dumps(crashed), True, ""
     try:
         with invocation_environment({**_lambda_env(fn), **fn.environment_vars}):
             result = registered.handler(copy.deepcopy(event), _Context(fn))

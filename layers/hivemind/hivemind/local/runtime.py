@@ -24,7 +24,8 @@ from typing import Any
 
 from hivemind.aws import clients
 from hivemind.local import clock, cloudformation, events, functions, instances, loadbalancer, stepfunctions
-from hivemind.local.faults import FAULTS
+from hivemind.local.faults import install_throttle, known_faults
+from hivemind.local.faults import unknown as unknown_faults
 from hivemind.local.functions import _Function
 from hivemind.local.sam import CODE_BUCKET, _placeholder_zip, translate_template
 from hivemind.local.state import ACCOUNT, REGION, _state, package_cache
@@ -52,6 +53,7 @@ def install_patches() -> None:
     stepfunctions._patch_send_task_failure_cause()
     stepfunctions._patch_execution_events()
     clock._patch_time()
+    install_throttle()
     _installed = True
 
 
@@ -65,9 +67,7 @@ class LocalRuntime:
     def __init__(
         self, root: Path, *, time_scale: float = 0.01, provision_delay_s: float = 0.2, faults: tuple[str, ...] = ()
     ):
-        unknown = sorted(set(faults) - set(FAULTS))
-        if unknown:
-            raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+        self._check_faults(faults)
         self.root = root
         self.time_scale = time_scale
         self.provision_delay_s = provision_delay_s
@@ -228,11 +228,15 @@ class LocalRuntime:
 
     def inject(self, *faults: str) -> None:
         """Change the faults of a running runtime (say, between two deployments)."""
-        unknown = sorted(set(faults) - set(FAULTS))
-        if unknown:
-            raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+        self._check_faults(faults)
         self.faults = set(faults)
         _state.faults, _state.fired = set(faults), set()
+
+    @staticmethod
+    def _check_faults(faults: tuple[str, ...]) -> None:
+        wrong = unknown_faults(faults)
+        if wrong:
+            raise ValueError(f"unknown fault(s) {', '.join(wrong)}; known: {known_faults()}")
 
     @staticmethod
     def invocations() -> list[tuple[str, float]]:
