@@ -230,3 +230,26 @@ def test_an_execution_event_never_tears_down_a_deployment_its_record_says_succee
         )
         assert on_execution_ended(event, cfn=cfn, ddb=clients.client("dynamodb"), settings=hivemind) == "ignored"
     assert _stacks(cfn) == ["hivemind-app"]
+
+
+def test_a_wait_for_stack_that_timed_out_is_diagnosed_from_the_stack_itself(hivemind, cfn):
+    from hivemind.medic.handle import _diagnose
+    from hivemind.models import WorkflowState
+
+    # Given "Wait for stack" timed out while CloudFormation was still creating the stack
+    stack_id = _stack(cfn, deployment_id="d-1")
+    cfn_backend_stack(stack_id).status = "CREATE_IN_PROGRESS"
+    state = WorkflowState(
+        deployment_id="d-1",
+        request=DeploymentRequest(app_name="app", source={"type": "s3", "bucket": "artifacts", "key": "k"}),
+        stack={"stack_name": "hivemind-app", "stack_id": stack_id, "status": "CREATE_IN_PROGRESS"},
+        error={"Error": "States.Timeout", "Cause": ""},
+    )
+    # Then the diagnosis names the stack's status and its latest event, not just "timed out"
+    diagnosis = _diagnose(state, cfn)
+    assert diagnosis.category == "boot-failure" and diagnosis.stack_status == "CREATE_IN_PROGRESS"
+    assert "the stack was CREATE_IN_PROGRESS when the wait ended; its latest event: hivemind-app" in diagnosis.summary
+
+    # And a stack that is gone by then is named so
+    cfn.delete_stack(StackName=stack_id)
+    assert "the stack was DELETE_COMPLETE when the wait ended" in _diagnose(state, cfn).summary

@@ -7,7 +7,7 @@ from typing import Any
 from hivemind.aws import artifacts, deployments, stacks, targets
 from hivemind.errors import DeploymentNotFound
 from hivemind.medic.categories import KINDS
-from hivemind.medic.diagnose import diagnose_error, diagnose_stack
+from hivemind.medic.diagnose import diagnose_error, diagnose_events, diagnose_stack, failures
 from hivemind.models import (
     TERMINAL_STATUSES,
     DeploymentPlan,
@@ -120,7 +120,34 @@ def _diagnose(state: WorkflowState, cfn: Any) -> Diagnosis:
         return diagnose_stack(cfn, state.stack.stack_id, description["StackStatus"] if description else None)
     if state.error is None:
         return Diagnosis(category="unknown", summary="the workflow failed without an error")
+    if state.error.error == "States.Timeout" and state.stack is not None and state.stack.status not in stacks.SETTLED:
+        return _waited_too_long(state.stack.stack_id, message, cfn)
     return diagnose_error(state.error, message)
+
+
+def _waited_too_long(stack_id: str, message: str, cfn: Any) -> Diagnosis:
+    """ "Wait for stack" ran out of time: the stack itself, not the timeout, says what happened. A
+    stack that failed has its own root cause; one still working (or done, its event lost and the
+    reconciler not running) is named with its status and its latest event."""
+    description = stacks.describe(cfn, stack_id)
+    status = description["StackStatus"] if description else "DELETE_COMPLETE"
+    events = stacks.events(cfn, stack_id) if description else []
+    if failures(events):
+        return diagnose_events(events, status)
+    latest = events[-1] if events else None
+    said = (
+        f"; its latest event: {latest['LogicalResourceId']} {latest['ResourceStatus']}"
+        + (f" ({latest['ResourceStatusReason']})" if latest.get("ResourceStatusReason") else "")
+        if latest
+        else ""
+    )
+    return Diagnosis(
+        category="boot-failure",
+        summary=f"{message}; the stack was {status} when the wait ended{said}",
+        failed_step="Wait for stack",
+        stack_status=status,
+        fix=KINDS["boot-failure"].fix,
+    )
 
 
 def _retry_decision(state: WorkflowState, diagnosis: Diagnosis, plan: DeploymentPlan | None) -> MedicDecision | None:
