@@ -31,6 +31,8 @@ EXPECTED: dict[str, tuple[str, str | None, bool]] = {
     # crashed while a deployment fails: it still rolls back
     "bad-ami+throttle:medic": ("FAILED", "invalid-parameter", False),
     "bad-ami+crash:medic": ("FAILED", "invalid-parameter", False),
+    # the rollback cannot delete the VPC (a subnet made by hand sits in it): escalated, not hidden
+    "bad-ami+delete-fails": ("FAILED", "invalid-parameter", True),
 }
 
 
@@ -55,5 +57,9 @@ def test_fault_matrix(runtime, tmp_path, case):
     assert ours, "the app's stack was never created"
     assert (record.status, found, left) == EXPECTED[case], record.error
     assert set(faults) <= _state.fired, f"did not fire: {set(faults) - _state.fired}"
+    if "delete-fails" in faults:
+        assert record.diagnosis is not None and record.diagnosis.escalation
+        assert [line.split()[0] for line in record.diagnosis.left] == ["Vpc"]
+        assert "has dependencies and cannot be deleted" in record.diagnosis.left[0]
     retried = sum(max(0, (s.attempts or 1) - 1) for s in record.steps)
     print(f"| `{case}` | {record.status} | {found or '-'} | {'yes' if left else 'no'} | {retried} |")

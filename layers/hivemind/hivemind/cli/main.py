@@ -362,6 +362,10 @@ def _print_summary(record: Any, report_path: Path | None) -> None:
         out.print(f"  medic   {record.diagnosis.category}: {record.diagnosis.summary}")
         if record.diagnosis.fix:
             out.print(f"  fix     {record.diagnosis.fix}", markup=False)
+        for left in record.diagnosis.left:
+            out.print(f"  left    {left}", markup=False)
+        if record.diagnosis.escalation:
+            out.print(f"  to do   {record.diagnosis.escalation}", markup=False)
         if record.diagnosis.instance_log:
             out.print("  the instance's last log lines (all of them in the report):")
             for line in record.diagnosis.instance_log[-SHOWN_LOG_LINES:]:

@@ -22,7 +22,7 @@ from typing import Any
 from hivemind.aws import clients
 from hivemind.local import instances
 from hivemind.local.events import _publish
-from hivemind.local.faults import _fault_for, lose_event
+from hivemind.local.faults import _fault_for, block_vpc_delete, lose_event
 from hivemind.local.state import REGION, _state
 
 log = logging.getLogger("hivemind.local")
@@ -132,15 +132,19 @@ def _patch_cloudformation() -> None:
     original_delete = cfn_models.Stack.delete
 
     def delete(self: Any) -> None:
-        """AWS deletes in dependency order; moto's delete can stop on a VPC it thinks is still in use
-        (a terminated instance's interface), so what it leaves behind is logged, not raised."""
+        """Delete the stack's resources as CloudFormation does (`delete_resources`); a resource that
+        stays makes the stack DELETE_FAILED with its reason, as on AWS, never a DELETE_COMPLETE."""
         if not _state.active:
             return original_delete(self)
         self._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
-        try:
-            self.resource_map.delete()
-        except Exception as exc:  # noqa: BLE001 - emulator limitation, see docs/LOCAL_RUNTIME.md
-            log.debug("moto kept some resources of %s: %s", self.name, exc)
+        kept = delete_resources(self)
+        if kept:
+            for logical_id, kind, physical, reason in kept:
+                _resource_event(self, logical_id, kind, physical, "DELETE_FAILED", reason)
+            self.status = "DELETE_FAILED"
+            listed = ", ".join(k[0] for k in kept)
+            self._add_stack_event("DELETE_FAILED", f"The following resource(s) failed to delete: [{listed}]. ")
+            return None
         self.status = "DELETE_COMPLETE"
         self._add_stack_event("DELETE_COMPLETE")
         return None
@@ -248,22 +252,120 @@ def _roll_back(stack: Any, failure: ResourceFailed) -> None:
     reason = f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user."
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", reason)
-    created = [
-        (lid, r)
-        for lid, r in list(stack.resource_map._parsed_resources.items())
-        if hasattr(r, "physical_resource_id") and lid in stack.template_dict.get("Resources", {})
-    ]
-    try:
-        stack.resource_map.delete()
-    except Exception as exc:  # noqa: BLE001  # moto's delete is partial; the stack still ends ROLLBACK_COMPLETE on AWS
-        log.debug("moto could not delete everything while rolling back %s: %s", stack.name, exc)
-    for logical_id, resource in reversed(created):
-        kind = stack.template_dict["Resources"][logical_id].get("Type", "")
-        _resource_event(stack, logical_id, kind, str(resource.physical_resource_id), "DELETE_COMPLETE")
+    created = _created(stack)
+    kept = delete_resources(stack)
+    failed = {k[0]: k for k in kept}
+    for logical_id, kind, physical, _ in reversed(created):
+        if logical_id in failed:
+            _resource_event(stack, logical_id, kind, physical, "DELETE_FAILED", failed[logical_id][3])
+        else:
+            _resource_event(stack, logical_id, kind, physical, "DELETE_COMPLETE")
     stack.template_dict = {**stack.template_dict, "Outputs": {}}
     stack.output_map = stack._create_output_map()
-    stack.status = "ROLLBACK_COMPLETE"
-    stack._add_stack_event("ROLLBACK_COMPLETE")
+    stack.status = "ROLLBACK_FAILED" if kept else "ROLLBACK_COMPLETE"
+    if kept:
+        listed = ", ".join(failed)
+        stack._add_stack_event("ROLLBACK_FAILED", f"The following resource(s) failed to delete: [{listed}]. ")
+    else:
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+def _created(stack: Any) -> list[tuple[str, str, str, Any]]:
+    """(logical id, type, physical id, moto's object) of what the stack holds now, in creation order."""
+    resources = stack.template_dict.get("Resources", {})
+    return [
+        (lid, resources[lid].get("Type", ""), str(r.physical_resource_id), r)
+        for lid, r in list(stack.resource_map._parsed_resources.items())
+        if hasattr(r, "physical_resource_id") and lid in resources
+    ]
+
+
+# The order CloudFormation's dependency graph gives a HiveMind stack's deletion (dependents first).
+_DELETE_ORDER = (
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
+    "AWS::EC2::Instance",
+    "AWS::EC2::SubnetRouteTableAssociation",
+    "AWS::EC2::RouteTable",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::VPC",
+)
+
+
+def delete_resources(stack: Any) -> list[tuple[str, str, str, str]]:
+    """Delete a stack's resources; what stays, as (logical id, type, physical id, AWS's reason).
+
+    moto's own delete (it retries while it makes progress) removes some resources and silently
+    keeps others whose CloudFormation delete it does not implement (internet gateways, route
+    tables, target groups), after which a VPC "has dependencies". So what it kept is deleted
+    through the EC2 and ELB APIs in dependency order, as CloudFormation would; anything those
+    refuse stays, with the service's own message in CloudFormation's wording."""
+    created = _created(stack)
+    try:
+        stack.resource_map.delete()
+    except Exception as exc:  # noqa: BLE001 - what it could not delete is swept below
+        log.debug("moto kept some resources of %s: %s", stack.name, exc)
+    from botocore.exceptions import ClientError
+
+    region = stack.region_name
+    ec2, elbv2 = clients.client("ec2", region), clients.client("elbv2", region)
+    kept = []
+    ordered = sorted((c for c in created if c[1] in _DELETE_ORDER), key=lambda c: _DELETE_ORDER.index(c[1]))
+    for logical_id, kind, physical, _ in ordered:
+        try:
+            if kind == "AWS::EC2::VPC":
+                block_vpc_delete(ec2, physical)
+            _delete_one(ec2, elbv2, kind, physical)
+        except ClientError as exc:
+            error = exc.response["Error"]
+            if "NotFound" in error.get("Code", ""):
+                continue
+            service = "AmazonEC2" if kind.startswith("AWS::EC2::") else "AmazonElasticLoadBalancing"
+            reason = (
+                f"{error.get('Message')} (Service: {service}; Status Code: "
+                f"{exc.response['ResponseMetadata'].get('HTTPStatusCode', 400)}; Error Code: {error.get('Code')}; "
+                f"Request ID: {exc.response['ResponseMetadata'].get('RequestId', '')}; Proxy: null)"
+            )
+            kept.append((logical_id, kind, physical, reason))
+    # what the stack still holds is what stayed: moto would otherwise create any other resource of
+    # the template again the next time its resources are listed (its resource map builds lazily)
+    stays = {k[0] for k in kept}
+    resource_map = stack.resource_map
+    resource_map._resource_json_map = {k: v for k, v in resource_map._resource_json_map.items() if k in stays}
+    template_resources = stack.template_dict.get("Resources", {})
+    resource_map._parsed_resources = {
+        k: v for k, v in resource_map._parsed_resources.items() if k in stays or k not in template_resources
+    }
+    return kept
+
+
+def _delete_one(ec2: Any, elbv2: Any, kind: str, physical: str) -> None:
+    if kind == "AWS::ElasticLoadBalancingV2::Listener":
+        elbv2.delete_listener(ListenerArn=physical)
+    elif kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":
+        elbv2.delete_load_balancer(LoadBalancerArn=physical)
+    elif kind == "AWS::ElasticLoadBalancingV2::TargetGroup":
+        elbv2.delete_target_group(TargetGroupArn=physical)
+    elif kind == "AWS::EC2::Instance":
+        ec2.terminate_instances(InstanceIds=[physical])
+    elif kind == "AWS::EC2::SubnetRouteTableAssociation":
+        ec2.disassociate_route_table(AssociationId=physical)
+    elif kind == "AWS::EC2::RouteTable":
+        ec2.delete_route_table(RouteTableId=physical)
+    elif kind == "AWS::EC2::InternetGateway":
+        gateway = ec2.describe_internet_gateways(InternetGatewayIds=[physical])["InternetGateways"][0]
+        for attachment in gateway.get("Attachments", []):
+            ec2.detach_internet_gateway(InternetGatewayId=physical, VpcId=attachment["VpcId"])
+        ec2.delete_internet_gateway(InternetGatewayId=physical)
+    elif kind == "AWS::EC2::SecurityGroup":
+        ec2.delete_security_group(GroupId=physical)
+    elif kind == "AWS::EC2::Subnet":
+        ec2.delete_subnet(SubnetId=physical)
+    elif kind == "AWS::EC2::VPC":
+        ec2.delete_vpc(VpcId=physical)
 
 
 def _stack_of(resources_map: Any) -> Any:

@@ -22,6 +22,7 @@ FAULTS: dict[str, str] = {
     "capacity": "the first EC2 instance fails with InsufficientInstanceCapacity (the Medic retries)",
     "bad-ami": "every EC2 instance fails with InvalidAMIID.NotFound (the Medic rolls back)",
     "lose-stack-event": "the first app stack's settled-status event never reaches the Medic (the reconciler resumes)",
+    "delete-fails": "a subnet made by hand in the app's VPC keeps the VPC from being deleted (the Medic escalates)",
     "throttle:STEP": "the first AWS call of that step's function is throttled (botocore retries it with backoff)",
     "crash:STEP": "that step's function crashes once, as a runtime killed for memory does (the workflow retries)",
 }
@@ -172,3 +173,16 @@ def lose_event(stack_name: str, status: str) -> bool:
         return False
     log.warning("fault lose-stack-event: the %s event of stack %s is not delivered", status, stack_name)
     return True
+
+
+def block_vpc_delete(ec2: Any, vpc_id: str) -> None:
+    """`delete-fails`: before the stack's VPC is deleted, someone has added a subnet to it by hand,
+    a real dependency EC2 refuses to delete the VPC over (DependencyViolation)."""
+    if not _fires("delete-fails"):
+        return
+    import ipaddress
+
+    cidr = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["CidrBlock"]
+    last = list(ipaddress.ip_network(cidr).subnets(new_prefix=28))[-1]
+    ec2.create_subnet(VpcId=vpc_id, CidrBlock=str(last))
+    log.warning("fault delete-fails: a subnet made by hand (%s) now sits in %s", last, vpc_id)

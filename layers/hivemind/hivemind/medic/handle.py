@@ -102,6 +102,10 @@ def handle_failure(
             _delete(state, cfn, settings, delete_timeout_s)
     else:
         decision = _roll_back(state, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=delete_timeout_s)
+    if decision.action == "escalate" and state.stack is not None:
+        left = _why_left(cfn, state.stack.stack_id, decision.resources_left)
+        diagnosis = diagnosis.model_copy(update={"left": left, "escalation": decision.fix})
+        decision = decision.model_copy(update={"diagnosis": diagnosis})
     deployments.update(
         ddb,
         settings.deployments_table,
@@ -264,6 +268,16 @@ def _delete(state: WorkflowState, cfn: Any, settings: Settings, timeout_s: float
 def _resources_left(cfn: Any, stack_id: str) -> list[dict[str, Any]]:
     found = cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
     return [r for r in found if r["ResourceStatus"] != "DELETE_COMPLETE"]
+
+
+def _why_left(cfn: Any, stack_id: str, logical_ids: list[str]) -> list[str]:
+    """Each resource the rollback left, with the reason of its latest failed delete (its events)."""
+    reasons: dict[str, str] = {}
+    for event in stacks.events(cfn, stack_id):  # oldest first: the latest reason wins
+        if event.get("ResourceStatus") == "DELETE_FAILED" and event.get("ResourceStatusReason"):
+            kind, physical = event.get("ResourceType", ""), event.get("PhysicalResourceId", "")
+            reasons[event["LogicalResourceId"]] = f"({kind} {physical}): {event['ResourceStatusReason']}"
+    return [f"{lid} {reasons[lid]}" if lid in reasons else lid for lid in logical_ids]
 
 
 def on_stack_event(

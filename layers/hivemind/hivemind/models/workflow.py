@@ -159,6 +159,10 @@ class Diagnosis(_Part):
     secondary: list[Failure] = Field(
         default_factory=list, description="later failures the root cause brought (a delete that failed in the rollback)"
     )
+    left: list[str] = Field(
+        default_factory=list, description="what the rollback could not delete, each with AWS's reason (an escalation)"
+    )
+    escalation: str | None = Field(default=None, description="what a person must do, when the Medic escalated")
 
 
 class MedicDecision(_Part):
