@@ -25,6 +25,7 @@ EXPECTED: dict[str, tuple[str, str | None, bool]] = {
     "capacity": ("SUCCEEDED", "capacity", True),
     "bad-ami": ("FAILED", "invalid-parameter", False),
     "lose-stack-event": ("SUCCEEDED", None, True),
+    "quota": ("FAILED", "quota", False),
     **{f"throttle:{step}": ("SUCCEEDED", None, True) for step in STEPS if step not in NO_AWS_CALLS | {"medic"}},
     **{f"crash:{step}": ("SUCCEEDED", None, True) for step in STEPS if step != "medic"},
     # the Medic's first invocation (a stack event, the reconciler or Handle failure) throttled or

@@ -22,6 +22,7 @@ FAULTS: dict[str, str] = {
     "capacity": "the first EC2 instance fails with InsufficientInstanceCapacity (the Medic retries)",
     "bad-ami": "every EC2 instance fails with InvalidAMIID.NotFound (the Medic rolls back)",
     "lose-stack-event": "the first app stack's settled-status event never reaches the Medic (the reconciler resumes)",
+    "quota": "the account has reached its VPC limit: the stack's VPC fails (the Medic rolls back, naming the limit)",
     "delete-fails": "a subnet made by hand in the app's VPC keeps the VPC from being deleted (the Medic escalates)",
     "throttle:STEP": "the first AWS call of that step's function is throttled (botocore retries it with backoff)",
     "crash:STEP": "that step's function crashes once, as a runtime killed for memory does (the workflow retries)",
@@ -149,8 +150,20 @@ _AMI_REASON = (
 )
 
 
+# exactly as awslabs/landing-zone-accelerator-on-aws#241 shows it for an AWS::EC2::VPC (the corpus's quota class)
+_VPC_QUOTA_REASON = (
+    'Resource handler returned message: "The maximum number of VPCs has been reached. (Service: Ec2, Status Code: '
+    '400, Request ID: {request_id})" (RequestToken: {token}, HandlerErrorCode: GeneralServiceException)'
+)
+
+
 def _fault_for(kind: str, resource_json: dict[str, Any], resources_map: Any) -> str | None:
-    if kind != "AWS::EC2::Instance" or _state.restoring:
+    if _state.restoring:
+        return None
+    if kind == "AWS::EC2::VPC" and "quota" in _state.faults:
+        _state.fired.add("quota")
+        return _VPC_QUOTA_REASON.format(request_id=uuid.uuid4(), token=uuid.uuid4())
+    if kind != "AWS::EC2::Instance":
         return None
     if "bad-ami" in _state.faults:
         _state.fired.add("bad-ami")  # every time: the image never exists
