@@ -1,6 +1,7 @@
 """The fault matrix: every local fault, and each step's function throttled or crashed, on one local
 runtime per test worker; each row checks the deployment's end state, its diagnosis, that the
-fault really fired, and the app's stack left or gone. docs/FAULT_MATRIX.md keeps the table.
+fault really fired, and the app's stack left or gone (and, when gone, that nothing carrying the
+deployment's tag remains). docs/FAULT_MATRIX.md keeps the table.
 
 The app is Python's own http.server (nothing to install), so a row costs the workflow and a boot,
 not an install.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from hivemind.aws.leftovers import left_behind
 from hivemind.local.deploy import _logs_to, deploy_on
 from hivemind.local.faults import STEPS
 from hivemind.local.runtime import LocalRuntime
@@ -58,6 +60,9 @@ def test_fault_matrix(runtime, tmp_path, case):
     assert ours, "the app's stack was never created"
     assert (record.status, found, left) == EXPECTED[case], record.error
     assert set(faults) <= _state.fired, f"did not fire: {set(faults) - _state.fired}"
+    if not left:  # rolled back: nothing that carries the deployment's tag may remain
+        tagging = runtime.client("resourcegroupstaggingapi")
+        assert left_behind(tagging, runtime.client, record.deployment_id) == []
     if "delete-fails" in faults:
         assert record.diagnosis is not None and record.diagnosis.escalation
         assert [line.split()[0] for line in record.diagnosis.left] == ["Vpc"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hivemind.aws import artifacts, deployments, stacks, targets
+from hivemind.aws import artifacts, deployments, leftovers, stacks, targets
+from hivemind.aws.clients import client
 from hivemind.errors import DeploymentNotFound
 from hivemind.medic.categories import KINDS
 from hivemind.medic.diagnose import diagnose_error, diagnose_events, diagnose_stack, failures
@@ -187,7 +188,23 @@ def _roll_back(
         return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, stack_deleted=True)
     status = _delete(state, cfn, settings, timeout_s)
     if status == "DELETE_COMPLETE":
-        return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, stack_deleted=True)
+        # the stack is gone; is everything that carried the deployment's tag gone with it?
+        tagged = leftovers.left_behind(
+            client("resourcegroupstaggingapi", settings.region),
+            lambda service: client(service, settings.region),
+            state.deployment_id,
+        )
+        if not tagged:
+            return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, stack_deleted=True)
+        return MedicDecision(
+            action="escalate",
+            diagnosis=diagnosis,
+            next_attempt=state.attempt,
+            stack_deleted=True,
+            resources_left=tagged,
+            fix=f"the stack is deleted, but these still carry {stacks.DEPLOYMENT_TAG}={state.deployment_id}: "
+            "delete them by hand",
+        )
     left = [r["LogicalResourceId"] for r in _resources_left(cfn, state.stack.stack_id)]
     return MedicDecision(
         action="escalate",
