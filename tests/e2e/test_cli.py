@@ -124,3 +124,17 @@ def test_diagnose_reads_any_stacks_events_newest_first(tmp_path):
     path.write_text("[1, 2]")
     bad = runner.invoke(app, ["diagnose", str(path)])
     assert bad.exit_code == 2 and "holds no stack events" in bad.stderr and "Traceback" not in bad.output
+
+
+def test_version_and_the_faults_in_help():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("hivemind ")
+    shown = runner.invoke(app, ["deploy", "--help"], env={"COLUMNS": "400"}).stdout
+    assert all(name in shown for name in ("lose-stack-event", "throttle:STEP", "crash:STEP", "delete-fails", "quota"))
+
+
+def test_an_unknown_fault_is_refused_naming_the_known_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["deploy", str(EXAMPLES / "flask-app"), "--local", "--inject", "crash:nowhere"])
+    assert result.exit_code == 2
+    assert "unknown fault(s) crash:nowhere" in result.output and "crash:STEP (STEP: plan," in result.output

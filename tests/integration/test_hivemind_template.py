@@ -83,6 +83,22 @@ def test_the_local_runtime_runs_what_sam_deploys():
     assert "$$.Task.Token" in text and "$$.Execution.Id" in text
 
 
+def test_every_log_group_expires_and_every_function_logs_to_one_and_event_rules_keep_what_fails():
+    template, _ = translate_template(ROOT, "s3://code/placeholder.zip")
+    resources = template["Resources"]
+    groups = {k: r for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert groups and all(r["Properties"].get("RetentionInDays") for r in groups.values())
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    assert all(f["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogs"} for f in functions)
+    rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]]
+    medic = [r for r in rules if "MedicFunction" in json.dumps(r["Properties"]["Targets"])]
+    assert len(medic) == 2 and all("DeadLetterConfig" in r["Properties"]["Targets"][0] for r in medic)
+    schedules = [
+        r for r in resources.values() if r["Type"] == "AWS::Events::Rule" and "ScheduleExpression" in r["Properties"]
+    ]
+    assert [r["Properties"]["ScheduleExpression"] for r in schedules] == ["rate(1 minute)"]
+
+
 @pytest.mark.slow
 def test_sam_build(tmp_path):
     python = _python313()

@@ -29,6 +29,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Deploy a web application from its source to AWS, safely.",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            shown = version("hivemind")
+        except PackageNotFoundError:  # the source tree without an install
+            shown = "unknown (not installed)"
+        print(f"hivemind {shown}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Deploy a web application from its source to AWS, safely."""
+
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
