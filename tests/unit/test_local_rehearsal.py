@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,24 @@ def test_a_venv_gets_what_ensurepip_installs_from_a_venv_made_once(tmp_path):
         assert f"{app}/.venv/bin/python" in pip.read_text()[:512] and str(seeds[0]) not in pip.read_text()
         shown = subprocess.run([str(pip), "--version"], capture_output=True, text=True, check=True).stdout
         assert str(app / ".venv/lib") in shown
+
+
+def test_a_node_cached_without_its_npm_is_completed_from_the_registry(tmp_path, monkeypatch):
+    # Given a Node 16 in the cache from before HiveMind fetched npm with it (the re-audit's
+    # koyeb/example-express-prisma: "npm v11.19.1 does not support Node.js v16.20.2")
+    monkeypatch.setattr(toolchains, "_node_major", lambda node: "20")
+    arch = {"x86_64": "x64", "aarch64": "arm64"}.get(platform.machine(), "x64")
+    node = tmp_path / "node" / "16" / "node_modules" / f"node-linux-{arch}" / "bin" / "node"
+    node.parent.mkdir(parents=True)
+    node.write_text("#!/bin/sh\necho v16.20.2\n")
+    asked: list[list[str]] = []
+
+    def install(command, **kwargs):
+        asked.append(command)
+        return subprocess.CompletedProcess(command, 1, "", "npm ERR! offline in this test")
+
+    monkeypatch.setattr(toolchains.subprocess, "run", install)
+    # When the toolchain is looked up, the registry is asked for Node 16 with npm 8 again
+    found = toolchains._node_from_registry("16", tmp_path)
+    assert asked and "npm@8" in asked[0] and "node-linux-" in " ".join(asked[0])
+    assert isinstance(found, str) and "fetching Node 16 from the npm registry failed" in found

@@ -313,7 +313,9 @@ def _node_from_registry(major: str, cache: Path) -> Path | str:
         )
     folder = cache / "node" / major
     bin_dir = folder / "node_modules" / f"node-linux-{arch}" / "bin"
-    if not (bin_dir / "node").exists():
+    # a Node cached before its npm was (an older HiveMind) is completed, not used without it
+    npm_missing = major in NPM_FOR_NODE and not (folder / "node_modules" / "npm" / "bin" / "npm-cli.js").exists()
+    if not (bin_dir / "node").exists() or npm_missing:
         folder.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [
