@@ -243,8 +243,21 @@ def _node(version: str, cache: Path) -> Toolchain | str:
     return toolchain
 
 
-# the npm major each Node major ships with (what AL2023's nodejsN-npm, or nodejs.org's build, brings)
-NPM_FOR_NODE = {"12": "6", "14": "6", "16": "8", "18": "10", "20": "10", "22": "10", "24": "11"}
+# the npm major each Node major ships with (what AL2023's nodejsN-npm, or nodejs.org's build, brings:
+# v4.9.1 bundles npm 2.15, v6.17.1 npm 3.10, v8.17.0 npm 6.13, v10.24.1 npm 6.14)
+NPM_FOR_NODE = {
+    "4": "2",
+    "6": "3",
+    "8": "6",
+    "10": "6",
+    "12": "6",
+    "14": "6",
+    "16": "8",
+    "18": "10",
+    "20": "10",
+    "22": "10",
+    "24": "11",
+}
 
 
 @once
