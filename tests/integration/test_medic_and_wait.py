@@ -99,20 +99,7 @@ def test_the_same_event_twice_acts_once(hivemind, cfn, load_event):
 def test_an_execution_that_ended_badly_marks_the_record_and_removes_its_stack(hivemind, cfn):
     stack_id = _stack(cfn)
     _record(hivemind, "RUNNING", stack_id)
-    event = ExecutionStatusChange.model_validate(
-        {
-            "source": "aws.states",
-            "detail-type": "Step Functions Execution Status Change",
-            "detail": {
-                "executionArn": "arn:aws:states:us-east-1:123456789012:execution:hivemind-deploy:d-1",
-                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:hivemind-deploy",
-                "name": "d-1",
-                "status": "TIMED_OUT",
-                "error": "States.Timeout",
-                "cause": None,
-            },
-        }
-    )
+    event = _execution_ended("TIMED_OUT", error="States.Timeout", cause=None)
     ddb = clients.client("dynamodb")
     outcome = on_execution_ended(event, cfn=cfn, ddb=ddb, settings=hivemind, delete_timeout_s=5)
     assert outcome == "marked FAILED, deleted stack (DELETE_COMPLETE)"
@@ -168,18 +155,7 @@ def test_a_deployed_app_is_updated_through_a_change_set_keeping_its_previous_tem
 def test_the_backstop_never_deletes_a_stack_an_update_failed_on(hivemind, cfn):
     stack_id = _stack(cfn, deployment_id="d-1")
     _record(hivemind, "RUNNING", stack_id, operation="update")
-    event = ExecutionStatusChange.model_validate(
-        {
-            "source": "aws.states",
-            "detail-type": "Step Functions Execution Status Change",
-            "detail": {
-                "executionArn": "arn:aws:states:us-east-1:123456789012:execution:hivemind-deploy:d-1",
-                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:hivemind-deploy",
-                "name": "d-1",
-                "status": "FAILED",
-            },
-        }
-    )
+    event = _execution_ended("FAILED")
     outcome = on_execution_ended(event, cfn=cfn, ddb=clients.client("dynamodb"), settings=hivemind, delete_timeout_s=5)
     assert outcome == "marked FAILED"
     assert _stacks(cfn) == ["hivemind-app"]
@@ -216,18 +192,7 @@ def test_an_execution_event_never_tears_down_a_deployment_its_record_says_succee
     stack_id = _stack(cfn, deployment_id="d-1")
     _record(hivemind, "SUCCEEDED", stack_id)
     for status in ("SUCCEEDED", "ABORTED"):  # a misrouted event, or one that contradicts the record
-        event = ExecutionStatusChange.model_validate(
-            {
-                "source": "aws.states",
-                "detail-type": "Step Functions Execution Status Change",
-                "detail": {
-                    "executionArn": "arn:aws:states:us-east-1:123456789012:execution:hivemind-deploy:d-1",
-                    "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:hivemind-deploy",
-                    "name": "d-1",
-                    "status": status,
-                },
-            }
-        )
+        event = _execution_ended(status)
         assert on_execution_ended(event, cfn=cfn, ddb=clients.client("dynamodb"), settings=hivemind) == "ignored"
     assert _stacks(cfn) == ["hivemind-app"]
 
@@ -253,3 +218,20 @@ def test_a_wait_for_stack_that_timed_out_is_diagnosed_from_the_stack_itself(hive
     # And a stack that is gone by then is named so
     cfn.delete_stack(StackName=stack_id)
     assert "the stack was DELETE_COMPLETE when the wait ended" in _diagnose(state, cfn).summary
+
+
+def _execution_ended(status: str, **detail: object) -> ExecutionStatusChange:
+    """Step Functions' execution-status event for d-1, in the shape EventBridge delivers it."""
+    return ExecutionStatusChange.model_validate(
+        {
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {
+                "executionArn": "arn:aws:states:us-east-1:123456789012:execution:hivemind-deploy:d-1",
+                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:hivemind-deploy",
+                "name": "d-1",
+                "status": status,
+                **detail,
+            },
+        }
+    )
