@@ -1,29 +1,60 @@
-"""HTTP API: start and read deployments. Domain errors map to HTTP statuses here, in one place."""
+"""HTTP API: start, read, roll back and destroy deployments.
 
+Every error is one JSON shape, `{"error": {"code", "message", "field"}, "request_id"}`: the
+domain's errors map to statuses here, in one place; a request the API cannot read (too large,
+nested too deep, not JSON, invalid fields) is a 4xx naming the field; a known path with another
+method is a 405 with `Allow`; anything unexpected is a 500 with the request id to find it in
+the logs, never API Gateway's bare 502. API Gateway's own errors (unknown path, missing
+signature, throttling) use the same shape through the template's GatewayResponses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from hivemind.aws import artifacts, deployments
 from hivemind.aws.clients import client
 from hivemind.aws.executions import with_live_steps
 from hivemind.errors import ConfigurationError, DeploymentConflict, DeploymentNotFound, SourceError
 from hivemind.models import DeploymentRecord, DeploymentRequest
+from hivemind.models.record import DeploymentStatus
 from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
 from hivemind.workflow.destroy import destroy_deployment
+from hivemind.workflow.rollback import rollback_deployment
 from hivemind.workflow.start import start_deployment
 
+# A deployment request is a few KiB; these bounds keep every one far inside Step Functions' 256 KB
+# input and DynamoDB's 400 KB item, and refuse what json would recurse on before it is parsed.
+MAX_BODY_BYTES = 64 * 1024
+MAX_DEPTH = 8
+
 app = APIGatewayRestResolver(enable_validation=True)
+
+
+def _caller() -> str | None:
+    """Who signed the request (API Gateway's IAM authorisation puts the principal here)."""
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or identity.caller
 
 
 @app.post("/deployments")
 def create(request: Annotated[DeploymentRequest, Body()]) -> Response[DeploymentRecord]:
     s = get_settings()
     record = start_deployment(
-        request, settings=s, ddb=client("dynamodb", s.region), sfn=client("stepfunctions", s.region)
+        request,
+        settings=s,
+        ddb=client("dynamodb", s.region),
+        sfn=client("stepfunctions", s.region),
+        created_by=_caller(),
     )
     return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
 
@@ -44,9 +75,40 @@ def create_upload() -> Response[dict[str, Any]]:
 
 
 @app.get("/deployments")
-def list_deployments() -> list[DeploymentRecord]:
+def list_deployments(
+    app_name: Annotated[str | None, Query(alias="app", pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")] = None,
+    status: Annotated[DeploymentStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> dict[str, Any]:
+    """Deployments newest first, a page at a time; `next_token` continues where a page ended."""
     s = get_settings()
-    return deployments.list_recent(client("dynamodb", s.region), s.deployments_table)
+    records, after = deployments.page(
+        client("dynamodb", s.region),
+        s.deployments_table,
+        app_name=app_name,
+        status=status,
+        limit=limit,
+        after=_read_token(next_token),
+    )
+    token = base64.urlsafe_b64encode(json.dumps(after).encode()).decode() if after else None
+    return {"deployments": [r.model_dump(mode="json") for r in records], "next_token": token}
+
+
+class _BadToken(ValueError):
+    pass
+
+
+def _read_token(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, binascii.Error):
+        raise _BadToken("next_token is not one this API gave") from None
+    if not isinstance(after, dict) or not all(isinstance(v, dict) and set(v) == {"S"} for v in after.values()):
+        raise _BadToken("next_token is not one this API gave")
+    return after
 
 
 @app.get("/deployments/<deployment_id>")
@@ -65,6 +127,21 @@ def destroy(deployment_id: str) -> Response[DeploymentRecord]:
     return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
 
 
+@app.post("/deployments/<deployment_id>/rollback")
+def rollback(deployment_id: str) -> Response[DeploymentRecord]:
+    """Deploy again what the app ran before this deployment (its last good one)."""
+    s = get_settings()
+    record = rollback_deployment(
+        deployment_id,
+        settings=s,
+        ddb=client("dynamodb", s.region),
+        sfn=client("stepfunctions", s.region),
+        s3=client("s3", s.region),
+        created_by=_caller(),
+    )
+    return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
+
+
 @app.get("/deployments/<deployment_id>/report")
 def report(deployment_id: str) -> Any:
     s = get_settings()
@@ -78,41 +155,135 @@ def report(deployment_id: str) -> Any:
     )
 
 
-def _error(status: int, message: str, fields: list[dict[str, str]] | None = None) -> Response[Any]:
-    body: dict[str, Any] = {"error": message}
-    if fields:
-        body["fields"] = fields
+@app.get("/openapi.json")
+def openapi() -> Response[str]:
+    return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title="HiveMind API"))
+
+
+# ------------------------------------------------------------------------------------ errors
+def error(status: int, code: str, message: str, field: str | None = None, **more: Any) -> Response[Any]:
+    """The one error shape."""
+    body = {"error": {"code": code, "message": message, "field": field, **more}, "request_id": _request_id()}
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _request_id() -> str | None:
+    try:
+        return app.current_event.request_context.request_id
+    except (AttributeError, KeyError, TypeError):
+        return None
 
 
 @app.exception_handler(RequestValidationError)
 def _invalid(exc: RequestValidationError) -> Response[Any]:
-    fields = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()]
-    return _error(400, "invalid request", fields)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return error(400, "invalid-request", "the body is not JSON")
+    fields = [
+        {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query")), "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    first = fields[0] if fields else {"field": None, "message": "invalid request"}
+    summary = "; ".join(f"{f['field'] or 'request'}: {f['message']}" for f in fields) or "invalid request"
+    return error(400, "invalid-request", summary, first["field"] or None, fields=fields)
+
+
+@app.exception_handler(_BadToken)
+def _bad_token(exc: _BadToken) -> Response[Any]:
+    return error(400, "invalid-request", str(exc), "next_token")
 
 
 @app.exception_handler(DeploymentNotFound)
 def _not_found(exc: DeploymentNotFound) -> Response[Any]:
-    return _error(404, str(exc))
+    return error(404, "not-found", str(exc))
 
 
 @app.exception_handler(DeploymentConflict)
 def _conflict(exc: DeploymentConflict) -> Response[Any]:
-    return _error(409, str(exc))
+    return error(409, "conflict", str(exc))
 
 
 @app.exception_handler(SourceError)
 def _bad_source(exc: SourceError) -> Response[Any]:
-    return _error(400, str(exc))
+    return error(400, "invalid-source", str(exc), "source")
 
 
 @app.exception_handler(ConfigurationError)
 def _misconfigured(exc: ConfigurationError) -> Response[Any]:
     logger.error("misconfigured", extra={"error": str(exc)})
-    return _error(500, "HiveMind is misconfigured; see its logs")
+    return error(500, "misconfigured", "HiveMind is misconfigured; see its logs (request id below)")
+
+
+@app.exception_handler(NotFoundError)
+def _no_route(exc: NotFoundError) -> Response[Any]:
+    """No route for this method and path: a known path with another method is a 405."""
+    path, method = app.current_event.path, app.current_event.http_method.upper()
+    allowed = sorted({r.method for r in app._static_routes + app._dynamic_routes if r.rule.match(path)})
+    if allowed and method not in allowed:
+        response = error(405, "method-not-allowed", f"{method} is not allowed on {path}; use {', '.join(allowed)}")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return error(404, "not-found", f"no such path: {path}")
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response[Any]:
+    logger.exception("unexpected error")
+    return error(500, "internal", "HiveMind failed on this request; the request id finds it in the logs")
+
+
+# ----------------------------------------------------------------------------------- handler
+def _too_deep(body: str, limit: int) -> bool:
+    """Whether brackets nest deeper than `limit` (strings skipped), without parsing the body."""
+    depth, in_string, escaped = 0, False, False
+    for ch in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def _refused(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A body this API will not parse, answered before any route runs."""
+    body = event.get("body") or ""
+    if not isinstance(body, str):
+        return None
+    if event.get("isBase64Encoded"):
+        return _plain(400, "invalid-request", "the body must be JSON text, not base64-encoded data", event)
+    size = len(body.encode())
+    if size > MAX_BODY_BYTES:
+        return _plain(413, "too-large", f"the body is {size} bytes; at most {MAX_BODY_BYTES}", event)
+    if _too_deep(body, MAX_DEPTH):
+        return _plain(400, "invalid-request", f"the body nests deeper than {MAX_DEPTH} levels", event)
+    return None
+
+
+def _plain(status: int, code: str, message: str, event: dict[str, Any], field: str | None = None) -> dict[str, Any]:
+    """An API Gateway proxy response outside the resolver (before or after it ran)."""
+    request_id = (event.get("requestContext") or {}).get("requestId") if isinstance(event, dict) else None
+    body = {"error": {"code": code, "message": message, "field": field}, "request_id": request_id}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    try:
+        refused = _refused(event)
+        if refused is not None:
+            return refused
+        return app.resolve(event, context)
+    except Exception:  # noqa: BLE001 - whatever escapes the resolver is still a JSON 500, never a 502
+        logger.exception("unexpected error outside the routes")
+        return _plain(500, "internal", "HiveMind failed on this request; the request id finds it in the logs", event)

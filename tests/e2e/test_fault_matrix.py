@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from hivemind.aws.leftovers import left_behind
-from hivemind.local.deploy import _logs_to, deploy_on
+from hivemind.local.deploy import deploy_on, logs_to
 from hivemind.local.faults import STEPS
 from hivemind.local.runtime import LocalRuntime
 from hivemind.local.state import _state
@@ -41,7 +41,7 @@ EXPECTED: dict[str, tuple[str, str | None, bool]] = {
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory):
-    with _logs_to(tmp_path_factory.mktemp("matrix") / "local.log"), LocalRuntime(ROOT) as aws:
+    with logs_to(tmp_path_factory.mktemp("matrix") / "local.log"), LocalRuntime(ROOT) as aws:
         yield aws
 
 

@@ -61,7 +61,7 @@ def _wait_until_ended(execution_arn, timeout_s=10):
 def test_bad_input_is_a_400_naming_each_field_and_starts_nothing(api, load_event):
     status, body = _call(api, load_event("api-create-deployment-invalid.json"))
     assert status == 400
-    fields = {f["field"] for f in body["fields"]}
+    fields = {f["field"] for f in body["error"]["fields"]}
     assert "app_name" in fields
     assert any(f.startswith("source") for f in fields)
     assert "Traceback" not in json.dumps(body)
@@ -70,7 +70,7 @@ def test_bad_input_is_a_400_naming_each_field_and_starts_nothing(api, load_event
 
 def test_unknown_deployment_is_a_404(api, load_event):
     status, body = _call(api, load_event("api-get-deployment.json"))
-    assert status == 404 and "no deployment" in body["error"]
+    assert status == 404 and "no deployment" in body["error"]["message"]
 
 
 def _delete_event(load_event, deployment_id):
@@ -97,7 +97,7 @@ def test_destroy_deletes_the_stack_and_the_medic_records_the_end(api, load_event
     )["StackId"]
     # still running: refused, nothing deleted
     status, refused = _call(api, _delete_event(load_event, deployment_id))
-    assert status == 409 and "still RUNNING" in refused["error"]
+    assert status == 409 and "still RUNNING" in refused["error"]["message"]
     deployments.update(ddb, hivemind.deployments_table, deployment_id, status="SUCCEEDED", stack_id=stack_id)
 
     status, body = _call(api, _delete_event(load_event, deployment_id))
@@ -120,7 +120,7 @@ def test_destroy_deletes_the_stack_and_the_medic_records_the_end(api, load_event
 
 def test_destroy_of_an_unknown_deployment_is_a_404(api, load_event):
     status, body = _call(api, _delete_event(load_event, "d-nope"))
-    assert status == 404 and "d-nope" in body["error"]
+    assert status == 404 and "d-nope" in body["error"]["message"]
 
 
 def test_an_upload_url_takes_a_bundle_that_then_deploys(api, load_event):
@@ -154,5 +154,5 @@ def test_destroying_a_superseded_deployment_leaves_the_app_running(api, load_eve
     )["StackId"]
     deployments.update(ddb, hivemind.deployments_table, old_id, status="SUCCEEDED", stack_id=stack_id)
     status, refused = _call(api, _delete_event(load_event, old_id))
-    assert status == 409 and "d-newer" in refused["error"]
+    assert status == 409 and "d-newer" in refused["error"]["message"]
     assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"

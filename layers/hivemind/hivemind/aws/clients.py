@@ -19,6 +19,8 @@ import botocore.session
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="hivemind/0.1")
+# presigned upload URLs signed with SigV4 (botocore may still presign with SigV2, which S3 is retiring)
+_S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
 _session: boto3.session.Session | None = None
@@ -53,7 +55,8 @@ def client(service: str, region: str | None = None) -> Any:
             global _session
             if _session is None:
                 _session = boto3.session.Session()
-            _clients[key] = _session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+            config = _S3_CONFIG if service == "s3" else _CONFIG
+            _clients[key] = _session.client(service, region_name=region, config=config)  # type: ignore[call-overload]
         return _clients[key]
 
 

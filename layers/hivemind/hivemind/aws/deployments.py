@@ -19,7 +19,10 @@ from hivemind.models import DeploymentRecord
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
-_INTERNAL: tuple[str, ...] = ()
+# Every record carries `listed` (one value), the key of the `Recent` index: listings are queries on
+# it, newest first, never scans of the table (which also holds the parked task tokens).
+RECENT_INDEX, LISTED = "Recent", "deployment"
+_INTERNAL: tuple[str, ...] = ("listed",)
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +52,7 @@ def put_new(ddb: Any, table: str, record: DeploymentRecord) -> None:
     try:
         ddb.put_item(
             TableName=table,
-            Item=_to_item(record.model_dump(mode="json")),
+            Item=_to_item({**record.model_dump(mode="json"), "listed": LISTED}),
             ConditionExpression="attribute_not_exists(deployment_id)",
         )
     except ClientError as exc:
@@ -84,25 +87,61 @@ def update(ddb: Any, table: str, deployment_id: str, **fields: Any) -> None:
     )
 
 
-def list_recent(ddb: Any, table: str, limit: int = 50) -> list[DeploymentRecord]:
-    """The most recent deployments (a scan: the table holds one item per deployment)."""
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": table}
-    while True:
-        page = ddb.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page or len(items) >= 1000:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def page(
+    ddb: Any,
+    table: str,
+    *,
+    app_name: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    after: dict[str, Any] | None = None,
+) -> tuple[list[DeploymentRecord], dict[str, Any] | None]:
+    """One page of deployments, newest first, optionally of one app and/or in one status, and
+    the key to continue from (None at the end). Filters apply after the index's read, so a page
+    may hold fewer than `limit` records while more follow."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": RECENT_INDEX,
+        "KeyConditionExpression": "listed = :listed",
+        "ExpressionAttributeValues": {":listed": {"S": LISTED}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    filters, names = [], {}
+    if app_name is not None:
+        filters.append("app_name = :app")
+        kwargs["ExpressionAttributeValues"][":app"] = {"S": app_name}
+    if status is not None:
+        filters.append("#status = :status")
+        names["#status"] = "status"
+        kwargs["ExpressionAttributeValues"][":status"] = {"S": status}
+    if filters:
+        kwargs["FilterExpression"] = " AND ".join(filters)
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    if after:
+        kwargs["ExclusiveStartKey"] = after
+    found = ddb.query(**kwargs)
     records = []
-    for item in items:
-        if item["deployment_id"]["S"].startswith(WAITER_PREFIX):
-            continue
+    for item in found["Items"]:
         values = _from_item(item)
         for name in _INTERNAL:
             values.pop(name, None)
         records.append(DeploymentRecord.model_validate(values))
-    records.sort(key=lambda r: r.created_at, reverse=True)
+    return records, found.get("LastEvaluatedKey")
+
+
+def list_recent(
+    ddb: Any, table: str, limit: int = 50, *, app_name: str | None = None, status: str | None = None
+) -> list[DeploymentRecord]:
+    """Up to `limit` deployments, newest first (pages of the index read until enough match)."""
+    records: list[DeploymentRecord] = []
+    after = None
+    while len(records) < limit:
+        found, after = page(ddb, table, app_name=app_name, status=status, limit=limit, after=after)
+        records.extend(found)
+        if after is None:
+            break
     return records[:limit]
 
 

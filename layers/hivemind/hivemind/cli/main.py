@@ -127,6 +127,7 @@ def _parse_env(pairs: list[str]) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------ plan
 _SOURCE_HELP = "the application's folder, or a git repository URL (https://...)"
 _REF_HELP = "with a git URL: the branch, tag or commit (default: the remote's HEAD)"
+_ENDPOINT_HELP = "the HiveMind API's URL (default: `hivemind local serve`'s, else HIVEMIND_STACK_NAME's ApiUrl)"
 
 
 @app.command()
@@ -261,8 +262,8 @@ def validate(
 # ---------------------------------------------------------------------------------------- deploy
 @app.command()
 def deploy(
-    source: Annotated[str, typer.Argument(help="the application's folder")],
-    local: Annotated[bool, typer.Option("--local", help="run on the offline local AWS runtime")] = False,
+    source: Annotated[str, typer.Argument(help=_SOURCE_HELP)],
+    local: Annotated[bool, typer.Option("--local", help="run on a fresh offline local AWS runtime")] = False,
     app_name: Annotated[str | None, typer.Option("--app-name", help="defaults to the folder name")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", help="NAME=VALUE for the app (repeatable)")] = None,
     secret: Annotated[
@@ -286,13 +287,24 @@ def deploy(
     as_json: Annotated[bool, typer.Option("--json", help="print the final deployment record as JSON")] = False,
     reports_dir: Annotated[Path, typer.Option(help="where reports are written")] = Path(".hivemind/reports"),
     timeout: Annotated[float, typer.Option(help="seconds to wait for the deployment")] = 600,
+    ref: Annotated[str, typer.Option(help=_REF_HELP)] = "HEAD",
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
 ) -> None:
-    """Deploy SOURCE: plan, template, validate, create the stack, verify health, report."""
+    """Deploy SOURCE: plan, template, validate, create the stack, verify health, report.
+
+    With --local, on a fresh local runtime in this process; otherwise through a HiveMind's API:
+    the one `hivemind local serve` runs, --endpoint's, or HIVEMIND_STACK_NAME's on AWS."""
     from hivemind.models import DeploymentRequest, PlanOverrides, S3Source
 
-    if not local:
-        raise _fail("deploying to a HiveMind stack on AWS is not available in this version yet; use --local")
-    root = _source_dir(source)
+    is_git = bool(re.match(r"^[a-z][a-z0-9+.-]*://", source))
+    if local and is_git:
+        raise _fail("--local deploys a folder; a git URL deploys through an API (`hivemind local serve`)")
+    if not local and (inject or keep):
+        raise _fail(
+            "--inject and --keep belong to --local; a served local runtime takes faults at its start "
+            "(`hivemind local serve --inject FAULT`) and keeps its apps serving"
+        )
+    root = Path(source.rstrip("/").removesuffix(".git")) if is_git else _source_dir(source)
     try:
         request_fields = {
             "app_name": app_name or default_app_name(root),
@@ -304,6 +316,11 @@ def deploy(
         DeploymentRequest(**request_fields, source=S3Source(bucket="placeholder", key="k"))
     except ValidationError as exc:
         raise _fail(_validation_message(exc)) from None
+    if not local:
+        _deploy_through_api(
+            endpoint, source, request_fields, ref=ref, as_json=as_json, reports_dir=reports_dir, timeout_s=timeout
+        )
+        return
     from hivemind.local.deploy import deploy_locally
 
     def show(record: Any, report_path: Path | None) -> None:
@@ -395,6 +412,273 @@ def _print_summary(record: Any, report_path: Path | None) -> None:
                 out.print(f"    {line}", markup=False)
     if report_path:
         out.print(f"  report  {report_path}")
+
+
+# ------------------------------------------------------------------------- through a HiveMind's API
+_ACTIVE = ("PENDING", "RUNNING")
+
+
+def _api(endpoint: str | None) -> Any:
+    from hivemind.cli.remote import find_api
+
+    try:
+        return find_api(endpoint)
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _record(values: dict[str, Any]) -> Any:
+    from hivemind.models import DeploymentRecord
+
+    return DeploymentRecord.model_validate(values)
+
+
+def _deploy_through_api(
+    endpoint: str | None,
+    source: str,
+    request_fields: dict[str, Any],
+    *,
+    ref: str,
+    as_json: bool,
+    reports_dir: Path,
+    timeout_s: float,
+) -> None:
+    """Upload the folder (or name the git URL), start the deployment, follow it, fetch the report."""
+    from hivemind.models import DeploymentRequest, S3Source
+    from hivemind.planning.bundle import bundle_directory
+
+    api = _api(endpoint)
+    fields = DeploymentRequest(**request_fields, source=S3Source(bucket="placeholder", key="k"))
+    body = fields.model_dump(mode="json", exclude={"source"}, exclude_defaults=True)
+    try:
+        if re.match(r"^[a-z][a-z0-9+.-]*://", source):
+            body["source"] = {"type": "git", "url": source, "ref": ref}
+        else:
+            bundle = bundle_directory(Path(source))
+            upload = api.call("POST", "/uploads")
+            api.put(upload["upload_url"], bundle, "application/zip")
+            body["source"] = upload["source"]
+        started = api.call("POST", "/deployments", body=body)
+        if not as_json:
+            err.print(f"deployment {started['deployment_id']} started on {api.url}")
+        _end_of(api, started["deployment_id"], as_json=as_json, reports_dir=reports_dir, timeout_s=timeout_s)
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _end_of(api: Any, deployment_id: str, *, as_json: bool, reports_dir: Path, timeout_s: float) -> None:
+    """Follow a started deployment to its end, show it, keep its report; exit 1 unless it succeeded."""
+    from hivemind.cli.remote import follow
+
+    try:
+        final = follow(
+            api,
+            deployment_id,
+            until=lambda r: r["status"] not in _ACTIVE,
+            on_step=None if as_json else _print_step,
+            timeout_s=timeout_s,
+        )
+    except KeyboardInterrupt:
+        err.print(f"no longer following {deployment_id}; it goes on: `hivemind status {deployment_id}`")
+        raise typer.Exit(130) from None
+    record = _record(final)
+    report_path = None
+    if record.report_key:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        report_path = reports_dir / f"{deployment_id}.json"
+        report_path.write_text(json.dumps(api.call("GET", f"/deployments/{deployment_id}/report"), indent=2) + "\n")
+    if as_json:
+        sys.stdout.write(record.model_dump_json(indent=2) + "\n")
+    else:
+        _print_summary(record, report_path)
+    if record.status != "SUCCEEDED":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def status(
+    deployment_id: Annotated[str, typer.Argument(metavar="ID", help="a deployment id (d-...)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+) -> None:
+    """A deployment's state: its steps so far, its URL, and what the Medic found and left."""
+    api = _api(endpoint)
+    try:
+        record = _record(api.call("GET", f"/deployments/{deployment_id}"))
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(record.model_dump_json(indent=2) + "\n")
+        return
+    for step in record.steps:
+        _print_step(step.name, step.status, step.duration_s, step.error)
+    _print_summary(record, None)
+
+
+@app.command(name="list")
+def list_(
+    app_name: Annotated[str | None, typer.Option("--app", help="only this app's deployments")] = None,
+    state: Annotated[str | None, typer.Option("--status", help="only deployments in this status")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many (1-100)")] = 20,
+    next_token: Annotated[str | None, typer.Option(help="continue a listing where it stopped")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+) -> None:
+    """Deployments, newest first."""
+    api = _api(endpoint)
+    query = {"app": app_name, "status": state, "limit": limit, "next_token": next_token}
+    try:
+        found = api.call("GET", "/deployments", query=query)
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(found))
+        return
+    table = Table(show_lines=False, box=None)
+    for column in ("deployment", "app", "status", "created", "by", "url"):
+        table.add_column(column)
+    for values in found["deployments"]:
+        r = _record(values)
+        by = (r.created_by or "").rsplit("/", 1)[-1]
+        table.add_row(r.deployment_id, r.app_name, r.status, f"{r.created_at:%Y-%m-%d %H:%M:%S}", by, r.url or "")
+    out.print(table)
+    if found.get("next_token"):
+        out.print(f"more: --next-token {found['next_token']}", markup=False)
+
+
+@app.command()
+def report(
+    deployment_id: Annotated[str, typer.Argument(metavar="ID")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file")] = None,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+) -> None:
+    """A finished deployment's report (JSON): plan, template findings, steps, health, diagnosis."""
+    api = _api(endpoint)
+    try:
+        body = json.dumps(api.call("GET", f"/deployments/{deployment_id}/report"), indent=2) + "\n"
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+    if output is None:
+        sys.stdout.write(body)
+        return
+    output.write_text(body)
+    err.print(f"wrote {output}")
+
+
+@app.command()
+def rollback(
+    deployment_id: Annotated[str, typer.Argument(metavar="ID", help="the deployment to undo")],
+    wait: Annotated[bool, typer.Option(help="follow the roll back to its end")] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    reports_dir: Annotated[Path, typer.Option(help="where reports are written")] = Path(".hivemind/reports"),
+    timeout: Annotated[float, typer.Option(help="seconds to wait")] = 600,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+) -> None:
+    """Deploy again exactly what the app ran before ID (its last good deployment's source and settings)."""
+    api = _api(endpoint)
+    try:
+        started = api.call("POST", f"/deployments/{deployment_id}/rollback")
+        err.print(f"deployment {started['deployment_id']} rolls back {deployment_id}")
+        if not wait:
+            return
+        _end_of(api, started["deployment_id"], as_json=as_json, reports_dir=reports_dir, timeout_s=timeout)
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def destroy(
+    target: Annotated[str, typer.Argument(metavar="APP|ID", help="an app name, or a deployment id (d-...)")],
+    wait: Annotated[bool, typer.Option(help="wait until the stack is gone")] = True,
+    timeout: Annotated[float, typer.Option(help="seconds to wait")] = 900,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+) -> None:
+    """Delete an app's stack (everything it created), and check that nothing of it is left."""
+    from hivemind.cli.remote import follow
+
+    api = _api(endpoint)
+    try:
+        deployment_id = target if target.startswith("d-") else _deployment_running(api, target)
+        started = _record(api.call("DELETE", f"/deployments/{deployment_id}"))
+        err.print(f"{deployment_id}: {started.status}")
+        if not wait or started.status == "DELETED":
+            if started.status == "DELETED":
+                out.print(f"DELETED  {started.app_name}  ({deployment_id})")
+            return
+        final = _record(
+            follow(api, deployment_id, until=lambda r: r["status"] != "DELETING", on_step=None, timeout_s=timeout)
+        )
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+    _print_summary(final, None)
+    if final.status != "DELETED":
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _deployment_running(api: Any, app_name: str) -> str:
+    """The deployment whose stack the app runs now: its newest one that created or updated a stack."""
+    found = api.call("GET", "/deployments", query={"app": app_name, "limit": 100})["deployments"]
+    if not found:
+        raise HiveMindError(f"no deployments of app {app_name}")
+    for values in found:
+        record = _record(values)
+        if record.status in _ACTIVE:
+            raise HiveMindError(
+                f"app {app_name} is being deployed ({record.deployment_id}); destroy it once that ended"
+            )
+        if record.stack_id:
+            return record.deployment_id
+    raise HiveMindError(f"app {app_name} has no stack to destroy (none of its deployments created one)")
+
+
+# ------------------------------------------------------------------------------------- local serve
+local_app = typer.Typer(no_args_is_help=True, help="The offline local runtime.")
+app.add_typer(local_app, name="local")
+
+
+@local_app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="the port on 127.0.0.1 (0: any free one)")] = 8790,
+    caller: Annotated[
+        str, typer.Option("--as", help="the principal requests are made as (the X-HiveMind-Local-Caller header wins)")
+    ] = "arn:aws:iam::123456789012:user/local-developer",
+    inject: Annotated[
+        list[str] | None,
+        typer.Option(help=f"fault to inject (repeatable): {_FAULT_HELP}", metavar="FAULT"),
+    ] = None,
+) -> None:
+    """HiveMind's API on http://127.0.0.1:PORT/v1, over one long-lived local runtime: the other
+    commands (deploy, status, list, report, rollback, destroy) use it while it runs."""
+    import os
+
+    from hivemind.cli.remote import SERVE_FILE
+    from hivemind.local.apigateway import LocalApi
+    from hivemind.local.deploy import logs_to
+    from hivemind.local.runtime import LocalRuntime
+
+    err.print("starting the local runtime (HiveMind's own stack, on moto)...")
+    try:
+        with (
+            logs_to(Path(".hivemind/logs/local.log")),
+            LocalRuntime(project_root(), faults=tuple(inject or ())) as aws,
+            LocalApi(aws, port=port, caller=caller) as api,
+        ):
+            SERVE_FILE.parent.mkdir(parents=True, exist_ok=True)
+            SERVE_FILE.write_text(json.dumps({"url": api.url, "pid": os.getpid()}) + "\n")
+            err.print(f"HiveMind API on [bold]{api.url}[/bold] (as {caller}); Ctrl-C stops it and every app it runs")
+            err.print(f"  try: hivemind deploy examples/flask-app   |   curl {api.url}/deployments")
+            try:
+                forever = threading.Event()
+                while not forever.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                err.print("stopping: the apps' processes and the local load balancers end")
+            finally:
+                SERVE_FILE.unlink(missing_ok=True)
+    except OSError as exc:
+        raise _fail(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    except (HiveMindError, ValueError) as exc:
+        raise _fail(str(exc)) from None
 
 
 # -------------------------------------------------------------------------------------- diagnose

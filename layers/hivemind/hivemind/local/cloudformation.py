@@ -4,7 +4,8 @@ On AWS `CreateStack` returns at once (CREATE_IN_PROGRESS); each resource gets it
 instance with a CreationPolicy completes only when it signals; a failed resource gives
 CREATE_FAILED, then ROLLBACK_IN_PROGRESS → ROLLBACK_COMPLETE with what was created deleted; every
 stack status change is published to EventBridge. moto creates synchronously, without events,
-signals or roll back: here stacks are provisioned on a thread, with those events and texts; the
+signals or roll back, and hides a stack while it deletes it: here stacks are provisioned on a
+thread, with those events and texts, and stay describable while they are deleted; the
 instance's app runs for real (instances.py) before its resource completes; an UPDATE change set
 rebuilds the stack's resources (coarse: every resource is new) and a failed one restores the
 previous template.
@@ -148,6 +149,29 @@ def _patch_cloudformation() -> None:
         self.status = "DELETE_COMPLETE"
         self._add_stack_event("DELETE_COMPLETE")
         return None
+
+    original_delete_stack = cfn_models.CloudFormationBackend.delete_stack
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        """moto takes the stack out of its list before deleting it, so the status events of the
+        delete name a stack nobody can describe; on AWS it stays describable throughout (and a
+        DELETE_FAILED stack stays listed under its name). Here it leaves the list once deleted."""
+        if not _state.active:
+            return original_delete_stack(self, name_or_stack_id)
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+        )
+        if stack is None:
+            return None
+        stack.delete()
+        if stack.status == "DELETE_COMPLETE":
+            self.stacks.pop(stack.stack_id, None)
+            self.deleted_stacks[stack.stack_id] = stack
+            for export in stack.exports:
+                self.exports.pop(export.name, None)
+        return None
+
+    cfn_models.CloudFormationBackend.delete_stack = delete_stack
 
     original_execute = cfn_models.CloudFormationBackend.execute_change_set
 

@@ -49,7 +49,7 @@ def deploy_locally(
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     with (
-        _logs_to(reports_dir.parent / "logs" / "local.log"),
+        logs_to(reports_dir.parent / "logs" / "local.log"),
         LocalRuntime(root or project_root(), faults=faults) as aws,
     ):
         if prepare is not None:
@@ -138,7 +138,7 @@ def follow(
         time.sleep(pause)
 
 
-class _logs_to:
+class logs_to:
     """Send the functions' log lines to a file instead of the terminal, as CloudWatch would."""
 
     def __init__(self, path: Path):

@@ -27,7 +27,7 @@ from hivemind.local import clock, cloudformation, events, functions, instances, 
 from hivemind.local.faults import install_throttle, known_faults
 from hivemind.local.faults import unknown as unknown_faults
 from hivemind.local.functions import _Function
-from hivemind.local.sam import CODE_BUCKET, _placeholder_zip, translate_template
+from hivemind.local.sam import API_METADATA, CODE_BUCKET, _placeholder_zip, translate_template
 from hivemind.local.state import ACCOUNT, REGION, _state, package_cache
 from hivemind.settings import Settings
 
@@ -73,6 +73,7 @@ class LocalRuntime:
         self.provision_delay_s = provision_delay_s
         self.faults = set(faults)
         self.outputs: dict[str, str] = {}
+        self.apis: dict[str, Any] = {}
         self._mock: Any = None
         self._schedules: events.Schedules | None = None
         self._scratch: Path | None = None
@@ -168,6 +169,7 @@ class LocalRuntime:
         s3.create_bucket(Bucket=CODE_BUCKET)
         s3.put_object(Bucket=CODE_BUCKET, Key="placeholder.zip", Body=_placeholder_zip())
         template, handlers = translate_template(self.root, f"s3://{CODE_BUCKET}/placeholder.zip")
+        self.apis = template.get("Metadata", {}).get(API_METADATA, {})
         stack_id = cfn.create_stack(
             StackName=STACK_NAME,
             TemplateBody=json.dumps(template),

@@ -91,8 +91,37 @@ def _translate(root: Path, code_uri: str) -> tuple[dict[str, Any], dict[str, tup
     for logical_id, text in definitions.items():
         props = cfn["Resources"][logical_id]["Properties"]
         props["DefinitionString"] = _join_substitutions(text, props.pop("DefinitionSubstitutions", {}))
+    cfn.setdefault("Metadata", {})[API_METADATA] = _api_definitions(cfn)
     _drop_not_emulated(cfn)
     return cfn, handlers
+
+
+API_METADATA = "HiveMindLocalApis"
+_FUNCTION_IN_URI = re.compile(r"functions/\$\{(\w+)\.Arn\}/invocations")
+
+
+def _api_definitions(cfn: dict[str, Any]) -> dict[str, Any]:
+    """What the local API Gateway (local/apigateway.py) serves, kept from each RestApi's OpenAPI
+    body before those resources are dropped: {api: {"routes": {path: {METHOD|ANY: function's
+    logical id}}, "gateway_responses": {...}}}."""
+    found: dict[str, Any] = {}
+    for logical_id, resource in cfn["Resources"].items():
+        if resource["Type"] != "AWS::ApiGateway::RestApi" or "Body" not in resource.get("Properties", {}):
+            continue
+        body = resource["Properties"]["Body"]
+        routes: dict[str, dict[str, str]] = {}
+        for path, methods in body.get("paths", {}).items():
+            for method, operation in methods.items():
+                uri = json.dumps(operation.get("x-amazon-apigateway-integration", {}).get("uri", ""))
+                target = _FUNCTION_IN_URI.search(uri)
+                if target:
+                    verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+                    routes.setdefault(path, {})[verb] = target.group(1)
+        found[logical_id] = {
+            "routes": routes,
+            "gateway_responses": body.get("x-amazon-apigateway-gateway-responses", {}),
+        }
+    return found
 
 
 # moto creates a RestApi without importing its OpenAPI body, so its deployment fails; the API

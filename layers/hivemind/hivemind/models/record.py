@@ -46,6 +46,8 @@ class DeploymentRecord(BaseModel):
     request: DeploymentRequest
     created_at: datetime
     updated_at: datetime
+    created_by: str | None = Field(default=None, description="the principal that asked for it (API: the caller's ARN)")
+    rollback_of: str | None = Field(default=None, description="the deployment this one rolls back")
     execution_arn: str | None = None
     stack_name: str | None = None
     stack_id: str | None = None

@@ -26,7 +26,14 @@ def destroy_deployment(deployment_id: str, *, ddb: Any, cfn: Any, settings: Sett
             f"the stack of deployment {deployment_id} now runs deployment {owner}; destroy {owner} to remove the app"
         )
     else:
-        cfn.delete_stack(StackName=description["StackId"], ClientRequestToken=f"{deployment_id}-destroy")
-        status = "DELETING"
+        # the record says DELETING before the delete starts: the stack's DELETE_COMPLETE event,
+        # which may come at once, finds it so (the Medic records only ends of deletes it expects)
+        deployments.update(ddb, settings.deployments_table, deployment_id, status="DELETING")
+        try:
+            cfn.delete_stack(StackName=description["StackId"], ClientRequestToken=f"{deployment_id}-destroy")
+        except Exception:
+            deployments.update(ddb, settings.deployments_table, deployment_id, status=record.status)
+            raise
+        return deployments.get(ddb, settings.deployments_table, deployment_id)
     deployments.update(ddb, settings.deployments_table, deployment_id, status=status)
     return deployments.get(ddb, settings.deployments_table, deployment_id)

@@ -23,6 +23,8 @@ def start_deployment(
     ddb: Any,
     sfn: Any,
     deployment_id: str | None = None,
+    created_by: str | None = None,
+    rollback_of: str | None = None,
 ) -> DeploymentRecord:
     """Record the deployment as PENDING, start its execution, and mark it RUNNING."""
     if not settings.state_machine_arn:
@@ -38,6 +40,8 @@ def start_deployment(
         request=request,
         created_at=created,
         updated_at=created,
+        created_by=created_by,
+        rollback_of=rollback_of,
     )
     try:
         deployments.put_new(ddb, settings.deployments_table, record)

@@ -1,0 +1,60 @@
+"""Roll an app back: deploy again, exactly, what its last good deployment before this one ran.
+
+"Exactly" means the same source bytes (the bundle that deployment's plan read, not its git
+branch, which may have moved since), the same environment, secrets, overrides and network. It
+is a new deployment through the whole workflow (plan, validate, update the stack, health, smoke
+test), so a roll back is checked like any deployment and shows in the history as one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hivemind.aws import artifacts, deployments
+from hivemind.errors import DeploymentConflict, SourceError
+from hivemind.models import DeploymentRecord, S3Source
+from hivemind.settings import Settings
+from hivemind.workflow.start import start_deployment
+
+
+def last_good_before(ddb: Any, table: str, record: DeploymentRecord) -> DeploymentRecord | None:
+    """The newest SUCCEEDED deployment of the same app created before `record`."""
+    after = None
+    while True:
+        found, after = deployments.page(ddb, table, app_name=record.app_name, status="SUCCEEDED", after=after)
+        for earlier in found:
+            if earlier.created_at < record.created_at:
+                return earlier
+        if after is None:
+            return None
+
+
+def rollback_deployment(
+    deployment_id: str, *, settings: Settings, ddb: Any, sfn: Any, s3: Any, created_by: str | None = None
+) -> DeploymentRecord:
+    """Start the deployment that returns `deployment_id`'s app to its previous good version."""
+    record = deployments.get(ddb, settings.deployments_table, deployment_id)
+    if record.status in ("PENDING", "RUNNING"):
+        raise DeploymentConflict(f"deployment {deployment_id} is still {record.status}; roll it back once it has ended")
+    good = last_good_before(ddb, settings.deployments_table, record)
+    if good is None:
+        raise DeploymentConflict(
+            f"app {record.app_name} has no successful deployment before {deployment_id} to roll back to"
+        )
+    try:
+        plan = json.loads(
+            artifacts.get_bytes(s3, settings.artifacts_bucket, artifacts.key(good.deployment_id, "plan.json"))
+        )
+        bucket, key = artifacts.parse_s3_uri(plan["source_bundle"])
+        s3.head_object(Bucket=bucket, Key=key)
+    except (SourceError, ClientError, KeyError, TypeError, ValueError) as exc:
+        raise DeploymentConflict(
+            f"the source of {good.deployment_id} (the version to roll back to) is no longer stored: {exc}"
+        ) from None
+    request = good.request.model_copy(update={"source": S3Source(bucket=bucket, key=key)})
+    return start_deployment(
+        request, settings=settings, ddb=ddb, sfn=sfn, created_by=created_by, rollback_of=deployment_id
+    )

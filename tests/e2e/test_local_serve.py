@@ -1,0 +1,176 @@
+"""`hivemind local serve`: HiveMind's API over real HTTP on one long-lived local runtime, and the
+CLI's commands (deploy, status, list, report, rollback, destroy) talking to it as a client."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from typer.testing import CliRunner
+
+from hivemind.cli.main import app
+from hivemind.local.apigateway import LocalApi
+from hivemind.local.deploy import logs_to
+from hivemind.local.runtime import LocalRuntime
+from tests.conftest import ROOT
+
+APP = ROOT / "tests" / "fixtures" / "apps" / "stdlib-app"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    with (
+        logs_to(tmp_path_factory.mktemp("serve") / "local.log"),
+        LocalRuntime(ROOT) as aws,
+        LocalApi(aws, port=0) as api,
+    ):
+        yield aws, api
+
+
+@pytest.fixture
+def cli(served, tmp_path, monkeypatch):
+    """Run `hivemind ARGS` against the served API; -> (exit code, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HIVEMIND_ENDPOINT", served[1].url)
+
+    def run(*args: str):
+        result = runner.invoke(app, list(args))
+        assert "Traceback" not in result.output
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_path):
+    aws, _ = served
+    code, out, err = cli("deploy", str(APP), "--app-name", "served", "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["status"] == "SUCCEEDED" and first["created_by"].endswith(":user/local-developer")
+    status, _, body = http("GET", first["url"] + "/")  # the app answers through the local load balancer
+    assert status == 200, body
+    assert (tmp_path / ".hivemind" / "reports" / f"{first['deployment_id']}.json").is_file()
+
+    # a second deployment of the app updates its stack on the same runtime
+    code, out, err = cli("deploy", str(APP), "--app-name", "served", "--env", "GREETING=second", "--json")
+    assert code == 0, err
+    second = json.loads(out)
+    assert second["stack_operation"] == "update" and second["stack_id"] == first["stack_id"]
+
+    code, out, _ = cli("status", second["deployment_id"], "--json")
+    assert code == 0 and json.loads(out)["status"] == "SUCCEEDED"
+    code, out, _ = cli("list", "--app", "served", "--json")
+    assert [d["deployment_id"] for d in json.loads(out)["deployments"]] == [
+        second["deployment_id"],
+        first["deployment_id"],
+    ]
+    code, out, _ = cli("report", first["deployment_id"])
+    assert code == 0 and json.loads(out)["deployment_id"] == first["deployment_id"]
+
+    # rolling back the second deploys again what the first ran: its source bundle, its (empty) environment
+    code, out, err = cli("rollback", second["deployment_id"], "--json")
+    assert code == 0, err
+    back = json.loads(out)
+    assert back["rollback_of"] == second["deployment_id"] and back["status"] == "SUCCEEDED"
+    assert back["request"]["environment"] == {} and back["stack_id"] == first["stack_id"]
+
+    code, out, err = cli("destroy", "served")
+    assert code == 0, err + out
+    assert "DELETED" in out
+    cfn = aws.client("cloudformation")
+    assert cfn.describe_stacks(StackName=first["stack_id"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    code, out, err = cli("destroy", "served")  # again: nothing to do, and said so
+    assert code == 0 and "DELETED" in out, err
+
+
+def test_the_cli_says_what_it_could_not_do(cli):
+    code, _, err = cli("status", "d-nope")
+    assert code == 2 and "no deployment d-nope" in err and "404" in err
+    code, _, err = cli("rollback", "d-nope")
+    assert code == 2 and "no deployment d-nope" in err
+    code, _, err = cli("destroy", "never-deployed")
+    assert code == 2 and "no deployments of app never-deployed" in err
+    code, _, err = cli("deploy", str(APP), "--inject", "bad-ami")
+    assert code == 2 and "--inject" in err
+
+
+def test_without_a_server_the_cli_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("HIVEMIND_ENDPOINT", "HIVEMIND_STACK_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 2 and "hivemind local serve" in result.stderr
+
+
+def _error_shape(body: bytes) -> dict:
+    data = json.loads(body)
+    assert set(data) == {"error", "request_id"} and {"code", "message", "field"} <= set(data["error"]), data
+    return data["error"]
+
+
+def test_every_refusal_is_one_json_shape_and_starts_nothing(served):
+    aws, api = served
+    sfn = aws.client("stepfunctions")
+    before = len(sfn.list_executions(stateMachineArn=aws.settings.state_machine_arn)["executions"])
+    json_type = {"Content-Type": "application/json"}
+    cases = [
+        ("GET", "/nope", None, 404, "not-found"),  # API Gateway's own refusal, shaped by the template
+        ("PATCH", "/deployments", None, 405, "method-not-allowed"),
+        ("POST", "/deployments", b"[" * 2400 + b"]" * 2400, 400, "invalid-request"),
+        ("POST", "/deployments", b"{not json", 400, "invalid-request"),
+        ("POST", "/deployments", b'{"app_name": "x"}', 400, "invalid-request"),
+        ("POST", "/deployments", b'{"app_name": "ok-app", "source": {"type": "git", "url": "ftp://h/r"}}', 400, None),
+        ("POST", "/deployments", json.dumps({"pad": "x" * 70_000}).encode(), 413, "too-large"),
+        ("GET", "/deployments?limit=0", None, 400, "invalid-request"),
+        ("GET", "/deployments?next_token=garbage", None, 400, "invalid-request"),
+        ("GET", "/deployments/d-nope", None, 404, "not-found"),
+        ("DELETE", "/deployments/d-nope", None, 404, "not-found"),
+        ("POST", "/deployments/d-nope/rollback", None, 404, "not-found"),
+    ]
+    for method, path, body, want, code in cases:
+        status, headers, answer = http(method, api.url + path, body, json_type)
+        assert status == want, (method, path, status, answer[:300])
+        problem = _error_shape(answer)
+        assert code is None or problem["code"] == code, (path, problem)
+        assert "Traceback" not in problem["message"]
+        if status == 405:
+            assert headers["Allow"] == "GET, POST"
+    after = len(sfn.list_executions(stateMachineArn=aws.settings.state_machine_arn)["executions"])
+    assert after == before
+
+
+def test_the_openapi_document_is_served_and_describes_the_request(served):
+    _, api = served
+    status, _, body = http("GET", api.url + "/openapi.json")
+    assert status == 200
+    document = json.loads(body)
+    assert {"/deployments", "/deployments/{deployment_id}", "/deployments/{deployment_id}/rollback"} <= set(
+        document["paths"]
+    )
+    assert "DeploymentRequest" in document["components"]["schemas"]
+
+
+def test_an_upload_url_expires_and_takes_only_bundles(served):
+    aws, api = served
+    status, _, body = http("POST", api.url + "/uploads")
+    upload = json.loads(body)
+    status, _, _ = http("PUT", upload["upload_url"], b"PK", {"Content-Type": "application/zip"})
+    assert status == 200
+    stored = aws.client("s3").get_object(Bucket=upload["source"]["bucket"], Key=upload["source"]["key"])
+    assert stored["Body"].read() == b"PK"
+    elsewhere = upload["upload_url"].replace("/uploads/", "/deployments/")
+    assert http("PUT", elsewhere, b"PK")[0] == 403
+    expired = upload["upload_url"].replace("X-Amz-Expires=900", "X-Amz-Expires=0")
+    assert http("PUT", expired, b"PK")[0] in (403,)
