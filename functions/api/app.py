@@ -17,13 +17,25 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 
 from hivemind.aws import artifacts, deployments
 from hivemind.aws.clients import client
 from hivemind.aws.executions import with_live_steps
-from hivemind.errors import ConfigurationError, DeploymentConflict, DeploymentNotFound, SourceError
+from hivemind.errors import AccessDenied, ConfigurationError, DeploymentConflict, DeploymentNotFound, SourceError
 from hivemind.models import DeploymentRecord, DeploymentRequest
 from hivemind.models.record import DeploymentStatus
 from hivemind.observability import logger, tracer
@@ -36,6 +48,7 @@ from hivemind.workflow.start import start_deployment
 # input and DynamoDB's 400 KB item, and refuse what json would recurse on before it is parsed.
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 8
+IDEMPOTENCY_S = 24 * 3600
 
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -47,16 +60,44 @@ def _caller() -> str | None:
 
 
 @app.post("/deployments")
-def create(request: Annotated[DeploymentRequest, Body()]) -> Response[DeploymentRecord]:
+def create(
+    request: Annotated[DeploymentRequest, Body()],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+    ] = None,
+) -> Response[DeploymentRecord]:
+    """Start a deployment. The same `Idempotency-Key` from the same caller within 24 hours
+    answers with the deployment the first request started (a different body with it: 422)."""
     s = get_settings()
-    record = start_deployment(
-        request,
-        settings=s,
-        ddb=client("dynamodb", s.region),
-        sfn=client("stepfunctions", s.region),
-        created_by=_caller(),
+    caller = _caller()
+
+    def start(call: dict[str, Any]) -> dict[str, Any]:
+        record = start_deployment(
+            DeploymentRequest.model_validate(call["request"]),
+            settings=s,
+            ddb=client("dynamodb", s.region),
+            sfn=client("stepfunctions", s.region),
+            created_by=caller,
+        )
+        return record.model_dump(mode="json")
+
+    call = {"caller": caller or "", "key": idempotency_key, "request": request.model_dump(mode="json")}
+    if idempotency_key is None:
+        return Response(status_code=202, body=start(call), content_type=content_types.APPLICATION_JSON)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=s.deployments_table, key_attr="deployment_id", boto3_client=client("dynamodb", s.region)
     )
-    return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
+    config = IdempotencyConfig(
+        event_key_jmespath="[caller, key]",
+        payload_validation_jmespath="request",
+        expires_after_seconds=IDEMPOTENCY_S,
+        raise_on_no_idempotency_key=True,
+    )
+    config.register_lambda_context(app.lambda_context)
+    once = idempotent_function(
+        start, data_keyword_argument="call", persistence_store=persistence, config=config, key_prefix="idempotency"
+    )
+    return Response(status_code=202, body=once(call=call), content_type=content_types.APPLICATION_JSON)
 
 
 @app.post("/uploads")
@@ -122,7 +163,11 @@ def get(deployment_id: str) -> DeploymentRecord:
 def destroy(deployment_id: str) -> Response[DeploymentRecord]:
     s = get_settings()
     record = destroy_deployment(
-        deployment_id, ddb=client("dynamodb", s.region), cfn=client("cloudformation", s.region), settings=s
+        deployment_id,
+        ddb=client("dynamodb", s.region),
+        cfn=client("cloudformation", s.region),
+        settings=s,
+        caller=_caller(),
     )
     return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
 
@@ -187,6 +232,11 @@ def _invalid(exc: RequestValidationError) -> Response[Any]:
     return error(400, "invalid-request", summary, first["field"] or None, fields=fields)
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def _not_json(exc: RequestUnsupportedContentType) -> Response[Any]:
+    return error(415, "unsupported-media-type", "send the body as JSON (Content-Type: application/json)")
+
+
 @app.exception_handler(_BadToken)
 def _bad_token(exc: _BadToken) -> Response[Any]:
     return error(400, "invalid-request", str(exc), "next_token")
@@ -199,7 +249,22 @@ def _not_found(exc: DeploymentNotFound) -> Response[Any]:
 
 @app.exception_handler(DeploymentConflict)
 def _conflict(exc: DeploymentConflict) -> Response[Any]:
-    return error(409, "conflict", str(exc))
+    return error(409, "conflict", str(exc), **({"active": exc.active} if exc.active else {}))
+
+
+@app.exception_handler(AccessDenied)
+def _forbidden(exc: AccessDenied) -> Response[Any]:
+    return error(403, "forbidden", str(exc))
+
+
+@app.exception_handler(IdempotencyValidationError)
+def _key_reused(exc: IdempotencyValidationError) -> Response[Any]:
+    return error(422, "idempotency-key-reused", "this Idempotency-Key came with another request", "Idempotency-Key")
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _key_in_use(exc: IdempotencyAlreadyInProgressError) -> Response[Any]:
+    return error(409, "in-progress", "a request with this Idempotency-Key is still being handled", "Idempotency-Key")
 
 
 @app.exception_handler(SourceError)

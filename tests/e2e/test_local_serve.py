@@ -174,3 +174,68 @@ def test_an_upload_url_expires_and_takes_only_bundles(served):
     assert http("PUT", elsewhere, b"PK")[0] == 403
     expired = upload["upload_url"].replace("X-Amz-Expires=900", "X-Amz-Expires=0")
     assert http("PUT", expired, b"PK")[0] in (403,)
+
+
+def _upload(api_url: str) -> dict:
+    from hivemind.planning.bundle import bundle_directory
+
+    _, _, body = http("POST", api_url + "/uploads")
+    upload = json.loads(body)
+    assert http("PUT", upload["upload_url"], bundle_directory(APP), {"Content-Type": "application/zip"})[0] == 200
+    return upload["source"]
+
+
+def test_one_app_one_active_deployment_idempotency_and_ownership(served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, api = served
+    source = _upload(api.url)
+    body = json.dumps({"app_name": "contended", "source": source}).encode()
+    json_type = {"Content-Type": "application/json"}
+
+    # five concurrent starts of one app: exactly one runs, the others name it
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: http("POST", api.url + "/deployments", body, json_type), range(5)))
+    started = [json.loads(a[2]) for a in answers if a[0] == 202]
+    refused = [_error_shape(a[2]) for a in answers if a[0] == 409]
+    assert len(started) == 1 and len(refused) == 4, [a[0] for a in answers]
+    active = started[0]["deployment_id"]
+    assert all(r["active"] == active and active in r["message"] for r in refused)
+
+    # the same Idempotency-Key answers with the same deployment, even while it runs
+    keyed = {**json_type, "Idempotency-Key": "k-1"}
+    other = json.dumps({"app_name": "keyed", "source": source}).encode()
+    first = http("POST", api.url + "/deployments", other, keyed)
+    again = http("POST", api.url + "/deployments", other, keyed)
+    assert (first[0], again[0]) == (202, 202), again[2]
+    assert json.loads(first[2])["deployment_id"] == json.loads(again[2])["deployment_id"]
+    changed = json.dumps({"app_name": "keyed", "source": source, "environment": {"A": "1"}}).encode()
+    reused = http("POST", api.url + "/deployments", changed, keyed)
+    assert reused[0] == 422 and _error_shape(reused[2])["code"] == "idempotency-key-reused"
+
+    # once it ended, the app takes a new deployment; another principal may not change it
+    _wait_ended(api.url, active)
+    stranger = {**json_type, "X-HiveMind-Local-Caller": "arn:aws:iam::123456789012:user/mallory"}
+    for method, path, data in (
+        ("POST", "/deployments", body),
+        ("DELETE", f"/deployments/{active}", None),
+        ("POST", f"/deployments/{active}/rollback", None),
+    ):
+        status, _, answer = http(method, api.url + path, data, stranger)
+        assert status == 403, (method, path, answer)
+        assert "belongs to arn:aws:iam::123456789012:user/local-developer" in answer.decode()
+    # the owner may
+    status, _, answer = http("DELETE", api.url + f"/deployments/{active}", None, json_type)
+    assert status == 202, answer
+    _wait_ended(api.url, json.loads(first[2])["deployment_id"])
+
+
+def _wait_ended(api_url: str, deployment_id: str, timeout_s: float = 120) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        record = json.loads(http("GET", f"{api_url}/deployments/{deployment_id}")[2])
+        if record["status"] not in ("PENDING", "RUNNING") or time.monotonic() > deadline:
+            return record
+        time.sleep(0.2)

@@ -48,7 +48,16 @@ class DeploymentNotFound(HiveMindError):
 
 
 class DeploymentConflict(HiveMindError):
-    """The request conflicts with an existing deployment (same id, different request)."""
+    """The request conflicts with an existing deployment (same id, different request; the app's
+    active deployment, named in `active`)."""
+
+    def __init__(self, message: str, active: str | None = None):
+        super().__init__(message)
+        self.active = active
+
+
+class AccessDenied(HiveMindError):
+    """The caller may not do this to that app (it belongs to another principal)."""
 
 
 class ConfigurationError(HiveMindError):

@@ -32,6 +32,9 @@ class Settings(BaseModel):
     codecommit_repositories: list[str] = Field(
         default_factory=list, description="the CodeCommit repositories HiveMind may deploy (TrackedRepositories)"
     )
+    admin_principals: list[str] = Field(
+        default_factory=list, description="principals that may change any app, not only their own (AdminPrincipals)"
+    )
     max_source_mib: int = Field(default=200, ge=1, le=300, description="largest source tree HiveMind fetches")
 
     @property
@@ -50,8 +53,12 @@ class Settings(BaseModel):
             "tracked_branch": "TRACKED_BRANCH",
         }
         values: dict[str, object] = {f: environ[v] for f, v in names.items() if environ.get(v)}
-        listed = environ.get("CODECOMMIT_REPOSITORIES", "")
-        values["codecommit_repositories"] = [name.strip() for name in listed.split(",") if name.strip()]
+        for field, variable in (
+            ("codecommit_repositories", "CODECOMMIT_REPOSITORIES"),
+            ("admin_principals", "ADMIN_PRINCIPALS"),
+        ):
+            listed = environ.get(variable, "")
+            values[field] = [name.strip() for name in listed.split(",") if name.strip()]
         values["region"] = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""
         try:
             return cls.model_validate(values)

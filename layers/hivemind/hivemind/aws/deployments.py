@@ -7,6 +7,7 @@ so that exactly one of (the waiting function, the stack-status event) resumes th
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -191,3 +192,74 @@ def claim_task_token(ddb: Any, table: str, stack_id: str) -> str | None:
     )
     old = out.get("Attributes")
     return str(old["task_token"]["S"]) if old else None
+
+
+# One item per app (never listed: it has no `listed`): who created the app, and its active
+# deployment. A new deployment takes the app only while the one it names has ended, by a write
+# conditional on that name: of two starts at the same moment exactly one wins. Nothing has to
+# release it (an ending that crashed cannot leave it held): `holds` asks whether the named one
+# still runs.
+APP_PREFIX = "app#"
+
+
+def app_owner(ddb: Any, table: str, app_name: str) -> str | None:
+    item = ddb.get_item(TableName=table, Key={"deployment_id": {"S": f"{APP_PREFIX}{app_name}"}}, ConsistentRead=True)
+    owner = item.get("Item", {}).get("owner", {}).get("S")
+    return str(owner) if owner else None
+
+
+def claim_app(
+    ddb: Any,
+    table: str,
+    app_name: str,
+    deployment_id: str,
+    *,
+    caller: str | None,
+    holds: Callable[[str], bool],
+    check_owner: Callable[[str | None], None],
+) -> None:
+    """Make `deployment_id` the app's active deployment (recording `caller` as the owner of a
+    new app), or raise: DeploymentConflict naming the one that still runs, or what
+    `check_owner(owner)` raises for a caller who may not change the app."""
+    key = {"deployment_id": {"S": f"{APP_PREFIX}{app_name}"}}
+    for _ in range(5):
+        item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        now_text = now().isoformat()
+        try:
+            if item is None:
+                check_owner(None)
+                values = {"app": app_name, "owner": caller, "active": deployment_id, "since": now_text}
+                ddb.put_item(
+                    TableName=table,
+                    Item={**key, **_to_item(values)},
+                    ConditionExpression="attribute_not_exists(deployment_id)",
+                )
+                return
+            check_owner(item.get("owner", {}).get("S"))
+            holder = item.get("active", {}).get("S")
+            if holder and holder != deployment_id and holds(holder):
+                raise DeploymentConflict(
+                    f"app {app_name} has an active deployment, {holder}; wait for it to end (`hivemind status "
+                    f"{holder}`) and deploy again",
+                    active=holder,
+                )
+            ddb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="SET active = :new, since = :since"
+                + (", #owner = :caller" if caller and "owner" not in item else ""),
+                ConditionExpression="active = :holder" if holder else "attribute_not_exists(active)",
+                ExpressionAttributeValues={
+                    ":new": {"S": deployment_id},
+                    ":since": {"S": now_text},
+                    **({":holder": {"S": holder}} if holder else {}),
+                    **({":caller": {"S": caller}} if caller and "owner" not in item else {}),
+                },
+                **({"ExpressionAttributeNames": {"#owner": "owner"}} if caller and "owner" not in item else {}),
+            )
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            # another start took it between the read and the write: read again, decide again
+    raise DeploymentConflict(f"app {app_name}: several deployments started at once; deploy again")

@@ -3,6 +3,7 @@ workflow offline, and the app for real.
 
 One file per AWS service it stands in for, each opening with what AWS does and what the
 stand-in does differently: functions.py (Lambda), events.py (EventBridge), cloudformation.py,
+dynamodb.py (atomic conditional writes), apigateway.py (the API over HTTP),
 instances.py (EC2: the app runs from the stack's own user data; toolchains.py picks its
 runtime), loadbalancer.py (ELBv2: real proxies and health checks), stepfunctions.py, clock.py
 (scaled waits), faults.py (what only AWS can do), sam.py (HiveMind's own stack from
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hivemind.aws import clients
-from hivemind.local import clock, cloudformation, events, functions, instances, loadbalancer, stepfunctions
+from hivemind.local import clock, cloudformation, dynamodb, events, functions, instances, loadbalancer, stepfunctions
 from hivemind.local.faults import install_throttle, known_faults
 from hivemind.local.faults import unknown as unknown_faults
 from hivemind.local.functions import _Function
@@ -53,6 +54,7 @@ def install_patches() -> None:
     stepfunctions._patch_send_task_failure_cause()
     stepfunctions._patch_execution_events()
     clock._patch_time()
+    dynamodb.patch_atomic_writes()
     install_throttle()
     _installed = True
 

@@ -9,11 +9,17 @@ from hivemind.aws import deployments, stacks
 from hivemind.errors import DeploymentConflict
 from hivemind.models import DeploymentRecord
 from hivemind.settings import Settings
+from hivemind.workflow.access import check_may_change
 
 
-def destroy_deployment(deployment_id: str, *, ddb: Any, cfn: Any, settings: Settings) -> DeploymentRecord:
-    """Start deleting the deployment's stack; idempotent, refused while the workflow runs."""
+def destroy_deployment(
+    deployment_id: str, *, ddb: Any, cfn: Any, settings: Settings, caller: str | None = None
+) -> DeploymentRecord:
+    """Start deleting the deployment's stack; idempotent, refused while the workflow runs and to
+    a caller who is neither the app's owner nor an admin."""
     record = deployments.get(ddb, settings.deployments_table, deployment_id)
+    owner = deployments.app_owner(ddb, settings.deployments_table, record.app_name)
+    check_may_change(record.app_name, owner, caller, settings.admin_principals)
     if record.status in ("PENDING", "RUNNING"):
         raise DeploymentConflict(f"deployment {deployment_id} is still {record.status}; destroy it once it has ended")
     if record.status in ("DELETING", "DELETED"):

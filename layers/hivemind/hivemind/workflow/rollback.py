@@ -17,6 +17,7 @@ from hivemind.aws import artifacts, deployments
 from hivemind.errors import DeploymentConflict, SourceError
 from hivemind.models import DeploymentRecord, S3Source
 from hivemind.settings import Settings
+from hivemind.workflow.access import check_may_change
 from hivemind.workflow.start import start_deployment
 
 
@@ -37,6 +38,8 @@ def rollback_deployment(
 ) -> DeploymentRecord:
     """Start the deployment that returns `deployment_id`'s app to its previous good version."""
     record = deployments.get(ddb, settings.deployments_table, deployment_id)
+    owner = deployments.app_owner(ddb, settings.deployments_table, record.app_name)
+    check_may_change(record.app_name, owner, created_by, settings.admin_principals)
     if record.status in ("PENDING", "RUNNING"):
         raise DeploymentConflict(f"deployment {deployment_id} is still {record.status}; roll it back once it has ended")
     good = last_good_before(ddb, settings.deployments_table, record)

@@ -6,9 +6,16 @@ import secrets
 from typing import Any
 
 from hivemind.aws import deployments, executions
-from hivemind.errors import DeploymentConflict
+from hivemind.errors import DeploymentConflict, DeploymentNotFound
 from hivemind.models import DeploymentRecord, DeploymentRequest
 from hivemind.settings import Settings
+from hivemind.workflow.access import check_may_change
+
+# a start that recorded its deployment but never started the execution holds the app this long
+UNSTARTED_HOLD_S = 60
+# a destroy holds its app until the Medic records the stack's end, at most this long (a lost
+# status event must not lock the app for good)
+DELETING_HOLD_S = 3600
 
 
 def new_deployment_id() -> str:
@@ -26,12 +33,22 @@ def start_deployment(
     created_by: str | None = None,
     rollback_of: str | None = None,
 ) -> DeploymentRecord:
-    """Record the deployment as PENDING, start its execution, and mark it RUNNING."""
+    """Take the app (one active deployment per app; only its owner or an admin may change it),
+    record the deployment as PENDING, start its execution, and mark it RUNNING."""
     if not settings.state_machine_arn:
         from hivemind.errors import ConfigurationError
 
         raise ConfigurationError("missing environment variable(s): STATE_MACHINE_ARN")
     deployment_id = deployment_id or new_deployment_id()
+    deployments.claim_app(
+        ddb,
+        settings.deployments_table,
+        request.app_name,
+        deployment_id,
+        caller=created_by,
+        holds=lambda holder: still_running(ddb, sfn, settings.deployments_table, holder),
+        check_owner=lambda owner: check_may_change(request.app_name, owner, created_by, settings.admin_principals),
+    )
     created = deployments.now()
     record = DeploymentRecord(
         deployment_id=deployment_id,
@@ -56,3 +73,18 @@ def start_deployment(
     arn = executions.start(sfn, settings.state_machine_arn, deployment_id, document)
     deployments.update(ddb, settings.deployments_table, deployment_id, status="RUNNING", execution_arn=arn)
     return record.model_copy(update={"status": "RUNNING", "execution_arn": arn})
+
+
+def still_running(ddb: Any, sfn: Any, table: str, deployment_id: str) -> bool:
+    """Whether a deployment still holds its app: its execution runs (asked of Step Functions, not
+    of the record, which a crashed ending may leave RUNNING), or its stack is being destroyed."""
+    try:
+        record = deployments.get(ddb, table, deployment_id)
+    except DeploymentNotFound:
+        return False  # a start that failed before recording it
+    age = (deployments.now() - record.updated_at).total_seconds()
+    if record.status in ("PENDING", "RUNNING"):
+        if record.execution_arn:
+            return bool(sfn.describe_execution(executionArn=record.execution_arn)["status"] == "RUNNING")
+        return age < UNSTARTED_HOLD_S
+    return record.status == "DELETING" and age < DELETING_HOLD_S
