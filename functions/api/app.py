@@ -35,7 +35,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from hivemind.aws import artifacts, deployments
 from hivemind.aws.clients import client
 from hivemind.aws.executions import with_live_steps
-from hivemind.errors import AccessDenied, ConfigurationError, DeploymentConflict, DeploymentNotFound, SourceError
+from hivemind.errors import (
+    AccessDenied,
+    ConfigurationError,
+    DeploymentConflict,
+    DeploymentNotFound,
+    RequestRefused,
+    SourceError,
+)
 from hivemind.models import DeploymentRecord, DeploymentRequest
 from hivemind.models.record import DeploymentStatus
 from hivemind.observability import logger, tracer
@@ -250,6 +257,11 @@ def _not_found(exc: DeploymentNotFound) -> Response[Any]:
 @app.exception_handler(DeploymentConflict)
 def _conflict(exc: DeploymentConflict) -> Response[Any]:
     return error(409, "conflict", str(exc), **({"active": exc.active} if exc.active else {}))
+
+
+@app.exception_handler(RequestRefused)
+def _refused_request(exc: RequestRefused) -> Response[Any]:
+    return error(400, "invalid-request", str(exc), exc.field)
 
 
 @app.exception_handler(AccessDenied)

@@ -120,6 +120,12 @@ def _error_shape(body: bytes) -> dict:
     return data["error"]
 
 
+def _body(**fields) -> bytes:
+    return json.dumps(
+        {"app_name": "shape", "source": {"type": "git", "url": "https://github.com/o/r.git"}, **fields}
+    ).encode()
+
+
 def test_every_refusal_is_one_json_shape_and_starts_nothing(served):
     aws, api = served
     sfn = aws.client("stepfunctions")
@@ -133,6 +139,17 @@ def test_every_refusal_is_one_json_shape_and_starts_nothing(served):
         ("POST", "/deployments", b'{"app_name": "x"}', 400, "invalid-request"),
         ("POST", "/deployments", b'{"app_name": "ok-app", "source": {"type": "git", "url": "ftp://h/r"}}', 400, None),
         ("POST", "/deployments", json.dumps({"pad": "x" * 70_000}).encode(), 413, "too-large"),
+        # whoever may call the API may not reach beyond the app: another prefix's secret, another
+        # bucket's object, a git URL carrying a token
+        ("POST", "/deployments", _body(secrets={"DB": "ssm:/prod/db"}), 400, "invalid-request"),
+        (
+            "POST",
+            "/deployments",
+            _body(source={"type": "s3", "bucket": "elsewhere", "key": "uploads/a.zip"}),
+            400,
+            None,
+        ),
+        ("POST", "/deployments", _body(source={"type": "git", "url": "https://x:tok@github.com/o/r.git"}), 400, None),
         ("GET", "/deployments?limit=0", None, 400, "invalid-request"),
         ("GET", "/deployments?next_token=garbage", None, 400, "invalid-request"),
         ("GET", "/deployments/d-nope", None, 404, "not-found"),

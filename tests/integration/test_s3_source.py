@@ -31,7 +31,10 @@ def test_an_uploaded_bundle_is_planned_and_its_plan_stored(hivemind):
     files = {p.name: p.read_bytes() for p in (EXAMPLES / "flask-app").iterdir() if p.is_file()}
     clients.client("s3", hivemind.region).put_object(Bucket="artifacts", Key="uploads/shop.zip", Body=_zip(files))
     plan = _plan(hivemind, "uploads/shop.zip")
-    assert (plan.language, plan.source_bundle) == ("python", "s3://artifacts/uploads/shop.zip")
+    # uploads expire after a day: the deployment keeps its own copy, which the instance (and a roll back) reads
+    assert (plan.language, plan.source_bundle) == ("python", "s3://artifacts/deployments/d-s3/source.zip")
+    copy = clients.client("s3", hivemind.region).get_object(Bucket="artifacts", Key="deployments/d-s3/source.zip")
+    assert copy["Body"].read() == _zip(files)
     stored = clients.client("s3", hivemind.region).get_object(Bucket="artifacts", Key="deployments/d-s3/plan.json")
     assert b'"framework":"flask"' in stored["Body"].read().replace(b" ", b"")
 

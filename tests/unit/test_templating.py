@@ -277,6 +277,10 @@ def test_secrets_are_references_read_at_start_with_access_to_exactly_them():
         {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/prod/db/password"}
     ]
     assert statements["ReadOwnSecrets"]["Action"] == "secretsmanager:GetSecretValue"
+    # exactly that secret: its ARN's six-character suffix, never `prod/api-key-*` (which grants prod/api-key-old)
+    assert statements["ReadOwnSecrets"]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:prod/api-key-??????"}
+    ]
     script = template["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     start = next(line for line in script.splitlines() if line.endswith("> /opt/hivemind/start.sh"))
     assert "aws ssm get-parameter --with-decryption --name /prod/db/password" in start

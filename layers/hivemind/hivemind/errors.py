@@ -56,6 +56,14 @@ class DeploymentConflict(HiveMindError):
         self.active = active
 
 
+class RequestRefused(HiveMindError):
+    """A well-formed request asks for what this HiveMind does not allow (`field` names what)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
 class AccessDenied(HiveMindError):
     """The caller may not do this to that app (it belongs to another principal)."""
 

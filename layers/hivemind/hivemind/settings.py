@@ -32,6 +32,11 @@ class Settings(BaseModel):
     codecommit_repositories: list[str] = Field(
         default_factory=list, description="the CodeCommit repositories HiveMind may deploy (TrackedRepositories)"
     )
+    secret_prefix: str = Field(
+        default="hivemind",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="apps read secrets only under /<prefix>/<app>/ (SSM) and <prefix>/<app>/ (Secrets Manager)",
+    )
     admin_principals: list[str] = Field(
         default_factory=list, description="principals that may change any app, not only their own (AdminPrincipals)"
     )
@@ -50,6 +55,7 @@ class Settings(BaseModel):
             "stack_role_arn": "STACK_ROLE_ARN",
             "stack_prefix": "STACK_PREFIX",
             "max_source_mib": "MAX_SOURCE_MIB",
+            "secret_prefix": "SECRET_PREFIX",
             "tracked_branch": "TRACKED_BRANCH",
         }
         values: dict[str, object] = {f: environ[v] for f, v in names.items() if environ.get(v)}

@@ -51,6 +51,18 @@ class GitSource(_Strict):
     url: str = Field(pattern=r"^(https://|http://(127\.0\.0\.1|localhost)(:\d+)?/)[^\s]+$", max_length=2048)
     ref: str = Field(default="HEAD", min_length=1, max_length=255)
 
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        if urlsplit(value).username is not None:
+            raise ValueError(
+                "a git URL must not carry credentials (user:token@): it would be stored and shown with the "
+                "deployment; HiveMind fetches public repositories, and CodeCommit ones through its API"
+            )
+        return value
+
 
 class CodeCommitSource(_Strict):
     """A CodeCommit repository at a commit (what a push event carries)."""

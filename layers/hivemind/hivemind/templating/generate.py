@@ -122,7 +122,9 @@ def render_template(
 
 
 def _secret_statements(plan: DeploymentPlan) -> list[dict[str, Any]]:
-    """Read access to exactly the secrets the app references (values never reach the template)."""
+    """Read access to exactly the secrets the app references (values never reach the template).
+    A secret's ARN ends in `-` and six random characters: `-??????` matches those and nothing
+    else (`name-*` would also grant `name-prod-…`)."""
     ssm = sorted({ref.removeprefix("ssm:").lstrip("/") for ref in plan.secrets.values() if ref.startswith("ssm:")})
     vaults = sorted(
         {ref.removeprefix("secretsmanager:") for ref in plan.secrets.values() if ref.startswith("secretsmanager:")}
@@ -148,7 +150,7 @@ def _secret_statements(plan: DeploymentPlan) -> list[dict[str, Any]]:
                 "Resource": [
                     v
                     if v.startswith("arn:")
-                    else {"Fn::Sub": _ARN_PREFIX.format(service="secretsmanager") + f"secret:{literal_sub(v)}-*"}
+                    else {"Fn::Sub": _ARN_PREFIX.format(service="secretsmanager") + f"secret:{literal_sub(v)}-??????"}
                     for v in vaults
                 ],
             }

@@ -27,6 +27,15 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
             data = artifacts.get_bytes(s3, source.bucket, source.key, max_bytes=limit)
             extract_bundle(data, root, max_bytes=limit)
             bundle_uri = f"s3://{source.bucket}/{source.key}"
+            if source.key.startswith("uploads/"):  # uploads expire after a day; the deployment's copy stays
+                key = artifacts.put(
+                    s3,
+                    settings.artifacts_bucket,
+                    artifacts.key(state.deployment_id, "source.zip"),
+                    data,
+                    "application/zip",
+                )
+                bundle_uri = f"s3://{settings.artifacts_bucket}/{key}"
         else:
             if isinstance(source, GitSource):
                 fetch_git(source.url, source.ref, root, max_bytes=limit)

@@ -10,6 +10,7 @@ from hivemind.errors import DeploymentConflict, DeploymentNotFound
 from hivemind.models import DeploymentRecord, DeploymentRequest
 from hivemind.settings import Settings
 from hivemind.workflow.access import check_may_change
+from hivemind.workflow.admission import admit
 
 # a start that recorded its deployment but never started the execution holds the app this long
 UNSTARTED_HOLD_S = 60
@@ -39,6 +40,7 @@ def start_deployment(
         from hivemind.errors import ConfigurationError
 
         raise ConfigurationError("missing environment variable(s): STATE_MACHINE_ARN")
+    admit(request, settings)
     deployment_id = deployment_id or new_deployment_id()
     deployments.claim_app(
         ddb,

@@ -1,0 +1,57 @@
+"""What a deployment request may ask of HiveMind (workflow/admission.py) and the git URL's form."""
+
+import pytest
+from pydantic import ValidationError
+
+from hivemind.errors import RequestRefused
+from hivemind.models import DeploymentRequest, GitSource, S3Source
+from hivemind.settings import Settings
+from hivemind.workflow.admission import admit
+
+SETTINGS = Settings(deployments_table="t", artifacts_bucket="hm-artifacts", region="us-east-1")
+UPLOAD = S3Source(bucket="hm-artifacts", key="uploads/abc/source.zip")
+
+
+def _request(**fields):
+    return DeploymentRequest(app_name="shop", source=fields.pop("source", UPLOAD), **fields)
+
+
+def test_secrets_only_under_the_apps_own_prefix():
+    admit(
+        _request(
+            secrets={
+                "DB": "ssm:/hivemind/shop/db",
+                "KEY": "secretsmanager:hivemind/shop/key",
+            }
+        ),
+        SETTINGS,
+    )
+    for ref in (
+        "ssm:/prod/db",
+        "ssm:/hivemind/other-app/db",
+        "ssm:/hivemind/shop-2/db",  # a longer app name sharing the prefix
+        "ssm:/hivemind/shop/../other/db",
+        "secretsmanager:prod",
+        "secretsmanager:hivemind/shopping/key",
+    ):
+        with pytest.raises(RequestRefused, match="under the app's own prefix") as refused:
+            admit(_request(secrets={"X": ref}), SETTINGS)
+        assert refused.value.field == "secrets.X"
+    custom = SETTINGS.model_copy(update={"secret_prefix": "acme"})
+    admit(_request(secrets={"DB": "ssm:/acme/shop/db"}), custom)
+
+
+def test_s3_sources_only_from_hiveminds_own_uploads():
+    admit(_request(source=S3Source(bucket="hm-artifacts", key="deployments/d-1/source.zip")), SETTINGS)
+    for bucket, key in (("someone-elses", "uploads/x.zip"), ("hm-artifacts", "policy/rules.guard")):
+        with pytest.raises(RequestRefused, match="POST /uploads") as refused:
+            admit(_request(source=S3Source(bucket=bucket, key=key)), SETTINGS)
+        assert refused.value.field == "source"
+
+
+def test_a_git_url_carrying_credentials_is_refused():
+    with pytest.raises(ValidationError, match="must not carry credentials"):
+        GitSource(url="https://user:ghp_secret@github.com/org/repo.git")
+    with pytest.raises(ValidationError, match="must not carry credentials"):
+        GitSource(url="https://ghp_secret@github.com/org/repo.git")
+    GitSource(url="https://github.com/org/repo.git")
