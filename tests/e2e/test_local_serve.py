@@ -256,3 +256,13 @@ def _wait_ended(api_url: str, deployment_id: str, timeout_s: float = 120) -> dic
         if record["status"] not in ("PENDING", "RUNNING") or time.monotonic() > deadline:
             return record
         time.sleep(0.2)
+
+
+def test_a_git_source_on_the_metadata_endpoint_fails_at_plan_naming_why(served):
+    _, api = served
+    body = json.dumps({"app_name": "metadata", "source": {"type": "git", "url": "https://169.254.169.254/latest.git"}})
+    status, _, answer = http("POST", api.url + "/deployments", body.encode(), {"Content-Type": "application/json"})
+    assert status == 202, answer
+    record = _wait_ended(api.url, json.loads(answer)["deployment_id"])
+    assert record["status"] == "FAILED" and [s["name"] for s in record["steps"]][:1] == ["Plan deployment"]
+    assert "169.254.169.254, a link-local" in record["error"] and "public hosts only" in record["error"]

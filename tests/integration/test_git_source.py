@@ -2,6 +2,7 @@
 the loopback address serves a repository made for the test."""
 
 import json
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -38,6 +39,16 @@ def _private(app):
     /forbidden.git as one that refuses these credentials (403)."""
 
     def wsgi(environ, start_response):
+        path = environ["PATH_INFO"]
+        if path.startswith("/same.git"):  # moved within the host: followed
+            query = f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else ""
+            start_response("301 Moved Permanently", [("Location", "/app.git" + path.removeprefix("/same.git") + query)])
+            return [b""]
+        if path.startswith("/moved.git"):  # moved to another host (the same server under another name)
+            target = f"http://localhost:{environ['SERVER_PORT']}/app.git" + path.removeprefix("/moved.git")
+            target += f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else ""
+            start_response("301 Moved Permanently", [("Location", target)])
+            return [b""]
         if environ["PATH_INFO"].startswith("/private.git"):
             start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"')])
             return [b"authentication required"]
@@ -74,33 +85,33 @@ def git_server(tmp_path_factory):
 
 def test_head_branch_and_commit_are_fetched_as_plain_trees(git_server, tmp_path):
     base, first, _ = git_server
-    head = fetch_git(f"{base}/app.git", "HEAD", tmp_path / "head")
+    head = fetch_git(f"{base}/app.git", "HEAD", tmp_path / "head", allow_loopback=True)
     assert "3100" in (head / "server.js").read_text() and not (head / ".git").exists()
-    stable = fetch_git(f"{base}/app.git", "stable", tmp_path / "stable")
+    stable = fetch_git(f"{base}/app.git", "stable", tmp_path / "stable", allow_loopback=True)
     assert "3000" in (stable / "server.js").read_text()
-    pinned = fetch_git(f"{base}/app.git", first, tmp_path / "pinned")
+    pinned = fetch_git(f"{base}/app.git", first, tmp_path / "pinned", allow_loopback=True)
     assert "3000" in (pinned / "server.js").read_text()
 
 
 def test_bad_git_sources_are_clear_errors(git_server, tmp_path):
     base, _, _ = git_server
     with pytest.raises(SourceError, match="not found"):
-        fetch_git(f"{base}/nope.git", "HEAD", tmp_path / "a")
+        fetch_git(f"{base}/nope.git", "HEAD", tmp_path / "a", allow_loopback=True)
     with pytest.raises(SourceError, match="not found"):
-        fetch_git(f"{base}/app.git", "no-such-branch", tmp_path / "b")
+        fetch_git(f"{base}/app.git", "no-such-branch", tmp_path / "b", allow_loopback=True)
     with pytest.raises(SourceError, match=r"commit .* not found"):
-        fetch_git(f"{base}/app.git", "0" * 40, tmp_path / "c")
+        fetch_git(f"{base}/app.git", "0" * 40, tmp_path / "c", allow_loopback=True)
     with pytest.raises(SourceError, match="over the"):
-        fetch_git(f"{base}/app.git", "HEAD", tmp_path / "d", max_bytes=10)
+        fetch_git(f"{base}/app.git", "HEAD", tmp_path / "d", max_bytes=10, allow_loopback=True)
     with pytest.raises(SourceError, match=r"^no access to git repository .*/private\.git$"):
-        fetch_git(f"{base}/private.git", "HEAD", tmp_path / "e")
+        fetch_git(f"{base}/private.git", "HEAD", tmp_path / "e", allow_loopback=True)
     with pytest.raises(SourceError, match=r"^no access to git repository .*/forbidden\.git$"):
-        fetch_git(f"{base}/forbidden.git", "HEAD", tmp_path / "f")
+        fetch_git(f"{base}/forbidden.git", "HEAD", tmp_path / "f", allow_loopback=True)
 
 
 def test_unreachable_host_is_a_clear_error(tmp_path):
     with pytest.raises(SourceError, match="could not"):
-        fetch_git("http://127.0.0.1:9/app.git", "HEAD", tmp_path / "x")
+        fetch_git("http://127.0.0.1:9/app.git", "HEAD", tmp_path / "x", allow_loopback=True)
 
 
 def test_a_deployment_from_git_plans_and_bundles_the_fetched_tree(git_server):
@@ -133,3 +144,28 @@ def test_the_cli_plans_a_git_url_at_a_ref(git_server):
     assert json.loads(head.stdout)["port"] == 3100
     missing = runner.invoke(app, ["plan", f"{base}/app.git", "--ref", "nope"])
     assert missing.exit_code == 2 and "ref 'nope' not found" in missing.stderr and "Traceback" not in missing.output
+
+
+def test_only_public_addresses_are_fetched_from(git_server, tmp_path):
+    """On AWS the Plan function must not be a way into loopback (the Lambda runtime API), the
+    metadata endpoint or private networks: by literal address, by a name that resolves there, or
+    by a redirect to another host."""
+    base, _, _ = git_server
+    port = base.rsplit(":", 1)[1]
+    refused = {
+        f"{base}/app.git": "127.0.0.1 resolves to 127.0.0.1, a loopback address",
+        f"http://localhost:{port}/app.git": "localhost resolves to 127.0.0.1, a loopback address",
+        "https://169.254.169.254/latest/meta-data.git": "a link-local",
+        "https://10.0.0.8/org/repo.git": "10.0.0.8, a private address",
+    }
+    for index, (url, reason) in enumerate(refused.items()):
+        with pytest.raises(SourceError, match=re.escape(reason)):
+            fetch_git(url, "HEAD", tmp_path / f"r{index}")
+    # redirects: within the host followed, to another host refused (even one that is allowed)
+    same = fetch_git(f"{base}/same.git", "HEAD", tmp_path / "same", allow_loopback=True)
+    assert (same / "server.js").is_file()
+    with pytest.raises(SourceError, match="only redirects to the same host"):
+        fetch_git(f"{base}/moved.git", "HEAD", tmp_path / "moved", allow_loopback=True)
+    # an allow-list of hosts, when the stack names one
+    with pytest.raises(SourceError, match="not one of the git hosts this HiveMind allows"):
+        fetch_git(f"{base}/app.git", "HEAD", tmp_path / "listed", allow_loopback=True, hosts=("github.com",))

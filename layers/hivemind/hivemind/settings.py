@@ -32,6 +32,12 @@ class Settings(BaseModel):
     codecommit_repositories: list[str] = Field(
         default_factory=list, description="the CodeCommit repositories HiveMind may deploy (TrackedRepositories)"
     )
+    git_hosts: list[str] = Field(
+        default_factory=list, description="the only hosts git sources may come from (GitHosts); empty: any public host"
+    )
+    git_loopback: bool = Field(
+        default=False, description="git sources on 127.0.0.0/8 allowed: the local runtime only (its test git servers)"
+    )
     secret_prefix: str = Field(
         default="hivemind",
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
@@ -56,6 +62,7 @@ class Settings(BaseModel):
             "stack_prefix": "STACK_PREFIX",
             "max_source_mib": "MAX_SOURCE_MIB",
             "secret_prefix": "SECRET_PREFIX",
+            "git_loopback": "HIVEMIND_LOCAL_GIT_LOOPBACK",
             "tracked_branch": "TRACKED_BRANCH",
         }
         values: dict[str, object] = {f: environ[v] for f, v in names.items() if environ.get(v)}

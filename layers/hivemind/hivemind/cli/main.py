@@ -195,7 +195,7 @@ def _plan(source: str, app_name: str | None, overrides: dict[str, Any], ref: str
         git = GitSource(url=source, ref=ref)
         name = app_name or default_app_name(Path(source.rstrip("/").removesuffix(".git")))
         with tempfile.TemporaryDirectory(prefix="hivemind-git-") as tmp:
-            root = fetch_git(git.url, git.ref, Path(tmp) / "src")
+            root = fetch_git(git.url, git.ref, Path(tmp) / "src", public_only=False)  # for the user, on their machine
             return make_plan(root, app_name=name, overrides=PlanOverrides(**overrides))
     except ValidationError as exc:
         raise _fail(_validation_message(exc)) from None

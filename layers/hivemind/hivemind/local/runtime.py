@@ -104,6 +104,9 @@ class LocalRuntime:
             # Powertools reads these from the process environment: no X-Ray daemon, and EMF metric
             # lines (which CloudWatch reads on AWS) would land on stdout
             "POWERTOOLS_METRICS_DISABLED": "true",
+            # git sources on this machine's loopback (tests' git servers) are fetched; on AWS loopback
+            # is the Lambda runtime API and is refused like private and link-local addresses
+            "HIVEMIND_LOCAL_GIT_LOOPBACK": "true",
         }
         self._saved_env = {k: os.environ.get(k) for k in env}
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):

@@ -38,7 +38,14 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
                 bundle_uri = f"s3://{settings.artifacts_bucket}/{key}"
         else:
             if isinstance(source, GitSource):
-                fetch_git(source.url, source.ref, root, max_bytes=limit)
+                fetch_git(
+                    source.url,
+                    source.ref,
+                    root,
+                    max_bytes=limit,
+                    hosts=tuple(settings.git_hosts),
+                    allow_loopback=settings.git_loopback,
+                )
             elif isinstance(source, CodeCommitSource) and codecommit is not None:
                 if source.repository not in settings.codecommit_repositories:
                     raise SourceError(
