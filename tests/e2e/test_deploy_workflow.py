@@ -249,15 +249,28 @@ def test_an_app_bound_to_the_loopback_address_never_turns_healthy_and_is_rolled_
     assert stacks == []
 
 
+ORG_RULE = (
+    "let instances = Resources.*[ Type == 'AWS::EC2::Instance' ]\n"
+    "rule ORG_ONLY_NANO when %instances !empty {\n"
+    '    %instances.Properties.InstanceType == "t3.nano"\n'
+    "    <<fix: this organisation runs t3.nano only>>\n}\n"
+)
+
+
 def test_a_template_that_fails_validation_never_reaches_cloudformation(deploy):
-    record, report, stacks = deploy("flask-app", overrides={"instance_type": "t9.gigantic"})
+    def organisation_rule(runtime):  # an organisation's own Guard rule, in HiveMind's bucket
+        bucket = runtime.settings.artifacts_bucket
+        runtime.client("s3").put_object(Bucket=bucket, Key="policy/sizes.guard", Body=ORG_RULE.encode())
+        return {}
+
+    record, report, stacks = deploy("flask-app", prepare=organisation_rule)
 
     assert record.status == "FAILED"
     names = [s.name for s in record.steps]
     assert "Create stack" not in names and names[:3] == ["Plan deployment", "Generate template", "Validate template"]
-    assert record.error.startswith("TemplateInvalid:") and "t9.gigantic" in record.error
+    assert record.error.startswith("TemplateInvalid:") and "ORG_ONLY_NANO" in record.error
     blocking = [f for f in report["findings"] if f["severity"] == "error"]
-    assert blocking and blocking[0]["resource"] == "WebInstance" and blocking[0]["line"]
+    assert blocking and blocking[0]["resource"] == "WebInstance"
     assert report["diagnosis"]["category"] == "template"
     assert stacks == []
 

@@ -142,6 +142,7 @@ def test_every_refusal_is_one_json_shape_and_starts_nothing(served):
         # whoever may call the API may not reach beyond the app: another prefix's secret, another
         # bucket's object, a git URL carrying a token
         ("POST", "/deployments", _body(secrets={"DB": "ssm:/prod/db"}), 400, "invalid-request"),
+        ("POST", "/deployments", _body(overrides={"instance_type": "p5.48xlarge"}), 400, "invalid-request"),
         (
             "POST",
             "/deployments",

@@ -55,3 +55,23 @@ def test_a_git_url_carrying_credentials_is_refused():
     with pytest.raises(ValidationError, match="must not carry credentials"):
         GitSource(url="https://ghp_secret@github.com/org/repo.git")
     GitSource(url="https://github.com/org/repo.git")
+
+
+def test_instance_types_the_stack_allows_and_can_afford():
+    from hivemind.templating.cost import stack_monthly_usd
+    from hivemind.workflow.admission import instance_type_refusal
+
+    admit(_request(overrides={"instance_type": "t3.small"}), SETTINGS)
+    # a type HiveMind has no price for cannot be held to the ceiling: refused, saying how to allow it
+    with pytest.raises(RequestRefused, match=r"no price for instance type p5\.48xlarge.*AllowedInstanceTypes") as no:
+        admit(_request(overrides={"instance_type": "p5.48xlarge"}), SETTINGS)
+    assert no.value.field == "overrides.instance_type"
+    # over the ceiling: the estimate says by how much
+    frugal = SETTINGS.model_copy(update={"max_monthly_usd": 50})
+    assert stack_monthly_usd("m5.large") > 50
+    with pytest.raises(RequestRefused, match=r"m5\.large costs about \$\d+\.\d\d/month.*\$50/month ceiling"):
+        admit(_request(overrides={"instance_type": "m5.large"}), frugal)
+    # an allow-list is the admin's word: only those, priced or not
+    listed = SETTINGS.model_copy(update={"allowed_instance_types": ["t3.micro", "g5.xlarge"]})
+    assert instance_type_refusal("g5.xlarge", listed) is None
+    assert "not one this HiveMind allows (t3.micro, g5.xlarge" in instance_type_refusal("t3.small", listed)

@@ -38,6 +38,13 @@ class Settings(BaseModel):
     git_loopback: bool = Field(
         default=False, description="git sources on 127.0.0.0/8 allowed: the local runtime only (its test git servers)"
     )
+    allowed_instance_types: list[str] = Field(
+        default_factory=list,
+        description="the only instance types an app may run on (AllowedInstanceTypes); empty: any priced type",
+    )
+    max_monthly_usd: float = Field(
+        default=200, gt=0, description="the most an app's stack may cost a month, on-demand (MaxMonthlyUSD)"
+    )
     secret_prefix: str = Field(
         default="hivemind",
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
@@ -63,6 +70,7 @@ class Settings(BaseModel):
             "max_source_mib": "MAX_SOURCE_MIB",
             "secret_prefix": "SECRET_PREFIX",
             "git_loopback": "HIVEMIND_LOCAL_GIT_LOOPBACK",
+            "max_monthly_usd": "MAX_MONTHLY_USD",
             "tracked_branch": "TRACKED_BRANCH",
         }
         values: dict[str, object] = {f: environ[v] for f, v in names.items() if environ.get(v)}

@@ -22,15 +22,18 @@ def prices() -> dict[str, Any]:
 
 def estimate(plan: DeploymentPlan) -> CostEstimate:
     """The stack's on-demand monthly cost; an instance type missing from the table is said so."""
+    return estimate_for(plan.instance_type)
+
+
+def estimate_for(instance_type: str) -> CostEstimate:
+    """The on-demand monthly cost of HiveMind's stack on `instance_type`."""
     table = prices()
     hours = table["hours_per_month"]
-    hourly = table["ec2_hourly"].get(plan.instance_type)
+    hourly = table["ec2_hourly"].get(instance_type)
     items = []
     if hourly is not None:
         items.append(
-            CostItem(
-                name=f"EC2 {plan.instance_type}", monthly_usd=hourly * hours, basis=f"${hourly}/hour x {hours} hours"
-            )
+            CostItem(name=f"EC2 {instance_type}", monthly_usd=hourly * hours, basis=f"${hourly}/hour x {hours} hours")
         )
     items += [
         CostItem(
@@ -57,5 +60,11 @@ def estimate(plan: DeploymentPlan) -> CostEstimate:
         source=table["source"],
         retrieved=table["retrieved"],
         complete=hourly is not None,
-        note=None if hourly is not None else f"no price for {plan.instance_type} in the table; EC2 not included",
+        note=None if hourly is not None else f"no price for {instance_type} in the table; EC2 not included",
     )
+
+
+def stack_monthly_usd(instance_type: str) -> float | None:
+    """The monthly estimate of a stack on `instance_type` (None when the type has no price)."""
+    found = estimate_for(instance_type)
+    return found.monthly_usd if found.complete else None

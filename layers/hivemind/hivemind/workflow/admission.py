@@ -4,7 +4,10 @@
   the stack's SecretPrefix replaces `hivemind`): whoever may call the API must not be able to
   hand an app another app's (or the account's) secrets;
 - an S3 source only from HiveMind's own artifacts bucket, under `uploads/` (what POST /uploads
-  hands out) or `deployments/` (a bundle HiveMind made: a local deploy, a roll back).
+  hands out) or `deployments/` (a bundle HiveMind made: a local deploy, a roll back);
+- an instance type the stack allows and can afford (`instance_type_refusal`): one listed in
+  AllowedInstanceTypes, or else one HiveMind has a price for, whose stack stays under
+  MaxMonthlyUSD. Plan applies the same rule to the type it chooses.
 """
 
 from __future__ import annotations
@@ -42,3 +45,35 @@ def admit(request: DeploymentRequest, settings: Settings) -> None:
             f"under uploads/); got s3://{source.bucket}/{source.key}",
             "source",
         )
+
+    chosen = request.overrides.instance_type
+    if chosen is not None:
+        refusal = instance_type_refusal(chosen, settings)
+        if refusal:
+            raise RequestRefused(refusal, "overrides.instance_type")
+
+
+def instance_type_refusal(instance_type: str, settings: Settings, monthly_usd: float | None = None) -> str | None:
+    """Why the stack may not run `instance_type` (None when it may). `monthly_usd` is the whole
+    stack's estimate when known (Plan); otherwise it is estimated for the instance type alone."""
+    from hivemind.templating.cost import stack_monthly_usd
+
+    allowed = settings.allowed_instance_types
+    if allowed and instance_type not in allowed:
+        listed = ", ".join(allowed)
+        return f"instance type {instance_type} is not one this HiveMind allows ({listed}: AllowedInstanceTypes)"
+    cost = monthly_usd if monthly_usd is not None else stack_monthly_usd(instance_type)
+    if cost is None:
+        if allowed:
+            return None  # listed by an admin, price or not
+        return (
+            f"HiveMind has no price for instance type {instance_type}, so it cannot hold it to the "
+            f"${settings.max_monthly_usd:.0f}/month ceiling (MaxMonthlyUSD); an admin may allow it by listing it "
+            "in AllowedInstanceTypes"
+        )
+    if cost > settings.max_monthly_usd:
+        return (
+            f"a stack on {instance_type} costs about ${cost:.2f}/month on-demand, over this HiveMind's "
+            f"${settings.max_monthly_usd:.0f}/month ceiling (MaxMonthlyUSD)"
+        )
+    return None

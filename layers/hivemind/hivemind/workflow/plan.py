@@ -14,6 +14,7 @@ from hivemind.planning.bundle import bundle_directory, extract_bundle
 from hivemind.planning.sources import fetch_codecommit, fetch_git
 from hivemind.settings import Settings
 from hivemind.templating.cost import estimate
+from hivemind.workflow.admission import instance_type_refusal
 
 
 def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codecommit: Any = None) -> DeploymentPlan:
@@ -75,6 +76,10 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
         if missing:
             raise PlanError(missing)
     plan = plan.model_copy(update={"cost": estimate(plan)})
+    assert plan.cost is not None
+    refusal = instance_type_refusal(plan.instance_type, settings, plan.cost.monthly_usd if plan.cost.complete else None)
+    if refusal:
+        raise PlanError(refusal)
     artifacts.put_json(
         s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, "plan.json"), plan.model_dump(mode="json")
     )
