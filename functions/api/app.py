@@ -44,7 +44,7 @@ from hivemind.errors import (
     SourceError,
 )
 from hivemind.models import DeploymentRecord, DeploymentRequest
-from hivemind.models.record import DeploymentStatus
+from hivemind.models.record import DeploymentStatus, without_values
 from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
 from hivemind.workflow.destroy import destroy_deployment
@@ -86,7 +86,7 @@ def create(
             sfn=client("stepfunctions", s.region),
             created_by=caller,
         )
-        return record.model_dump(mode="json")
+        return without_values(record).model_dump(mode="json")
 
     call = {"caller": caller or "", "key": idempotency_key, "request": request.model_dump(mode="json")}
     if idempotency_key is None:
@@ -140,7 +140,7 @@ def list_deployments(
         after=_read_token(next_token),
     )
     token = base64.urlsafe_b64encode(json.dumps(after).encode()).decode() if after else None
-    return {"deployments": [r.model_dump(mode="json") for r in records], "next_token": token}
+    return {"deployments": [without_values(r).model_dump(mode="json") for r in records], "next_token": token}
 
 
 class _BadToken(ValueError):
@@ -163,7 +163,7 @@ def _read_token(token: str | None) -> dict[str, Any] | None:
 def get(deployment_id: str) -> DeploymentRecord:
     s = get_settings()
     record = deployments.get(client("dynamodb", s.region), s.deployments_table, deployment_id)
-    return with_live_steps(record, client("stepfunctions", s.region))
+    return without_values(with_live_steps(record, client("stepfunctions", s.region)))
 
 
 @app.delete("/deployments/<deployment_id>")
@@ -176,7 +176,7 @@ def destroy(deployment_id: str) -> Response[DeploymentRecord]:
         settings=s,
         caller=_caller(),
     )
-    return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
+    return Response(status_code=202, body=without_values(record), content_type=content_types.APPLICATION_JSON)
 
 
 @app.post("/deployments/<deployment_id>/rollback")
@@ -191,7 +191,7 @@ def rollback(deployment_id: str) -> Response[DeploymentRecord]:
         s3=client("s3", s.region),
         created_by=_caller(),
     )
-    return Response(status_code=202, body=record, content_type=content_types.APPLICATION_JSON)
+    return Response(status_code=202, body=without_values(record), content_type=content_types.APPLICATION_JSON)
 
 
 @app.get("/deployments/<deployment_id>/report")

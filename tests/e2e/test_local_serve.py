@@ -54,7 +54,7 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict[str, st
 
 
 def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_path):
-    aws, _ = served
+    aws, api = served
     code, out, err = cli("deploy", str(APP), "--app-name", "served", "--json")
     assert code == 0, err
     first = json.loads(out)
@@ -64,10 +64,17 @@ def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_pat
     assert (tmp_path / ".hivemind" / "reports" / f"{first['deployment_id']}.json").is_file()
 
     # a second deployment of the app updates its stack on the same runtime
-    code, out, err = cli("deploy", str(APP), "--app-name", "served", "--env", "GREETING=second", "--json")
+    code, out, err = cli("deploy", str(APP), "--app-name", "served", "--env", "GREETING=s3cr3t-42", "--json")
     assert code == 0, err
     second = json.loads(out)
     assert second["stack_operation"] == "update" and second["stack_id"] == first["stack_id"]
+    # an environment value is the app's, not every API caller's: names shown, values never
+    assert second["request"]["environment"] == {"GREETING": "(hidden)"}
+    listed = (
+        http("GET", f"{api.url}/deployments")[2]
+        + http("GET", f"{api.url}/deployments/{second['deployment_id']}/report")[2]
+    )
+    assert b"GREETING" in listed and b"s3cr3t-42" not in listed
 
     code, out, _ = cli("status", second["deployment_id"], "--json")
     assert code == 0 and json.loads(out)["status"] == "SUCCEEDED"

@@ -69,6 +69,22 @@ class DeploymentRecord(BaseModel):
     )
 
 
+HIDDEN = "(hidden)"
+
+
+def hidden(values: dict[str, str]) -> dict[str, str]:
+    """An app's environment as people read it: the names, never the values."""
+    return dict.fromkeys(values, HIDDEN)
+
+
+def without_values(record: DeploymentRecord) -> DeploymentRecord:
+    """The record as the API shows it: environment values hidden (any caller may read it)."""
+    if not record.request.environment:
+        return record
+    request = record.request.model_copy(update={"environment": hidden(record.request.environment)})
+    return record.model_copy(update={"request": request})
+
+
 class Report(BaseModel):
     """The JSON report written to S3 at the end of every deployment."""
 

@@ -17,6 +17,7 @@ from hivemind.models import (
     StepTiming,
     WorkflowState,
 )
+from hivemind.models.record import hidden
 from hivemind.settings import Settings
 
 
@@ -81,7 +82,8 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         stack_name=state.stack.stack_name if state.stack else None,
         outputs=outputs,
         steps=steps,
-        plan=state.plan,
+        # the report is read by anyone who may read deployments: the app's environment values stay out
+        plan=state.plan.model_copy(update={"environment": hidden(state.plan.environment)}) if state.plan else None,
         findings=state.validation.findings if state.validation else _stored_findings(s3, settings, state.deployment_id),
         health=health,
         qa=qa,
