@@ -207,6 +207,32 @@ def report(deployment_id: str) -> Any:
     )
 
 
+@app.get("/janitor")
+def janitor_preview() -> list[dict[str, Any]]:
+    """What the janitor would remove (and report) now: HiveMind's stacks nothing else cleans up."""
+    return _janitor(apply=False)
+
+
+@app.post("/janitor")
+def janitor_run() -> list[dict[str, Any]]:
+    """Remove now what the hourly janitor would (any caller: it removes only stacks that cannot serve)."""
+    return _janitor(apply=True)
+
+
+def _janitor(*, apply: bool) -> list[dict[str, Any]]:
+    from hivemind.medic.janitor import sweep
+
+    s = get_settings()
+    found = sweep(
+        cfn=client("cloudformation", s.region),
+        ddb=client("dynamodb", s.region),
+        sfn=client("stepfunctions", s.region),
+        settings=s,
+        apply=apply,
+    )
+    return [leftover.model_dump(mode="json") for leftover in found]
+
+
 @app.get("/openapi.json")
 def openapi() -> Response[str]:
     return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title="HiveMind API"))

@@ -1,10 +1,11 @@
 """Medic: "Handle failure" in the workflow; stack-status and execution-ended events from EventBridge;
-and, every minute, the reconciler of executions still waiting on settled stacks."""
+every minute, the reconciler of executions still waiting on settled stacks; every hour, the janitor."""
 
 from typing import Any
 
 from hivemind.aws.clients import client
 from hivemind.medic.handle import handle_failure, on_execution_ended, on_stack_event, reconcile
+from hivemind.medic.janitor import sweep
 from hivemind.models import ExecutionStatusChange, StackStatusChange, WorkflowState
 from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
@@ -15,6 +16,9 @@ from hivemind.settings import get_settings
 def handler(event: dict[str, Any], context: Any) -> Any:
     settings = get_settings()
     cfn, ddb = client("cloudformation", settings.region), client("dynamodb", settings.region)
+    if event.get("task") == "janitor":  # the hourly Janitor schedule's input
+        found = sweep(cfn=cfn, ddb=ddb, sfn=client("stepfunctions", settings.region), settings=settings, apply=True)
+        return [leftover.model_dump(mode="json") for leftover in found]
     if event.get("detail-type") == "Scheduled Event":
         return reconcile(cfn=cfn, ddb=ddb, sfn=client("stepfunctions", settings.region), settings=settings)
     if event.get("detail-type") == "Step Functions Execution Status Change":

@@ -274,3 +274,65 @@ def test_a_git_source_on_the_metadata_endpoint_fails_at_plan_naming_why(served):
     record = _wait_ended(api.url, json.loads(answer)["deployment_id"])
     assert record["status"] == "FAILED" and [s["name"] for s in record["steps"]][:1] == ["Plan deployment"]
     assert "169.254.169.254, a link-local" in record["error"] and "public hosts only" in record["error"]
+
+
+def test_the_janitor_removes_failed_stacks_nobody_will_and_reports_unknown_ones(served, cli):
+    import time
+
+    aws, _ = served
+    cfn = aws.client("cloudformation")
+
+    def tagged(deployment_id: str):
+        return [
+            {"Key": "hivemind:deployment-id", "Value": deployment_id},
+            {"Key": "hivemind:managed-by", "Value": "hivemind"},
+        ]
+
+    def settled(stack_id: str) -> str:
+        deadline = time.monotonic() + 30
+        while (status := cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]).endswith("PROGRESS"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return status
+
+    # a stack whose create failed and whose Medic never heard of it (its status event lost)
+    aws.inject("lose-stack-event")
+    broken = cfn.create_stack(
+        StackName="hivemind-janitor-broken",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {
+                    "Net": {
+                        "Type": "AWS::EC2::Subnet",
+                        "Properties": {"VpcId": "vpc-0000000000000000f", "CidrBlock": "10.9.0.0/24"},
+                    }
+                }
+            }
+        ),
+        Tags=tagged("d-20260101-000000-00000000"),
+    )["StackId"]
+    assert settled(broken) == "ROLLBACK_COMPLETE"
+    aws.inject()
+    # a serving stack whose deployment HiveMind has no record of
+    unknown = cfn.create_stack(
+        StackName="hivemind-janitor-unknown",
+        TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
+        Tags=tagged("d-20260101-000000-11111111"),
+    )["StackId"]
+    assert settled(unknown) == "CREATE_COMPLETE"
+
+    code, out, err = cli("janitor", "--json")  # a dry run: nothing changes
+    assert code == 0, err
+    found = {item["stack_name"]: item for item in json.loads(out)}
+    assert found["hivemind-janitor-broken"]["action"] == "delete"
+    assert found["hivemind-janitor-unknown"]["action"] == "report"
+    assert "no record of its deployment" in found["hivemind-janitor-unknown"]["why"]
+    assert settled(broken) == "ROLLBACK_COMPLETE"
+
+    code, out, err = cli("janitor", "--apply")
+    assert code == 0, err
+    assert "delete -> DELETE_COMPLETE" in out and "hivemind-janitor-broken" in out
+    assert settled(broken) == "DELETE_COMPLETE" and settled(unknown) == "CREATE_COMPLETE"
+    code, out, _ = cli("janitor", "--json")
+    assert "hivemind-janitor-broken" not in out and "hivemind-janitor-unknown" in out
+    cfn.delete_stack(StackName=unknown)

@@ -631,6 +631,32 @@ def _deployment_running(api: Any, app_name: str) -> str:
     raise HiveMindError(f"app {app_name} has no stack to destroy (none of its deployments created one)")
 
 
+@app.command()
+def janitor(
+    apply: Annotated[bool, typer.Option("--apply", help="delete what may be deleted (default: only list it)")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+) -> None:
+    """HiveMind's stacks nothing else will clean up: failed ones whose deployment ended (deleted
+    with --apply; the hourly janitor does it too) and serving ones HiveMind no longer knows (listed)."""
+    api = _api(endpoint)
+    try:
+        found = api.call("POST" if apply else "GET", "/janitor")
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(found))
+        return
+    if not found:
+        out.print("nothing left over: every HiveMind stack belongs to a deployment that runs or serves")
+        return
+    for item in found:
+        verb = item["action"] if not apply or item["action"] == "report" else f"delete -> {item['done']}"
+        out.print(f"{verb:<24} {item['stack_name']}  {item['status']}  {item['why']}", markup=False)
+    if not apply and any(i["action"] == "delete" for i in found):
+        out.print("(a dry run: --apply deletes the stacks marked delete)")
+
+
 # ------------------------------------------------------------------------------------- local serve
 local_app = typer.Typer(no_args_is_help=True, help="The offline local runtime.")
 app.add_typer(local_app, name="local")
