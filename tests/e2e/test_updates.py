@@ -78,3 +78,24 @@ def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_
         assert fourth.status == "FAILED"
         status, owner, _ = _owner(aws)
         assert (status, owner) == ("UPDATE_ROLLBACK_COMPLETE", second.deployment_id)
+
+        # When the update fails and CloudFormation's own roll back fails too (UPDATE_ROLLBACK_FAILED,
+        # a stack that takes no update), the Medic continues the roll back before anything else
+        aws.inject("bad-ami", "rollback-fails")
+        fifth, report_path = deploy_on(
+            aws,
+            app,
+            {"app_name": "express-app", "environment": {"GREETING": "v5"}},
+            reports_dir=tmp_path,
+            timeout_s=120,
+        )
+        assert fifth.status == "FAILED"
+        status, owner, _ = _owner(aws)
+        assert (status, owner) == ("UPDATE_ROLLBACK_COMPLETE", second.deployment_id)
+        settled = [
+            e["ResourceStatus"]
+            for e in stacks.events(aws.client("cloudformation"), "hivemind-express-app")
+            if e["LogicalResourceId"] == "hivemind-express-app"
+        ]
+        assert settled[-3:] == ["UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"]
+        assert json.loads(report_path.read_text())["medic_action"] == "rollback"

@@ -23,7 +23,7 @@ from typing import Any
 from hivemind.aws import clients
 from hivemind.local import instances
 from hivemind.local.events import _publish
-from hivemind.local.faults import _fault_for, block_vpc_delete, lose_event
+from hivemind.local.faults import _fault_for, block_vpc_delete, lose_event, rollback_fails
 from hivemind.local.state import REGION, _state
 
 log = logging.getLogger("hivemind.local")
@@ -238,19 +238,64 @@ def _apply_update(stack: Any, change_set: Any) -> None:
         stack._add_stack_event(
             "UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to update: [{failure.logical_id}]."
         )
-        _state.restoring = True
-        try:
-            _rebuild(stack, *previous)
-        except Exception as exc:  # noqa: BLE001 - the stack must still settle
-            log.warning("roll back of %s failed: %s", stack.name, exc)
+        stack.hivemind_previous = previous  # what ContinueUpdateRollback restores, should this fail
+        if rollback_fails(stack.name):
+            # AWS's stack-level text for a roll back that could not finish (convox/rack#525)
             stack.status = "UPDATE_ROLLBACK_FAILED"
-            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", f"{type(exc).__name__}: {exc}"[:1000])
-            return
-        finally:
-            _state.restoring = False
-        stack.status = "UPDATE_ROLLBACK_COMPLETE"
-        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+            stack._add_stack_event(
+                "UPDATE_ROLLBACK_FAILED", f"The following resource(s) failed to update: [{failure.logical_id}]."
+            )
+        else:
+            _restore_previous(stack)
     change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+def _restore_previous(stack: Any) -> None:
+    """Roll an update back to the stack's previous template (UPDATE_ROLLBACK_COMPLETE, or
+    UPDATE_ROLLBACK_FAILED when even that fails)."""
+    _state.restoring = True
+    try:
+        _rebuild(stack, *stack.hivemind_previous)
+    except Exception as exc:  # noqa: BLE001 - the stack must still settle
+        log.warning("roll back of %s failed: %s", stack.name, exc)
+        stack.status = "UPDATE_ROLLBACK_FAILED"
+        stack._add_stack_event("UPDATE_ROLLBACK_FAILED", f"{type(exc).__name__}: {exc}"[:1000])
+        return
+    finally:
+        _state.restoring = False
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+
+def _patch_continue_update_rollback() -> None:
+    """moto has no ContinueUpdateRollback. On AWS it retries the roll back of a stack in
+    UPDATE_ROLLBACK_FAILED (asynchronously: UPDATE_ROLLBACK_IN_PROGRESS, then COMPLETE or FAILED
+    again); any other status is refused. Here the previous template is rebuilt on a thread."""
+    import moto.cloudformation.models as cfn_models
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import EmptyResult
+
+    def continue_update_rollback(self: Any, name_or_stack_id: str) -> None:
+        stack = self.get_stack(name_or_stack_id)
+        if stack.status != "UPDATE_ROLLBACK_FAILED" or not hasattr(stack, "hivemind_previous"):
+            raise ValidationError(
+                name_or_stack_id,
+                message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be continued",
+            )
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS")
+        thread = threading.Thread(target=_restore_previous, args=(stack,), name=f"cfn-{stack.name}", daemon=True)
+        with _state.lock:
+            _state.threads.append(thread)
+        thread.start()
+
+    def respond(self: Any) -> Any:
+        self.cloudformation_backend.continue_update_rollback(self._get_param("StackName"))
+        return EmptyResult()
+
+    setattr(cfn_models.CloudFormationBackend, "continue_update_rollback", continue_update_rollback)  # noqa: B010
+    setattr(CloudFormationResponse, "continue_update_rollback", respond)  # noqa: B010
 
 
 def _rebuild(stack: Any, template: Any, parameters: dict[str, str], tags: dict[str, str] | None) -> None:

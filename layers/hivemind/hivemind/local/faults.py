@@ -24,6 +24,7 @@ FAULTS: dict[str, str] = {
     "lose-stack-event": "the first app stack's settled-status event never reaches the Medic (the reconciler resumes)",
     "quota": "the account has reached its VPC limit: the stack's VPC fails (the Medic rolls back, naming the limit)",
     "delete-fails": "a subnet made by hand in the app's VPC keeps the VPC from being deleted (the Medic escalates)",
+    "rollback-fails": "the first failed update's roll back fails too (UPDATE_ROLLBACK_FAILED: the Medic continues it)",
     "throttle:STEP": "the first AWS call of that step's function is throttled (botocore retries it with backoff)",
     "crash:STEP": "that step's function crashes once, as a runtime killed for memory does (the workflow retries)",
 }
@@ -185,6 +186,14 @@ def lose_event(stack_name: str, status: str) -> bool:
     if status not in stacks.SETTLED or stack_name == "hivemind" or not _fires("lose-stack-event"):
         return False
     log.warning("fault lose-stack-event: the %s event of stack %s is not delivered", status, stack_name)
+    return True
+
+
+def rollback_fails(stack_name: str) -> bool:
+    """Whether `rollback-fails` makes this update's roll back fail (once a runtime)."""
+    if stack_name == "hivemind" or not _fires("rollback-fails"):
+        return False
+    log.warning("fault rollback-fails: the roll back of stack %s fails", stack_name)
     return True
 
 

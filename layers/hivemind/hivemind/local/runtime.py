@@ -48,6 +48,7 @@ def install_patches() -> None:
     events._patch_eventbridge()
     cloudformation._patch_cloudformation()
     cloudformation._patch_no_value_in_lists()
+    cloudformation._patch_continue_update_rollback()
     instances.patch_termination()
     loadbalancer.install_patches(lambda: _state.active)
     stepfunctions._patch_state_machines_from_cloudformation()

@@ -215,6 +215,13 @@ def _roll_back(
     )
 
 
+def _continue_roll_back(cfn: Any, stack_id: str, deployment_id: str, timeout_s: float) -> str:
+    """ContinueUpdateRollback, and wait (bounded) for the stack to settle; its last status."""
+    cfn.continue_update_rollback(StackName=stack_id, ClientRequestToken=f"{deployment_id}-continue")
+    logger.warning("continued a failed update roll back", extra={"stack_id": stack_id})
+    return stacks.wait_settled(cfn, stack_id, timeout_s=timeout_s)
+
+
 def _restore(
     state: WorkflowState,
     record: DeploymentRecord,
@@ -230,12 +237,35 @@ def _restore(
     previous = record.previous_deployment_id or "the previous deployment"
     description = stacks.describe(cfn, state.stack.stack_id)
     status = description["StackStatus"] if description else "DELETE_COMPLETE"
+    continued = False
+    if status == "UPDATE_ROLLBACK_FAILED":
+        # the stack takes no update in this state: CloudFormation's own roll back is continued first
+        status = _continue_roll_back(cfn, state.stack.stack_id, state.deployment_id, timeout_s)
+        continued = True
+        if status != "UPDATE_ROLLBACK_COMPLETE":
+            failed = [
+                e["LogicalResourceId"]
+                for e in stacks.events(cfn, state.stack.stack_id)
+                if e["ResourceStatus"] == "UPDATE_FAILED" and e["LogicalResourceId"] != state.stack.stack_name
+            ]
+            skip = f" --resources-to-skip {' '.join(dict.fromkeys(failed))}" if failed else ""
+            return MedicDecision(
+                action="escalate",
+                diagnosis=diagnosis,
+                next_attempt=state.attempt,
+                fix=(
+                    f"CloudFormation's roll back failed, and again when continued ({status}); skip what blocks it: "
+                    f"aws cloudformation continue-update-rollback --stack-name {state.stack.stack_name}{skip}"
+                ),
+            )
     if status == "UPDATE_ROLLBACK_COMPLETE" or record.stack_operation == "unchanged":
         fix = (
             f"CloudFormation restored the previous version ({previous})"
             if record.stack_operation == "update"
             else "the stack was unchanged; the previous version still runs"
         )
+        if continued:
+            fix = f"CloudFormation's failed roll back was continued (ContinueUpdateRollback) and restored {previous}"
         return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, fix=fix)
     if record.previous_template_key is None:
         return MedicDecision(
