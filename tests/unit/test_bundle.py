@@ -59,3 +59,49 @@ def test_missing_and_empty_sources(tmp_path):
     (tmp_path / "empty" / "node_modules").mkdir(parents=True)
     with pytest.raises(SourceError, match="empty"):
         bundle_directory(tmp_path / "empty")
+
+
+def test_what_git_ignores_and_hivemindignore_names_stays_on_this_machine(tmp_path):
+    src = tmp_path / "src"
+    (src / "config").mkdir(parents=True)
+    (src / "logs").mkdir()
+    files = {
+        ".gitignore": ".env\n*.pem\nlogs/\n!keep.pem\n",
+        ".hivemindignore": "fixtures/big.sql\n",
+        ".env": "SECRET=1\n",
+        "deploy.pem": "-----BEGIN PRIVATE KEY-----\n",
+        "keep.pem": "public cert\n",
+        "logs/today.log": "x\n",
+        "config/.gitignore": "local.py\n",
+        "config/local.py": "DEBUG = True\n",
+        "config/settings.py": "DEBUG = False\n",
+        "fixtures/big.sql": "insert\n",
+        "app.py": "print(1)\n",
+    }
+    for name, text in files.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text(text)
+    out = extract_bundle(bundle_directory(src), tmp_path / "out")
+    kept = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert kept == [".gitignore", ".hivemindignore", "app.py", "config/.gitignore", "config/settings.py", "keep.pem"]
+
+
+def test_a_bundle_whose_entries_collide_or_lie_about_their_size_is_refused(tmp_path):
+    with pytest.raises(SourceError, match=r"has app/x\.py inside app, which is a file"):
+        extract_bundle(_zip({"app": b"a file", "app/x.py": b"x"}), tmp_path / "a")
+    twice = io.BytesIO()
+    with zipfile.ZipFile(twice, "w") as archive, pytest.warns(UserWarning, match="Duplicate name"):
+        archive.writestr("a.txt", b"1")
+        archive.writestr("a.txt", b"2")
+    with pytest.raises(SourceError, match=r"holds a\.txt twice"):
+        extract_bundle(twice.getvalue(), tmp_path / "b")
+    # an entry that declares 10 bytes and inflates to 1 MiB: the real size is what counts
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb.bin", b"\0" * 2**20)
+    data = bytearray(bomb.getvalue())
+    for header, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # the local and central sizes
+        at = data.index(header)
+        data[at + offset : at + offset + 4] = (10).to_bytes(4, "little")
+    with pytest.raises(SourceError, match=r"unpacks to more than|damaged"):
+        extract_bundle(bytes(data), tmp_path / "c", max_bytes=64 * 1024)

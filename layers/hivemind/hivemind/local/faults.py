@@ -95,7 +95,15 @@ def throttle(request: Any, **kwargs: Any) -> Any:
     content_type = request.headers.get("Content-Type", b"")
     content_type = content_type.decode() if isinstance(content_type, bytes) else str(content_type)
     request_id = uuid.uuid4()
-    if "json" in content_type:  # DynamoDB, Step Functions: JSON protocols
+    target = request.headers.get("X-Amz-Target", b"")
+    target = target.decode() if isinstance(target, bytes) else str(target)
+    if target.startswith("DynamoDB_"):  # its namespaced type and its own sentence (awslabs/dynein#195)
+        kind = "com.amazon.coral.availability#ThrottlingException"
+        status, headers = 400, {"Content-Type": content_type, "x-amzn-ErrorType": kind}
+        body = json.dumps(
+            {"__type": kind, "message": "Throughput exceeds the current capacity of your table or index."}
+        )
+    elif "json" in content_type:  # Step Functions and other JSON protocols (HumanCellAtlas/data-store#1061)
         status, headers = 400, {"Content-Type": content_type, "x-amzn-ErrorType": "ThrottlingException"}
         body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
     elif "//ec2." in request.url:

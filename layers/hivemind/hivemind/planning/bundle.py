@@ -1,7 +1,9 @@
 """Source bundles: a folder zipped for upload, and a zip safely unpacked for planning.
 
 What is never bundled or read: version control, dependency and virtualenv folders, caches
-and build output that the instance rebuilds anyway.
+and build output that the instance rebuilds anyway, and what the folder's `.gitignore` files
+(git's rules, through dulwich) and a `.hivemindignore` at its top (the same syntax) exclude: a
+git-ignored `.env` or key file stays on the machine it is on.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import io
 import os
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from hivemind.errors import SourceError, size_text
 
@@ -51,9 +55,25 @@ def source_files(root: Path, *, max_files: int = MAX_FILES) -> list[Path]:
     return [Path(f) for f in source_paths(root, max_files=max_files)]
 
 
+IGNORE_FILE = ".hivemindignore"
+
+
+def _ignores(root: Path) -> Any:
+    """git's ignore rules for the tree (every .gitignore, and .hivemindignore at the top), or
+    None when the top has neither (then nested .gitignore files are not read either: the
+    common case costs nothing)."""
+    if not (root / ".gitignore").is_file() and not (root / IGNORE_FILE).is_file():
+        return None
+    from dulwich.ignore import IgnoreFilter, IgnoreFilterManager
+
+    extra = [IgnoreFilter.from_path(str(root / IGNORE_FILE))] if (root / IGNORE_FILE).is_file() else []
+    return IgnoreFilterManager(str(root), extra, False)
+
+
 def source_paths(root: Path, *, max_files: int = MAX_FILES) -> list[str]:
     """source_files as POSIX strings (what the planner reads: no Path object per file)."""
     found: list[str] = []
+    ignores = _ignores(root)
 
     def walk(folder: str, prefix: str) -> None:
         try:
@@ -67,8 +87,12 @@ def source_paths(root: Path, *, max_files: int = MAX_FILES) -> list[str]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if entry.name not in SKIP_DIRS and not os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
+                    if ignores is not None and ignores.is_ignored(f"{prefix}{entry.name}/"):
+                        continue
                     folders.append(entry)
             elif entry.name not in SKIP_FILES:
+                if ignores is not None and ignores.is_ignored(prefix + entry.name):
+                    continue
                 found.append(prefix + entry.name)
                 if len(found) > max_files:
                     raise SourceError(f"{root} has more than {max_files} files; is a dependency folder included?")
@@ -120,15 +144,31 @@ def extract_bundle(
         files = [e for e in entries if not e.is_dir()]
         if not files:
             raise SourceError("the source bundle is empty")
+        names = {PurePosixPath(e.filename).as_posix() for e in files}
+        written = 0
         for entry in files:
             name = PurePosixPath(entry.filename)
             if name.is_absolute() or ".." in name.parts or entry.filename.startswith(("/", "\\")):
                 raise SourceError(f"the source bundle has an unsafe path: {entry.filename}")
             if stat.S_ISLNK(entry.external_attr >> 16):
                 raise SourceError(f"the source bundle has a symbolic link: {entry.filename}")
+            clash = next((str(p) for p in name.parents if str(p) != "." and str(p) in names), None)
+            if clash is not None:
+                raise SourceError(f"the source bundle has {entry.filename} inside {clash}, which is a file")
             target = dest / Path(*name.parts)
+            if target.exists():
+                raise SourceError(f"the source bundle holds {entry.filename} twice")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(entry))
+            # the sizes a zip declares can lie: count what really inflates
+            try:
+                with archive.open(entry) as source, target.open("wb") as out:
+                    while chunk := source.read(1024 * 1024):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise SourceError(f"the source bundle unpacks to more than {size_text(max_bytes)}")
+                        out.write(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise SourceError(f"the source bundle is damaged at {entry.filename}: {exc}") from None
             mode = stat.S_IMODE(entry.external_attr >> 16)
             if mode:
                 target.chmod(mode | stat.S_IRUSR | stat.S_IWUSR)
