@@ -96,7 +96,10 @@ def test_every_log_group_expires_and_every_function_logs_to_one_and_event_rules_
     schedules = [
         r for r in resources.values() if r["Type"] == "AWS::Events::Rule" and "ScheduleExpression" in r["Properties"]
     ]
-    assert [r["Properties"]["ScheduleExpression"] for r in schedules] == ["rate(1 minute)"]
+    # the reconciler every minute, the janitor every hour (with its input)
+    expressions = {r["Properties"]["ScheduleExpression"]: r["Properties"]["Targets"][0] for r in schedules}
+    assert sorted(expressions) == ["rate(1 hour)", "rate(1 minute)"]
+    assert json.loads(expressions["rate(1 hour)"]["Input"]) == {"task": "janitor"}
 
 
 @pytest.mark.slow
