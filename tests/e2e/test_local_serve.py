@@ -62,6 +62,9 @@ def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_pat
     status, _, body = http("GET", first["url"] + "/")  # the app answers through the local load balancer
     assert status == 200, body
     assert (tmp_path / ".hivemind" / "reports" / f"{first['deployment_id']}.json").is_file()
+    # the app's instance role is created under HiveMind's permissions boundary
+    body = aws.client("cloudformation").get_template(StackName=first["stack_id"])["TemplateBody"]
+    assert "PermissionsBoundary:" in body and "Ref: PermissionsBoundary" in body  # the YAML template
 
     # a second deployment of the app updates its stack on the same runtime
     code, out, err = cli("deploy", str(APP), "--app-name", "served", "--env", "GREETING=s3cr3t-42", "--json")

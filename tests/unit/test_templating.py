@@ -390,3 +390,14 @@ def test_ruby_apps_find_their_bundled_gems_at_run_time_only(tmp_path):
     started = subprocess.run(["bash", str(tmp_path / "start.sh")], capture_output=True, text=True)
     assert started.stdout == "-rbundler/setup", started.stderr
     assert "RUBYOPT" not in (tmp_path / "app.env.sh").read_text()  # bundle install runs without it
+
+
+def test_the_instance_role_is_bounded_by_hiveminds_policy_when_given():
+    boundary = "arn:aws:iam::123456789012:policy/hivemind-AppInstanceBoundary-ABC"
+    template = render_template(_plan(), deployment_id="d-1", stack_name="s", permissions_boundary=boundary)
+    role = template["Resources"]["InstanceRole"]["Properties"]
+    assert role["PermissionsBoundary"] == {"Ref": "PermissionsBoundary"}
+    assert template["Parameters"]["PermissionsBoundary"]["Default"] == boundary
+    assert blocking(lint_template(to_yaml(template))) == []
+    unbounded = render_template(_plan(), deployment_id="d-1", stack_name="s")  # `hivemind template`'s preview
+    assert "PermissionsBoundary" not in unbounded["Resources"]["InstanceRole"]["Properties"]

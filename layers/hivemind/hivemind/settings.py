@@ -32,6 +32,9 @@ class Settings(BaseModel):
     codecommit_repositories: list[str] = Field(
         default_factory=list, description="the CodeCommit repositories HiveMind may deploy (TrackedRepositories)"
     )
+    instance_role_boundary: str | None = Field(
+        default=None, description="the managed policy bounding every app instance role (AppInstanceBoundary)"
+    )
     git_hosts: list[str] = Field(
         default_factory=list, description="the only hosts git sources may come from (GitHosts); empty: any public host"
     )
@@ -71,6 +74,7 @@ class Settings(BaseModel):
             "secret_prefix": "SECRET_PREFIX",
             "git_loopback": "HIVEMIND_LOCAL_GIT_LOOPBACK",
             "max_monthly_usd": "MAX_MONTHLY_USD",
+            "instance_role_boundary": "INSTANCE_ROLE_BOUNDARY",
             "tracked_branch": "TRACKED_BRANCH",
         }
         values: dict[str, object] = {f: environ[v] for f, v in names.items() if environ.get(v)}

@@ -57,11 +57,14 @@ def render_template(
     stack_name: str,
     options: StackOptions | None = None,
     failure_log: str | None = None,
+    permissions_boundary: str | None = None,
 ) -> dict[str, Any]:
     """The template for `plan`, as a dict of plain JSON values and long-form intrinsics.
 
     `failure_log` (s3://bucket/key) is where the instance leaves the last lines of its bootstrap
     and app logs when it fails, for the Medic: CloudFormation's rollback deletes the log group.
+    `permissions_boundary` (HiveMind's AppInstanceBoundary) bounds the instance role: the role
+    CloudFormation may create for an app can never do more than that policy allows.
     """
     options = options or StackOptions()
     bucket, key = _split_bundle(plan.source_bundle or "s3://source-bucket-not-set/source.zip")
@@ -97,6 +100,13 @@ def render_template(
             "Default": ",".join(options.subnet_ids),
             "Description": "existing public subnets, in at least two Availability Zones",
         }
+    if permissions_boundary:
+        parameters["PermissionsBoundary"] = {
+            "Type": "String",
+            "Default": permissions_boundary,
+            "Description": "HiveMind's bound on every app instance role (AppInstanceBoundary)",
+        }
+        resources["InstanceRole"]["Properties"]["PermissionsBoundary"] = _ref("PermissionsBoundary")
     if options.certificate_arn:
         parameters["CertificateArn"] = {
             "Type": "String",

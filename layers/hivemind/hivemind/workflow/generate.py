@@ -28,6 +28,7 @@ def generate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> T
         stack_name=stack_name,
         options=state.request.stack,
         failure_log=f"s3://{settings.artifacts_bucket}/{failure_log}",
+        permissions_boundary=settings.instance_role_boundary,
     )
     name = "template.yaml" if state.attempt == 1 else f"template-{state.attempt}.yaml"
     key = artifacts.put(
