@@ -114,12 +114,12 @@ def _stack_options(certificate_arn: str | None, vpc_id: str | None, subnet_ids: 
         raise _fail(_validation_message(exc)) from None
 
 
-def _parse_env(pairs: list[str]) -> dict[str, str]:
+def _parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
     env: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise _fail(f"--env takes NAME=VALUE, got {pair!r}")
+            raise _fail(f"{option} takes NAME=VALUE, got {pair!r}")
         env[name] = value
     return env
 
@@ -309,7 +309,7 @@ def deploy(
         request_fields = {
             "app_name": app_name or default_app_name(root),
             "environment": _parse_env(env or []),
-            "secrets": _parse_env(secret or []),
+            "secrets": _parse_env(secret or [], "--secret"),
             "overrides": PlanOverrides(**_overrides(port, health_path, instance_type, subdir)),
             "stack": _stack_options(certificate_arn, vpc_id, subnet_id),
         }
@@ -672,6 +672,14 @@ def serve(
         list[str] | None,
         typer.Option(help=f"fault to inject (repeatable): {_FAULT_HELP}", metavar="FAULT"),
     ] = None,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="HiveMind's own stack parameter, as sam deploy --parameter-overrides takes it (repeatable), "
+            "e.g. AdminPrincipals=arn:aws:iam::123456789012:role/Admin",
+            metavar="KEY=VALUE",
+        ),
+    ] = None,
 ) -> None:
     """HiveMind's API on http://127.0.0.1:PORT/v1, over one long-lived local runtime: the other
     commands (deploy, status, list, report, rollback, destroy) use it while it runs."""
@@ -686,7 +694,9 @@ def serve(
     try:
         with (
             logs_to(Path(".hivemind/logs/local.log")),
-            LocalRuntime(project_root(), faults=tuple(inject or ())) as aws,
+            LocalRuntime(
+                project_root(), faults=tuple(inject or ()), parameters=_parse_env(parameter or [], "--parameter")
+            ) as aws,
             LocalApi(aws, port=port, caller=caller) as api,
         ):
             SERVE_FILE.parent.mkdir(parents=True, exist_ok=True)

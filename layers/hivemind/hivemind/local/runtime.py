@@ -68,9 +68,18 @@ class LocalRuntime:
     """
 
     def __init__(
-        self, root: Path, *, time_scale: float = 0.01, provision_delay_s: float = 0.2, faults: tuple[str, ...] = ()
+        self,
+        root: Path,
+        *,
+        time_scale: float = 0.01,
+        provision_delay_s: float = 0.2,
+        faults: tuple[str, ...] = (),
+        parameters: dict[str, str] | None = None,
     ):
+        """`parameters` are HiveMind's own stack parameters (AdminPrincipals, MaxMonthlyUSD, ...), as
+        `sam deploy --parameter-overrides` gives them."""
         self._check_faults(faults)
+        self.parameters = dict(parameters or {})
         self.root = root
         self.time_scale = time_scale
         self.provision_delay_s = provision_delay_s
@@ -176,9 +185,14 @@ class LocalRuntime:
         s3.put_object(Bucket=CODE_BUCKET, Key="placeholder.zip", Body=_placeholder_zip())
         template, handlers = translate_template(self.root, f"s3://{CODE_BUCKET}/placeholder.zip")
         self.apis = template.get("Metadata", {}).get(API_METADATA, {})
+        unknown = sorted(set(self.parameters) - set(template.get("Parameters", {})))
+        if unknown:
+            known = ", ".join(sorted(template.get("Parameters", {})))
+            raise ValueError(f"HiveMind's template has no parameter {', '.join(unknown)}; it has: {known}")
         stack_id = cfn.create_stack(
             StackName=STACK_NAME,
             TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(self.parameters.items())],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
         )["StackId"]
         description = self._wait_stack(cfn, stack_id)
