@@ -359,3 +359,48 @@ def test_a_python_app_with_a_build_step_serves_what_its_build_made(deploy, tmp_p
     assert report["plan"]["build_command"] == "python build_assets.py"
     assert seen["page"].startswith("built with flask ") and seen["page"].endswith(" and migrated")
     assert report["plan"]["release_command"] == "python migrate.py"
+
+
+SECRET_APP = {
+    "Procfile": "web: python server.py\n",
+    "requirements.txt": "",
+    "server.py": (
+        "import os\n"
+        "from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer\n"
+        "class Say(BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        body = os.environ['GREETING'].encode()\n"
+        "        self.send_response(200)\n"
+        "        self.send_header('Content-Length', str(len(body)))\n"
+        "        self.end_headers()\n"
+        "        self.wfile.write(body)\n"
+        "ThreadingHTTPServer(('0.0.0.0', int(os.environ['PORT'])), Say).serve_forever()\n"
+    ),
+}
+
+
+def test_a_secret_is_read_when_the_app_starts_and_a_missing_one_fails_the_start(deploy, tmp_path):
+    source = write_files(tmp_path / "secret-app", SECRET_APP)
+    answered: list[str] = []
+
+    def put_secret(runtime):
+        runtime.client("ssm").put_parameter(
+            Name="/hivemind/secret-app/greeting", Value="hello from SSM", Type="SecureString"
+        )
+        return {}
+
+    def ask(runtime, record):
+        assert record.url, (record.error, record.diagnosis and record.diagnosis.instance_log)
+        with urllib.request.urlopen(record.url + "/", timeout=10) as answer:
+            answered.append(answer.read().decode())
+
+    secrets = {"GREETING": "ssm:/hivemind/secret-app/greeting"}
+    record, _, _ = deploy("secret-app", source=source, prepare=put_secret, look=ask, secrets=secrets)
+    assert record.status == "SUCCEEDED", record.error
+    assert answered == ["hello from SSM"]
+    assert any("aws CLI was a stand-in" in d for d in record.differs_from_aws)
+
+    # the same app without its parameter: start.sh stops at the read, as it would on AWS
+    record, _, _ = deploy("secret-app", source=source, secrets=secrets)
+    assert record.status == "FAILED"
+    assert any("ParameterNotFound" in line for line in record.diagnosis.instance_log), record.diagnosis.instance_log

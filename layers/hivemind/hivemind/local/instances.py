@@ -326,6 +326,8 @@ def _boot(
     for folder in ("var/lib/hivemind", "var/cache/hivemind", "home/app", "tmp", *created_folders(script)):
         (root / folder.lstrip("/")).mkdir(parents=True, exist_ok=True)
     env = _environment(root, cache, toolchain)
+    reads = _aws_stand_in(root, files.get("/opt/hivemind/start.sh", ""), parameters.get("AWS::Region", "us-east-1"))
+    env["PATH"] = f"{root / STAND_IN_BIN}:{env['PATH']}"
     mark = time.perf_counter()
     prepared = toolchain.prepare(root / "opt/app", env, bootstrap_log)
     instance.timings["runtime"] = time.perf_counter() - mark
@@ -335,6 +337,11 @@ def _boot(
     mark = time.perf_counter()
     code = _run_to_end(root, "build.sh", "the build", env, bootstrap_log, deadline)
     instance.differences = _differences(toolchain, root, bootstrap_log)
+    if reads:
+        instance.differences.append(
+            f"the instance's aws CLI was a stand-in answering its {reads} parameter and secret read(s) from the local "
+            "SSM and Secrets Manager as they were at boot (its role's permissions were not checked)"
+        )
     if code != 0:
         unreachable = _unreachable_host(bootstrap_log, env)
         if unreachable:
@@ -513,6 +520,73 @@ def sandboxed() -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
+
+
+# start.sh reads each secret when the app starts (templating/userdata.py `_secret_exports`)
+_READS = re.compile(
+    r"aws (?P<service>ssm) get-parameter --with-decryption --name (?P<name>\S+) --query Parameter\.Value"
+    r"|aws (?P<service2>secretsmanager) get-secret-value --secret-id (?P<name2>\S+) --query SecretString"
+)
+STAND_IN_BIN = "opt/hivemind-local/bin"
+_STAND_IN = r"""#!{python}
+# The instance's `aws`, here: answers the parameter and secret reads of start.sh with what the
+# local runtime resolved when the instance booted (local/instances.py); nothing else.
+import json, sys
+args = sys.argv[1:]
+def flag(name):
+    return args[args.index(name) + 1] if name in args and args.index(name) + 1 < len(args) else None
+if args[:2] == ["ssm", "get-parameter"]:
+    key, operation = "ssm " + str(flag("--name")), "GetParameter"
+elif args[:2] == ["secretsmanager", "get-secret-value"]:
+    key, operation = "secretsmanager " + str(flag("--secret-id")), "GetSecretValue"
+else:
+    said = " ".join(args)
+    sys.stderr.write("aws (the local rehearsal's stand-in) answers parameter and secret reads only: %s\n" % said)
+    sys.exit(252)
+answer = json.load(open({answers!r})).get(key)
+if answer is None:
+    sys.stderr.write("aws (the local rehearsal's stand-in): %s was not read at boot\n" % key)
+    sys.exit(252)
+if "error" in answer:
+    said = (answer["error"], operation, answer["message"])
+    sys.stderr.write("\nAn error occurred (%s) when calling the %s operation: %s\n" % said)
+    sys.exit(254)
+print(answer["value"])
+"""
+
+
+def _aws_stand_in(root: Path, start_script: str, region: str) -> int:
+    """Put the instance's `aws` on its PATH: the reads start.sh makes (`aws ssm get-parameter`,
+    `aws secretsmanager get-secret-value`), answered from the local SSM and Secrets Manager as they
+    are now (a missing one with AWS's error). The number of reads."""
+    import json
+    import sys
+
+    from botocore.exceptions import ClientError
+
+    from hivemind.aws.clients import client
+
+    answers: dict[str, dict[str, str]] = {}
+    for found in _READS.finditer(start_script):
+        service = found["service"] or found["service2"]
+        name = shlex.split(found["name"] or found["name2"])[0]
+        try:
+            if service == "ssm":
+                value = client("ssm", region).get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+            else:
+                value = client("secretsmanager", region).get_secret_value(SecretId=name)["SecretString"]
+            answers[f"{service} {name}"] = {"value": str(value)}
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            answers[f"{service} {name}"] = {"error": str(error.get("Code")), "message": str(error.get("Message", ""))}
+    folder = root / STAND_IN_BIN
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "answers.json").write_text(json.dumps(answers))
+    (folder / "answers.json").chmod(0o600)
+    shim = folder / "aws"
+    shim.write_text(_STAND_IN.format(python=sys.executable, answers=str(folder / "answers.json")))
+    shim.chmod(0o755)
+    return len(answers)
 
 
 def _environment(root: Path, cache: Path, toolchain: toolchains.Toolchain) -> dict[str, str]:
