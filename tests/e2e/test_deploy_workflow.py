@@ -379,7 +379,7 @@ SECRET_APP = {
 }
 
 
-def test_a_secret_is_read_when_the_app_starts_and_a_missing_one_fails_the_start(deploy, tmp_path):
+def test_secrets_and_the_environment_are_read_at_boot_and_a_missing_one_fails_the_start(deploy, tmp_path):
     source = write_files(tmp_path / "secret-app", SECRET_APP)
     answered: list[str] = []
 
@@ -399,6 +399,13 @@ def test_a_secret_is_read_when_the_app_starts_and_a_missing_one_fails_the_start(
     assert record.status == "SUCCEEDED", record.error
     assert answered == ["hello from SSM"]
     assert any("aws CLI was a stand-in" in d for d in record.differs_from_aws)
+
+    # a plain environment value takes the same road: kept in a SecureString parameter of the
+    # deployment's own, read into the instance's environment at boot
+    record, _, _ = deploy("secret-app", source=source, look=ask, environment={"GREETING": "hello from --env"})
+    assert record.status == "SUCCEEDED", record.error
+    assert answered[-1] == "hello from --env" and record.request.environment == {}
+    assert list(record.request.environment_refs) == ["GREETING"]
 
     # the same app without its parameter: start.sh stops at the read, as it would on AWS
     record, _, _ = deploy("secret-app", source=source, secrets=secrets)

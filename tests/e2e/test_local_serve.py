@@ -71,13 +71,24 @@ def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_pat
     assert code == 0, err
     second = json.loads(out)
     assert second["stack_operation"] == "update" and second["stack_id"] == first["stack_id"]
-    # an environment value is the app's, not every API caller's: names shown, values never
-    assert second["request"]["environment"] == {"GREETING": "(hidden)"}
-    listed = (
-        http("GET", f"{api.url}/deployments")[2]
-        + http("GET", f"{api.url}/deployments/{second['deployment_id']}/report")[2]
+    # an environment value lives in an SSM SecureString parameter of the deployment's own, read by
+    # the instance at boot: records, listings, reports, the template and the execution history
+    # hold only its reference
+    parameter = f"/hivemind/served/deployments/{second['deployment_id']}/GREETING"
+    assert second["request"]["environment"] == {}
+    assert second["request"]["environment_refs"] == {"GREETING": f"ssm:{parameter}"}
+    stored = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]
+    assert (stored["Type"], stored["Value"]) == ("SecureString", "s3cr3t-42")
+    history = aws.client("stepfunctions").get_execution_history(executionArn=second["execution_arn"], maxResults=1000)
+    template = aws.client("cloudformation").get_template(StackName=second["stack_id"])["TemplateBody"]
+    paths = (
+        "/deployments",
+        f"/deployments/{second['deployment_id']}",
+        f"/deployments/{second['deployment_id']}/report",
     )
-    assert b"GREETING" in listed and b"s3cr3t-42" not in listed
+    listed = b"".join(http("GET", f"{api.url}{path}")[2] for path in paths).decode()
+    for text in (listed, json.dumps(history, default=str), str(template)):
+        assert "GREETING" in text and "s3cr3t-42" not in text
 
     code, out, _ = cli("status", second["deployment_id"], "--json")
     assert code == 0 and json.loads(out)["status"] == "SUCCEEDED"

@@ -326,7 +326,8 @@ def _boot(
     for folder in ("var/lib/hivemind", "var/cache/hivemind", "home/app", "tmp", *created_folders(script)):
         (root / folder.lstrip("/")).mkdir(parents=True, exist_ok=True)
     env = _environment(root, cache, toolchain)
-    reads = _aws_stand_in(root, files.get("/opt/hivemind/start.sh", ""), parameters.get("AWS::Region", "us-east-1"))
+    scripts = files.get("/etc/hivemind/app.env.sh", "") + files.get("/opt/hivemind/start.sh", "")
+    reads = _aws_stand_in(root, scripts, parameters.get("AWS::Region", "us-east-1"))
     env["PATH"] = f"{root / STAND_IN_BIN}:{env['PATH']}"
     mark = time.perf_counter()
     prepared = toolchain.prepare(root / "opt/app", env, bootstrap_log)

@@ -71,6 +71,9 @@ class DeploymentPlan(BaseModel):
     subdir: str = "."
     instance_type: str = "t3.micro"
     environment: dict[str, str] = Field(default_factory=dict)
+    environment_refs: dict[str, str] = Field(
+        default_factory=dict, description="env var -> ssm:/... read into the environment at boot (build and start)"
+    )
     secrets: dict[str, str] = Field(default_factory=dict, description="env var -> ssm:/... or secretsmanager:...")
     source_bundle: str | None = Field(default=None, description="s3://bucket/key of the source the instance fetches")
     evidence: list[Evidence] = Field(default_factory=list)

@@ -135,6 +135,11 @@ class DeploymentRequest(_Strict):
         default_factory=dict,
         description="environment variables read at start from ssm:/parameter/name or secretsmanager:secret-name",
     )
+    environment_refs: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment variables whose values HiveMind keeps in SSM SecureString parameters "
+        "(NAME -> ssm:/...): set by HiveMind from `environment` when a deployment starts",
+    )
     overrides: PlanOverrides = Field(default_factory=PlanOverrides)
     stack: StackOptions = Field(default_factory=StackOptions)
 
@@ -162,9 +167,17 @@ class DeploymentRequest(_Strict):
             )
         return value
 
+    @field_validator("environment_refs")
+    @classmethod
+    def _environment_refs(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k, ref in value.items() if not re.match(ENV_NAME_PATTERN, k) or not re.match(r"^ssm:/\S+$", ref)]
+        if bad:
+            raise ValueError(f"environment_refs {', '.join(sorted(bad))} must be NAME -> ssm:/parameter")
+        return value
+
     @model_validator(mode="after")
     def _no_name_twice(self) -> DeploymentRequest:
-        both = sorted(set(self.environment) & set(self.secrets))
+        both = sorted((set(self.environment) | set(self.environment_refs)) & set(self.secrets))
         if both:
             raise ValueError(f"{', '.join(both)} given both as environment and as secret")
         return self

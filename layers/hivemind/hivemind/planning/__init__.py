@@ -57,6 +57,7 @@ def make_plan(
     environment: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
     source_bundle: str | None = None,
+    environment_refs: dict[str, str] | None = None,
 ) -> DeploymentPlan:
     """The DeploymentPlan for the app at `root`, or in the folder `overrides.subdir` names, or in
     the one app folder of a monorepo (see `_find_app`)."""
@@ -94,6 +95,7 @@ def make_plan(
         plan = DeploymentPlan(
             app_name=app_name,
             environment=dict(environment or {}),
+            environment_refs=dict(environment_refs or {}),
             secrets=dict(secrets or {}),
             source_bundle=source_bundle,
             evidence=[decisions[name].evidence(name) for name in PLAN_FIELDS if name in decisions],
@@ -110,7 +112,7 @@ def make_plan(
 def _missing_environment(decisions: Detection, plan: DeploymentPlan) -> str | None:
     """One warning naming the variables the app reads with no default that nothing gives it."""
     # (a committed .env does not count: gunicorn, uvicorn and node do not read it)
-    given = {*plan.environment, *plan.secrets}
+    given = {*plan.environment, *plan.environment_refs, *plan.secrets}
     if plan.port_env:
         given.add(plan.port_env)
     missing = [(name.removeprefix(NEEDS_ENV), d) for name, d in decisions.items() if name.startswith(NEEDS_ENV)]
@@ -153,7 +155,12 @@ _DOTENV = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_]\w*)\s*=\s*['\"]?\S",
 def missing_secret(plan: DeploymentPlan, source: Path | None = None) -> str | None:
     """What the app needs and neither the request nor the source (its folder inside `source`)
     gives, as a sentence; None when nothing is missing."""
-    given = {*plan.environment, *plan.secrets, *(_given_by_repository(source / plan.subdir) if source else ())}
+    given = {
+        *plan.environment,
+        *plan.environment_refs,
+        *plan.secrets,
+        *(_given_by_repository(source / plan.subdir) if source else ()),
+    }
     missing = [group for group in REQUIRED_SECRETS.get(plan.framework or "", ()) if given.isdisjoint(group)]
     if not missing:
         return None

@@ -135,7 +135,8 @@ def _secret_statements(plan: DeploymentPlan) -> list[dict[str, Any]]:
     """Read access to exactly the secrets the app references (values never reach the template).
     A secret's ARN ends in `-` and six random characters: `-??????` matches those and nothing
     else (`name-*` would also grant `name-prod-…`)."""
-    ssm = sorted({ref.removeprefix("ssm:").lstrip("/") for ref in plan.secrets.values() if ref.startswith("ssm:")})
+    refs = [*plan.secrets.values(), *plan.environment_refs.values()]
+    ssm = sorted({ref.removeprefix("ssm:").lstrip("/") for ref in refs if ref.startswith("ssm:")})
     vaults = sorted(
         {ref.removeprefix("secretsmanager:") for ref in plan.secrets.values() if ref.startswith("secretsmanager:")}
     )

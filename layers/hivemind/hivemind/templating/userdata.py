@@ -24,10 +24,11 @@ MAX_USER_DATA_BYTES = 15 * 1024
 FAILURE_LINES, FAILURE_LINE_CHARS = 60, 400  # of each log, in the failure log the Medic reads
 
 
-def _secret_exports(plan: DeploymentPlan) -> list[str]:
-    """start.sh lines that read each secret when the app starts (so a restart picks up rotation)."""
+def _secret_exports(plan: DeploymentPlan, refs: dict[str, str] | None = None) -> list[str]:
+    """start.sh lines that read each secret when the app starts (so a restart picks up rotation);
+    with `refs`, those references instead (app.env.sh: the environment kept in SSM)."""
     lines = []
-    for name, ref in sorted(plan.secrets.items()):
+    for name, ref in sorted((plan.secrets if refs is None else refs).items()):
         kind, _, target = ref.partition(":")
         if kind == "ssm":
             read = f"aws ssm get-parameter --with-decryption --name {shlex.quote(target)} --query Parameter.Value"
@@ -63,6 +64,8 @@ def _environment(plan: DeploymentPlan, path: list[str]) -> list[str]:
     if plan.port_env:
         env[plan.port_env] = str(plan.port)
     lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(env.items())]
+    # the request's environment, kept in SSM SecureString parameters: read at boot, for the build too
+    lines += _secret_exports(plan, plan.environment_refs)
     if path:
         lines.append(f"export PATH={':'.join(path)}:$PATH")
     return lines

@@ -17,13 +17,21 @@ from hivemind.models import DeploymentRequest, S3Source
 from hivemind.settings import Settings
 
 S3_SOURCE_PREFIXES = ("uploads/", "deployments/")
+MAX_ENV_VALUE_BYTES = 4096  # each value becomes a standard-tier SSM SecureString parameter
 
 
 def admit(request: DeploymentRequest, settings: Settings) -> None:
     """Refuse (RequestRefused, naming the field) what this HiveMind does not allow."""
     ssm_prefix = f"/{settings.secret_prefix}/{request.app_name}/"
     vault_prefix = f"{settings.secret_prefix}/{request.app_name}/"
-    for name, ref in sorted(request.secrets.items()):
+    for name, value in sorted(request.environment.items()):
+        if len(value.encode()) > MAX_ENV_VALUE_BYTES:
+            raise RequestRefused(
+                f"environment variable {name} is {len(value.encode())} bytes; at most {MAX_ENV_VALUE_BYTES} "
+                "(an SSM parameter's size): pass a larger value as a secret of your own",
+                f"environment.{name}",
+            )
+    for name, ref in sorted({**request.secrets, **request.environment_refs}.items()):
         kind, _, where = ref.partition(":")
         if kind == "ssm":
             allowed = where.startswith(ssm_prefix) and "/../" not in where

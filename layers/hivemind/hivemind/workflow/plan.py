@@ -69,6 +69,7 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
             app_name=state.request.app_name,
             overrides=state.request.overrides,
             environment=state.request.environment,
+            environment_refs=state.request.environment_refs,
             secrets=state.request.secrets,
             source_bundle=bundle_uri,
         )

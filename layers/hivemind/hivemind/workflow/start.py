@@ -33,6 +33,7 @@ def start_deployment(
     deployment_id: str | None = None,
     created_by: str | None = None,
     rollback_of: str | None = None,
+    ssm: Any = None,
 ) -> DeploymentRecord:
     """Take the app (one active deployment per app; only its owner or an admin may change it),
     record the deployment as PENDING, start its execution, and mark it RUNNING."""
@@ -51,6 +52,7 @@ def start_deployment(
         holds=lambda holder: still_running(ddb, sfn, settings.deployments_table, holder),
         check_owner=lambda owner: check_may_change(request.app_name, owner, created_by, settings.admin_principals),
     )
+    request = stash_environment(request, deployment_id, settings=settings, ssm=ssm)
     created = deployments.now()
     record = DeploymentRecord(
         deployment_id=deployment_id,
@@ -90,3 +92,28 @@ def still_running(ddb: Any, sfn: Any, table: str, deployment_id: str) -> bool:
             return bool(sfn.describe_execution(executionArn=record.execution_arn)["status"] == "RUNNING")
         return age < UNSTARTED_HOLD_S
     return record.status == "DELETING" and age < DELETING_HOLD_S
+
+
+def stash_environment(
+    request: DeploymentRequest, deployment_id: str, *, settings: Settings, ssm: Any
+) -> DeploymentRequest:
+    """The request's environment values moved into SSM SecureString parameters of the deployment's
+    own (under the app's secrets prefix), the request keeping only references: no record, execution
+    input or history, template or report ever holds a value. The instance reads them at boot."""
+    if not request.environment:
+        return request
+    from hivemind.aws.clients import client
+
+    ssm = ssm or client("ssm", settings.region)
+    refs = dict(request.environment_refs)
+    for name, value in sorted(request.environment.items()):
+        parameter = f"/{settings.secret_prefix}/{request.app_name}/deployments/{deployment_id}/{name}"
+        ssm.put_parameter(
+            Name=parameter,
+            Value=value,
+            Type="SecureString",
+            Overwrite=True,  # the same start again (a retried one) writes the same value
+            Description=f"HiveMind: {name} of {request.app_name}, deployment {deployment_id}",
+        )
+        refs[name] = f"ssm:{parameter}"
+    return request.model_copy(update={"environment": {}, "environment_refs": refs})
