@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -89,6 +90,10 @@ def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_pat
     listed = b"".join(http("GET", f"{api.url}{path}")[2] for path in paths).decode()
     for text in (listed, json.dumps(history, default=str), str(template)):
         assert "GREETING" in text and "s3cr3t-42" not in text
+    import logging  # and the functions' logs (what CloudWatch would hold)
+
+    log_file = next(h.baseFilename for h in logging.getLogger("hivemind").handlers if hasattr(h, "baseFilename"))
+    assert "s3cr3t-42" not in Path(log_file).read_text()
 
     code, out, _ = cli("status", second["deployment_id"], "--json")
     assert code == 0 and json.loads(out)["status"] == "SUCCEEDED"
