@@ -161,3 +161,16 @@ def test_every_python_layer_pins_all_it_installs_as_the_lock_does():
             name = name.split("[")[0].lower()
             assert version, f"{requirements.name}: {pin} is not pinned"
             assert lock.get(name) == version, f"{requirements}: {pin}, the lock has {lock.get(name)}"
+
+
+def test_the_api_logs_every_call_to_firehose_without_an_account_wide_role():
+    from samtranslator.yaml_helper import yaml_parse
+
+    sam = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
+    access = sam["Api"]["Properties"]["AccessLogSetting"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    assert all(f"$context.{v}" in access["Format"] for v in ("requestId", "identity.userArn", "status"))
+    stream = sam["ApiAccessLogs"]["Properties"]
+    # API Gateway accepts only Firehose streams named so (its AccessLogSettings reference)
+    assert stream["DeliveryStreamName"]["Fn::Sub"].startswith("amazon-apigateway-")
+    assert "AWS::ApiGateway::Account" not in {r["Type"] for r in sam.values()}
