@@ -102,6 +102,9 @@ def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_pat
         second["deployment_id"],
         first["deployment_id"],
     ]
+    code, out, _ = cli("list")  # for people: whole ids, one line each
+    assert out.splitlines()[0].split() == ["DEPLOYMENT", "APP", "STATUS", "CREATED", "(UTC)", "BY", "URL"]
+    assert any(line.startswith(second["deployment_id"] + "  served  SUCCEEDED") for line in out.splitlines())
     code, out, _ = cli("report", first["deployment_id"])
     assert code == 0 and json.loads(out)["deployment_id"] == first["deployment_id"]
 

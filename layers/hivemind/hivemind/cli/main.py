@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -534,14 +535,14 @@ def list_(
     if as_json:
         out.print_json(json.dumps(found))
         return
-    table = Table(show_lines=False, box=None)
-    for column in ("deployment", "app", "status", "created", "by", "url"):
-        table.add_column(column)
+    rows = [("DEPLOYMENT", "APP", "STATUS", "CREATED (UTC)", "BY", "URL")]
     for values in found["deployments"]:
         r = _record(values)
-        by = (r.created_by or "").rsplit("/", 1)[-1]
-        table.add_row(r.deployment_id, r.app_name, r.status, f"{r.created_at:%Y-%m-%d %H:%M:%S}", by, r.url or "")
-    out.print(table)
+        by = (r.created_by or "-").rsplit("/", 1)[-1]
+        rows.append((r.deployment_id, r.app_name, r.status, f"{r.created_at:%Y-%m-%d %H:%M}", by, r.url or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), markup=False)
     if found.get("next_token"):
         out.print(f"more: --next-token {found['next_token']}", markup=False)
 
@@ -655,6 +656,10 @@ def janitor(
         out.print(f"{verb:<24} {item['stack_name']}  {item['status']}  {item['why']}", markup=False)
     if not apply and any(i["action"] == "delete" for i in found):
         out.print("(a dry run: --apply deletes the stacks marked delete)")
+
+
+def _stop_on_term(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 # ------------------------------------------------------------------------------------- local serve
@@ -793,6 +798,8 @@ def main() -> None:
     import os
 
     gc.set_threshold(50_000, 50, 1_000)
+    # `kill` ends a command as cleanly as Ctrl-C: the local apps it runs stop with it
+    signal.signal(signal.SIGTERM, _stop_on_term)
     code: int = 0
     try:
         app()
