@@ -358,30 +358,3 @@ def test_the_janitor_removes_failed_stacks_nobody_will_and_reports_unknown_ones(
     code, out, _ = cli("janitor", "--json")
     assert "hivemind-janitor-broken" not in out and "hivemind-janitor-unknown" in out
     cfn.delete_stack(StackName=unknown)
-
-
-def test_an_admin_named_by_the_stack_may_change_anyones_app(tmp_path):
-    """AdminPrincipals, given as `hivemind local serve --parameter` (sam deploy's overrides) gives it."""
-    admin_role = "arn:aws:iam::123456789012:role/PlatformAdmin"
-    with pytest.raises(ValueError, match="no parameter NoSuchThing"):
-        LocalRuntime(ROOT, parameters={"NoSuchThing": "x"}).start_runtime()
-    with (
-        logs_to(tmp_path / "local.log"),
-        LocalRuntime(ROOT, parameters={"AdminPrincipals": admin_role}) as aws,
-        LocalApi(aws, port=0) as api,
-    ):
-        source = _upload(api.url)
-        alice = {"Content-Type": "application/json", "X-HiveMind-Local-Caller": "arn:aws:iam::123456789012:user/alice"}
-        body = json.dumps({"app_name": "alices", "source": source}).encode()
-        status, _, answer = http("POST", api.url + "/deployments", body, alice)
-        assert status == 202, answer
-        record = _wait_ended(api.url, json.loads(answer)["deployment_id"])
-        assert record["status"] == "SUCCEEDED", record.get("error")
-        target = f"{api.url}/deployments/{record['deployment_id']}"
-        mallory = {"X-HiveMind-Local-Caller": "arn:aws:iam::123456789012:user/mallory"}
-        assert http("DELETE", target, None, mallory)[0] == 403
-        # a session of the admin role (assumed-role ARNs count as their role)
-        admin = {"X-HiveMind-Local-Caller": "arn:aws:sts::123456789012:assumed-role/PlatformAdmin/ops-on-call"}
-        status, _, answer = http("DELETE", target, None, admin)
-        assert status == 202, answer
-        assert _wait_ended(api.url, record["deployment_id"])["status"] in ("DELETING", "DELETED")
