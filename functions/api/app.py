@@ -34,7 +34,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from hivemind.aws import artifacts, deployments
 from hivemind.aws.clients import client
-from hivemind.aws.executions import with_live_steps
+from hivemind.aws.executions import history as history_events
+from hivemind.aws.executions import readable, with_live_steps
 from hivemind.errors import (
     AccessDenied,
     ConfigurationError,
@@ -192,6 +193,16 @@ def rollback(deployment_id: str) -> Response[DeploymentRecord]:
         created_by=_caller(),
     )
     return Response(status_code=202, body=without_values(record), content_type=content_types.APPLICATION_JSON)
+
+
+@app.get("/deployments/<deployment_id>/history")
+def history(deployment_id: str) -> list[dict[str, str]]:
+    """The deployment's execution history as the console shows it: states, failures, its end."""
+    s = get_settings()
+    record = deployments.get(client("dynamodb", s.region), s.deployments_table, deployment_id)
+    if not record.execution_arn:
+        raise DeploymentNotFound(f"deployment {deployment_id} has no execution (status {record.status})")
+    return readable(history_events(client("stepfunctions", s.region), record.execution_arn))
 
 
 @app.get("/deployments/<deployment_id>/report")

@@ -105,6 +105,9 @@ def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_pat
     code, out, _ = cli("list")  # for people: whole ids, one line each
     assert out.splitlines()[0].split() == ["DEPLOYMENT", "APP", "STATUS", "CREATED", "(UTC)", "BY", "URL"]
     assert any(line.startswith(second["deployment_id"] + "  served  SUCCEEDED") for line in out.splitlines())
+    code, out, _ = cli("history", first["deployment_id"])  # as the console's execution history reads
+    assert code == 0 and out.splitlines()[0].split()[1] == "ExecutionStarted"
+    assert "Plan deployment" in out and "Smoke test" in out and out.splitlines()[-1].split()[1] == "ExecutionSucceeded"
     code, out, _ = cli("report", first["deployment_id"])
     assert code == 0 and json.loads(out)["deployment_id"] == first["deployment_id"]
 
@@ -288,7 +291,7 @@ def _wait_ended(api_url: str, deployment_id: str, timeout_s: float = 120) -> dic
         time.sleep(0.2)
 
 
-def test_a_git_source_on_the_metadata_endpoint_fails_at_plan_naming_why(served):
+def test_a_git_source_on_the_metadata_endpoint_fails_at_plan_naming_why(served, cli):
     _, api = served
     body = json.dumps({"app_name": "metadata", "source": {"type": "git", "url": "https://169.254.169.254/latest.git"}})
     status, _, answer = http("POST", api.url + "/deployments", body.encode(), {"Content-Type": "application/json"})
@@ -296,6 +299,10 @@ def test_a_git_source_on_the_metadata_endpoint_fails_at_plan_naming_why(served):
     record = _wait_ended(api.url, json.loads(answer)["deployment_id"])
     assert record["status"] == "FAILED" and [s["name"] for s in record["steps"]][:1] == ["Plan deployment"]
     assert "169.254.169.254, a link-local" in record["error"] and "public hosts only" in record["error"]
+    code, out, _ = cli("history", record["deployment_id"], "--json")
+    failed = [e for e in json.loads(out) if e["event"] in ("TaskFailed", "LambdaFunctionFailed")]
+    assert code == 0 and failed and failed[0]["state"] == "Plan deployment"
+    assert failed[0]["detail"].startswith("SourceError") and "169.254.169.254" in failed[0]["detail"]
 
 
 def test_the_janitor_removes_failed_stacks_nobody_will_and_reports_unknown_ones(served, cli):

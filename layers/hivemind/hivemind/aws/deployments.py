@@ -215,12 +215,13 @@ def claim_app(
     deployment_id: str,
     *,
     caller: str | None,
-    holds: Callable[[str], bool],
+    holds: Callable[[str, str | None], bool],
     check_owner: Callable[[str | None], None],
 ) -> None:
     """Make `deployment_id` the app's active deployment (recording `caller` as the owner of a
-    new app), or raise: DeploymentConflict naming the one that still runs, or what
-    `check_owner(owner)` raises for a caller who may not change the app."""
+    new app), or raise: DeploymentConflict naming the one that still runs (`holds(holder,
+    claimed_at)` says whether it does), or what `check_owner(owner)` raises for a caller who may
+    not change the app."""
     key = {"deployment_id": {"S": f"{APP_PREFIX}{app_name}"}}
     for _ in range(5):
         item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
@@ -237,7 +238,7 @@ def claim_app(
                 return
             check_owner(item.get("owner", {}).get("S"))
             holder = item.get("active", {}).get("S")
-            if holder and holder != deployment_id and holds(holder):
+            if holder and holder != deployment_id and holds(holder, item.get("since", {}).get("S")):
                 raise DeploymentConflict(
                     f"app {app_name} has an active deployment, {holder}; wait for it to end (`hivemind status "
                     f"{holder}`) and deploy again",

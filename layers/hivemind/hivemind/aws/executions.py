@@ -96,3 +96,36 @@ def with_live_steps(record: DeploymentRecord, sfn: Any) -> DeploymentRecord:
     if record.status != "RUNNING" or not record.execution_arn:
         return record
     return record.model_copy(update={"steps": step_timings(history(sfn, record.execution_arn))})
+
+
+def readable(events: list[dict[str, Any]], *, cause_chars: int = 400) -> list[dict[str, str]]:
+    """An execution's history as people read it in the console: each state entered and exited,
+    each failure with its error and cause, and the execution's own start and end; the task
+    scheduling in between is left out."""
+    lines: list[dict[str, str]] = []
+    state = ""
+    for event in events:
+        kind = str(event["type"])
+        entered = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+        if entered:
+            state = str(entered.get("name", ""))
+        failure = next(
+            (v for k, v in event.items() if k.endswith("FailedEventDetails") or k.endswith("TimedOutEventDetails")),
+            None,
+        )
+        if not (entered or failure or kind.startswith("Execution")):
+            continue
+        detail = ""
+        if isinstance(failure, dict):
+            cause = str(failure.get("cause", ""))
+            detail = f"{failure.get('error', '')}: {cause[:cause_chars]}".strip(": ")
+        when = event["timestamp"]
+        lines.append(
+            {
+                "time": when.isoformat() if hasattr(when, "isoformat") else str(when),
+                "event": kind,
+                "state": state if not kind.startswith("Execution") else "",
+                "detail": detail,
+            }
+        )
+    return lines

@@ -548,6 +548,27 @@ def list_(
 
 
 @app.command()
+def history(
+    deployment_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+) -> None:
+    """A deployment's execution history, as the Step Functions console shows it: each state, each
+    failure with its error and cause, the end."""
+    api = _api(endpoint)
+    try:
+        found = api.call("GET", f"/deployments/{deployment_id}/history")
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(found))
+        return
+    for line in found:
+        detail = f"  {line['detail']}" if line["detail"] else ""
+        out.print(f"{line['time'][11:23]}  {line['event']:<24} {line['state']}{detail}".rstrip(), markup=False)
+
+
+@app.command()
 def report(
     deployment_id: Annotated[str, typer.Argument(metavar="ID")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file")] = None,

@@ -49,7 +49,7 @@ def start_deployment(
         request.app_name,
         deployment_id,
         caller=created_by,
-        holds=lambda holder: still_running(ddb, sfn, settings.deployments_table, holder),
+        holds=lambda holder, since: still_running(ddb, sfn, settings.deployments_table, holder, claimed_at=since),
         check_owner=lambda owner: check_may_change(request.app_name, owner, created_by, settings.admin_principals),
     )
     request = stash_environment(request, deployment_id, settings=settings, ssm=ssm)
@@ -79,13 +79,19 @@ def start_deployment(
     return record.model_copy(update={"status": "RUNNING", "execution_arn": arn})
 
 
-def still_running(ddb: Any, sfn: Any, table: str, deployment_id: str) -> bool:
+def still_running(ddb: Any, sfn: Any, table: str, deployment_id: str, *, claimed_at: str | None = None) -> bool:
     """Whether a deployment still holds its app: its execution runs (asked of Step Functions, not
-    of the record, which a crashed ending may leave RUNNING), or its stack is being destroyed."""
+    of the record, which a crashed ending may leave RUNNING), or its stack is being destroyed. A
+    deployment not recorded yet holds the app it claimed for UNSTARTED_HOLD_S (its start is under
+    way: the claim comes before the record), then no longer (that start failed)."""
     try:
         record = deployments.get(ddb, table, deployment_id)
     except DeploymentNotFound:
-        return False  # a start that failed before recording it
+        if claimed_at is None:
+            return False
+        from datetime import datetime
+
+        return (deployments.now() - datetime.fromisoformat(claimed_at)).total_seconds() < UNSTARTED_HOLD_S
     age = (deployments.now() - record.updated_at).total_seconds()
     if record.status in ("PENDING", "RUNNING"):
         if record.execution_arn:
