@@ -23,17 +23,16 @@ def _served_by(aws, outputs):
 def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_path):
     app = EXAMPLES / "express-app"
     with LocalRuntime(ROOT) as aws:
+
+        def version(source, greeting):  # the app again, from `source`, with GREETING=greeting
+            fields = {"app_name": "express-app", "environment": {"GREETING": greeting}}
+            return deploy_on(aws, source, fields, reports_dir=tmp_path, timeout_s=120)
+
         first, _ = deploy_on(aws, app, {"app_name": "express-app"}, reports_dir=tmp_path, timeout_s=120)
         assert first.status == "SUCCEEDED", first.error
 
         # Given a deployed app, when it is deployed again with a change
-        second, _ = deploy_on(
-            aws,
-            app,
-            {"app_name": "express-app", "environment": {"GREETING": "v2"}},
-            reports_dir=tmp_path,
-            timeout_s=120,
-        )
+        second, _ = version(app, "v2")
         # Then the same stack is updated, now owned by the new deployment, serving its new instance only
         assert second.status == "SUCCEEDED", second.error
         assert (second.stack_id, second.stack_operation) == (first.stack_id, "update")
@@ -51,13 +50,7 @@ def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_
                 .replace("app.listen(port,", 'app.listen(port, "127.0.0.1",'),
             },
         )
-        third, report_path = deploy_on(
-            aws,
-            loopback,
-            {"app_name": "express-app", "environment": {"GREETING": "v3"}},
-            reports_dir=tmp_path,
-            timeout_s=120,
-        )
+        third, report_path = version(loopback, "v3")
         # Then it fails, and the Medic puts the second version back instead of deleting the app
         assert third.status == "FAILED"
         status, owner, outputs = _owner(aws)
@@ -68,13 +61,7 @@ def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_
 
         # When an update itself fails (the instance cannot be created), CloudFormation rolls back
         aws.inject("bad-ami")
-        fourth, _ = deploy_on(
-            aws,
-            app,
-            {"app_name": "express-app", "environment": {"GREETING": "v4"}},
-            reports_dir=tmp_path,
-            timeout_s=120,
-        )
+        fourth, _ = version(app, "v4")
         assert fourth.status == "FAILED"
         status, owner, _ = _owner(aws)
         assert (status, owner) == ("UPDATE_ROLLBACK_COMPLETE", second.deployment_id)
@@ -82,13 +69,7 @@ def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_
         # When the update fails and CloudFormation's own roll back fails too (UPDATE_ROLLBACK_FAILED,
         # a stack that takes no update), the Medic continues the roll back before anything else
         aws.inject("bad-ami", "rollback-fails")
-        fifth, report_path = deploy_on(
-            aws,
-            app,
-            {"app_name": "express-app", "environment": {"GREETING": "v5"}},
-            reports_dir=tmp_path,
-            timeout_s=120,
-        )
+        fifth, report_path = version(app, "v5")
         assert fifth.status == "FAILED"
         status, owner, _ = _owner(aws)
         assert (status, owner) == ("UPDATE_ROLLBACK_COMPLETE", second.deployment_id)

@@ -115,6 +115,15 @@ def _stack_options(certificate_arn: str | None, vpc_id: str | None, subnet_ids: 
         raise _fail(_validation_message(exc)) from None
 
 
+def _emit(body: str, output: Path | None) -> None:
+    """Print `body`, or write it to `output` and say so."""
+    if output is None:
+        sys.stdout.write(body)
+        return
+    output.write_text(body)
+    err.print(f"wrote {output}")
+
+
 def _parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
     env: dict[str, str] = {}
     for pair in pairs:
@@ -223,11 +232,7 @@ def template(
     the_plan = _plan(source, app_name, _overrides(None, None, None, subdir), ref)
     stack_name = f"hivemind-{the_plan.app_name}"
     body = to_yaml(render_template(the_plan, deployment_id="preview", stack_name=stack_name, options=options))
-    if output is None:
-        sys.stdout.write(body)
-        return
-    output.write_text(body)
-    err.print(f"wrote {output}")
+    _emit(body, output)
 
 
 # -------------------------------------------------------------------------------------- validate
@@ -580,11 +585,7 @@ def report(
         body = json.dumps(api.call("GET", f"/deployments/{deployment_id}/report"), indent=2) + "\n"
     except HiveMindError as exc:
         raise _fail(str(exc)) from None
-    if output is None:
-        sys.stdout.write(body)
-        return
-    output.write_text(body)
-    err.print(f"wrote {output}")
+    _emit(body, output)
 
 
 @app.command()
