@@ -14,4 +14,11 @@ from hivemind.workflow.generate import generate_template
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     state = WorkflowState.model_validate(event)
-    return generate_template(state, s3=client("s3", settings.region), settings=settings).model_dump(mode="json")
+    artifact = generate_template(
+        state,
+        s3=client("s3", settings.region),
+        settings=settings,
+        cfn=client("cloudformation", settings.region),
+        ec2=client("ec2", settings.region),
+    )
+    return artifact.model_dump(mode="json")

@@ -26,9 +26,10 @@ HAPPY_PATH = [
     "Register target",
     "Wait for healthy target",
     "Smoke test",
+    "Previous release serving?",
     "Report",
 ]
-NOT_REHEARSED_PATH = [*HAPPY_PATH[:-2], "Report not rehearsed"]
+NOT_REHEARSED_PATH = [*HAPPY_PATH[:-3], "Report not rehearsed"]
 
 
 @pytest.mark.parametrize(
@@ -147,7 +148,7 @@ def test_a_failing_stack_ends_failed_with_the_stack_deleted_and_the_reason_repor
     assert record.status == "FAILED"
     assert report["status"] == "FAILED"
     assert report["diagnosis"]["category"] == "invalid-parameter"
-    assert report["diagnosis"]["resource"] == "WebInstance"
+    assert report["diagnosis"]["resource"].startswith("WebInstanceD")
     assert "The image id '[ami-0badc0ffee0000000]' does not exist" in report["diagnosis"]["summary"]
     assert report["diagnosis"]["fix"].startswith("a value in the plan or request is not valid")
     assert report["medic_action"] == "rollback"
@@ -189,7 +190,8 @@ def test_an_app_that_crashes_on_start_fails_with_its_real_traceback_and_leaves_n
     )
     # Then the instance's boot fails with the app's own traceback, and nothing is left
     assert record.status == "FAILED"
-    assert report["diagnosis"]["category"] == "app-failed" and report["diagnosis"]["resource"] == "WebInstance"
+    assert report["diagnosis"]["category"] == "app-failed"
+    assert report["diagnosis"]["resource"].startswith("WebInstanceD")
     log = report["diagnosis"]["instance_log"]
     assert "ModuleNotFoundError: No module named 'flask_sqlalchemy'" in log and "--- app log ---" in log
     assert any(line.startswith("Traceback") for line in log[log.index("--- app log ---") :])
@@ -270,7 +272,7 @@ def test_a_template_that_fails_validation_never_reaches_cloudformation(deploy):
     assert "Create stack" not in names and names[:3] == ["Plan deployment", "Generate template", "Validate template"]
     assert record.error.startswith("TemplateInvalid:") and "ORG_ONLY_NANO" in record.error
     blocking = [f for f in report["findings"] if f["severity"] == "error"]
-    assert blocking and blocking[0]["resource"] == "WebInstance"
+    assert blocking and blocking[0]["resource"].startswith("WebInstanceD")
     assert report["diagnosis"]["category"] == "template"
     assert stacks == []
 

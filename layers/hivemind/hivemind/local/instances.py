@@ -243,7 +243,7 @@ def boot(
 ) -> Instance:
     """Run the app part of `script` as the instance would; returns once it signalled SUCCESS or
     could not be rehearsed (`not_rehearsed` says why). Raises BootFailed after leaving the
-    failure log where the template's FailureLogBucket/FailureLogKey say."""
+    failure log where its script copies it."""
     folder = Path(tempfile.mkdtemp(prefix=f"{instance_id}-", dir=scratch))
     folder.chmod(0o755)  # run as root, nginx's workers are `nobody`: they read the site like the app user would
     instance = Instance(instance_id=instance_id, private_ip=private_ip, folder=folder)
@@ -259,7 +259,7 @@ def boot(
     except BootFailed as failure:
         text = _failure_log(failure, bootstrap_log, app_log)
         if failure.signalled:
-            _leave_failure_log(s3, parameters, text)
+            _leave_failure_log(s3, s3_copy(script, "/tmp/hivemind-failure.log"), text)
         stop(instance_id)
         raise BootFailed(str(failure), text, signalled=failure.signalled) from None
     return instance
@@ -302,11 +302,11 @@ def _boot(
         return
 
     root = instance.folder
-    bundle = f"s3://{parameters.get('SourceBucket')}/{parameters.get('SourceKey')}"
+    bucket, key = s3_copy(script, "/tmp/source.zip") or ("", "")
     with bootstrap_log.open("a") as text_out:
-        text_out.write(f"+ aws s3 cp {bundle} /tmp/source.zip\n")
+        text_out.write(f"+ aws s3 cp s3://{bucket}/{key} /tmp/source.zip\n")
     try:
-        body = s3.get_object(Bucket=parameters["SourceBucket"], Key=parameters["SourceKey"])["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
             _unzip(archive, root / "opt/app")
     except Exception as exc:
@@ -647,10 +647,19 @@ def _failure_log(failure: BootFailed, bootstrap_log: Path, app_log: Path) -> str
     return "\n".join([*boot_lines, "--- app log ---", *tail(app_log)]) + "\n"
 
 
-def _leave_failure_log(s3: Any, parameters: dict[str, str], text: str) -> None:
-    bucket, key = parameters.get("FailureLogBucket"), parameters.get("FailureLogKey")
-    if not bucket or not key:
+def s3_copy(script: str, local_path: str) -> tuple[str, str] | None:
+    """(bucket, key) of the script's `aws s3 cp` to or from `local_path`, as CloudFormation resolved it."""
+    escaped = re.escape(local_path)
+    match = re.search(rf"aws s3 cp s3://([^/\s]+)/(\S+) {escaped}\b", script) or re.search(
+        rf"aws s3 cp {escaped} s3://([^/\s]+)/(\S+)", script
+    )
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _leave_failure_log(s3: Any, location: tuple[str, str] | None, text: str) -> None:
+    if location is None:
         return
+    bucket, key = location
     try:
         s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
     except Exception as exc:  # noqa: BLE001 - `aws s3 cp ... || true` on the instance

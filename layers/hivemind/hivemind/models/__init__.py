@@ -14,6 +14,7 @@ from hivemind.models.request import (
 )
 from hivemind.models.workflow import (
     Diagnosis,
+    DrainInfo,
     ErrorInfo,
     Failure,
     Finding,
@@ -41,6 +42,7 @@ __all__ = [
     "DeploymentRecord",
     "DeploymentRequest",
     "Diagnosis",
+    "DrainInfo",
     "ErrorInfo",
     "Evidence",
     "ExecutionStatusChange",

@@ -104,7 +104,9 @@ class Report(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     health: HealthInfo | None = None
     qa: list[QaCheck] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list, description="the plan's and the smoke test's")
+    warnings: list[str] = Field(
+        default_factory=list, description="the plan's, the template's, the smoke test's and the cut-over's"
+    )
     not_rehearsed: str | None = None
     differs_from_aws: list[str] = Field(default_factory=list)
     error: str | None = None

@@ -28,6 +28,11 @@ class TemplateArtifact(_Part):
     template_url: str
     parameters: dict[str, str] = Field(default_factory=dict)
     resource_count: int
+    release: str | None = Field(default=None, description="the release this template creates (templating/releases.py)")
+    serving_release: str | None = Field(
+        default=None, description="the release serving when the template was made, kept beside the new one"
+    )
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Finding(_Part):
@@ -68,6 +73,18 @@ class TargetInfo(_Part):
     instance_id: str
     port: int
     registered_at: datetime
+    serving: list[str] = Field(
+        default_factory=list,
+        description="the targets that served when it was registered (they serve on until it is healthy)",
+    )
+
+
+class DrainInfo(_Part):
+    """Output of "Drain previous release": the targets deregistered, and how long their
+    connections may drain (the group's deregistration delay; "Wait for draining" waits it)."""
+
+    targets: list[str] = Field(default_factory=list)
+    seconds: int = 0
 
 
 class HealthInfo(_Part):
@@ -191,7 +208,11 @@ class WorkflowState(BaseModel):
     target: TargetInfo | None = None
     health: HealthInfo | None = None
     qa: QaResult | None = None
+    drain: DrainInfo | None = None
     error: ErrorInfo | None = None
+    cleanup_error: ErrorInfo | None = Field(
+        default=None, description="why the previous release could not be removed once the new one served"
+    )
     medic: MedicDecision | None = None
 
     @property

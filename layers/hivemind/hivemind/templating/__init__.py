@@ -23,7 +23,11 @@ def __getattr__(name: str) -> Any:
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block style for multi-line strings (user data reads as a script), insertion order kept."""
+    """Block style for multi-line strings (user data reads as a script), insertion order kept, and
+    no aliases: a value used twice is written twice (cfn-guard cannot read YAML aliases)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

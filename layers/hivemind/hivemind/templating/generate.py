@@ -18,6 +18,7 @@ import functools
 from typing import Any
 
 from hivemind.models import DeploymentPlan, StackOptions
+from hivemind.templating import releases
 from hivemind.templating.runtimes import boot_timeout
 from hivemind.templating.shell import literal_sub
 from hivemind.templating.userdata import user_data
@@ -65,30 +66,21 @@ def render_template(
     and app logs when it fails, for the Medic: CloudFormation's rollback deletes the log group.
     `permissions_boundary` (HiveMind's AppInstanceBoundary) bounds the instance role: the role
     CloudFormation may create for an app can never do more than that policy allows.
+
+    The instance, its role, profile and security group, and the parameters they read, form the
+    deployment's release: their logical ids end in its suffix (templating/releases.py), so that an
+    update creates the new release beside the one serving instead of replacing it in place.
     """
     options = options or StackOptions()
+    release = releases.suffix(deployment_id)
     bucket, key = _split_bundle(plan.source_bundle or "s3://source-bucket-not-set/source.zip")
     log_bucket, log_key = _split_bundle(failure_log or "s3://failure-log-bucket-not-set/failure.log")
     tags = functools.partial(_tags, plan, deployment_id)
     new_network = options.vpc_id is None
     resources: dict[str, Any] = _network(tags) if new_network else {}
     resources.update(_load_balancer(plan, tags, https=options.certificate_arn is not None, new_network=new_network))
-    resources.update(_instance(plan, tags, new_network=new_network))
-    parameters: dict[str, Any] = {
-        "ImageId": {
-            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-            "Default": AMI_PARAMETER,
-            "Description": "Amazon Linux 2023 AMI, resolved from the SSM public parameter",
-        },
-        "SourceBucket": {"Type": "String", "Default": bucket, "Description": "bucket of the source bundle"},
-        "SourceKey": {"Type": "String", "Default": key, "Description": "key of the source bundle (a zip)"},
-        "FailureLogBucket": {"Type": "String", "Default": log_bucket, "Description": "bucket of the failure log"},
-        "FailureLogKey": {
-            "Type": "String",
-            "Default": log_key,
-            "Description": "where a failed boot leaves its last log lines",
-        },
-    }
+    resources.update(_release(plan, tags, release, deployment_id, new_network=new_network))
+    parameters: dict[str, Any] = _release_parameters(release, bucket, key, log_bucket, log_key)
     if options.vpc_id:
         parameters["VpcId"] = {
             "Type": "AWS::EC2::VPC::Id",
@@ -106,7 +98,7 @@ def render_template(
             "Default": permissions_boundary,
             "Description": "HiveMind's bound on every app instance role (AppInstanceBoundary)",
         }
-        resources["InstanceRole"]["Properties"]["PermissionsBoundary"] = _ref("PermissionsBoundary")
+        resources[f"InstanceRole{release}"]["Properties"]["PermissionsBoundary"] = _ref("PermissionsBoundary")
     if options.certificate_arn:
         parameters["CertificateArn"] = {
             "Type": "String",
@@ -125,7 +117,8 @@ def render_template(
             "URL": {"Description": "the app's URL", "Value": {"Fn::Sub": f"{scheme}://${{LoadBalancer.DNSName}}"}},
             "LoadBalancerDNSName": {"Value": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}},
             "TargetGroupArn": {"Value": _ref("TargetGroup")},
-            "InstanceId": {"Value": _ref("WebInstance")},
+            "InstanceId": {"Value": _ref(f"WebInstance{release}")},
+            "Release": {"Description": "the deployment whose instance serves", "Value": deployment_id},
             "LogGroupName": {"Value": _ref("AppLogGroup")},
         },
     }
@@ -250,23 +243,6 @@ def _load_balancer(plan: DeploymentPlan, tags: Any, *, https: bool, new_network:
                 "Tags": tags("alb"),
             },
         },
-        "InstanceSecurityGroup": {
-            "Type": "AWS::EC2::SecurityGroup",
-            "Properties": {
-                "GroupDescription": "The app port, from the load balancer only",
-                "VpcId": _vpc(new_network),
-                "SecurityGroupIngress": [
-                    {
-                        "IpProtocol": "tcp",
-                        "FromPort": plan.port,
-                        "ToPort": plan.port,
-                        "SourceSecurityGroupId": {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]},
-                        "Description": "app port from the load balancer",
-                    }
-                ],
-                "Tags": tags("app"),
-            },
-        },
         "LoadBalancer": {
             "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
             "Properties": {
@@ -337,15 +313,61 @@ def _redirect_to_https() -> dict[str, Any]:
     }
 
 
-def _instance(plan: DeploymentPlan, tags: Any, *, new_network: bool) -> dict[str, Any]:
+def _release_parameters(release: str, bucket: str, key: str, log_bucket: str, log_key: str) -> dict[str, Any]:
+    return {
+        f"ImageId{release}": {
+            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            "Default": AMI_PARAMETER,
+            "Description": "Amazon Linux 2023 AMI, resolved from the SSM public parameter",
+        },
+        f"SourceBucket{release}": {"Type": "String", "Default": bucket, "Description": "bucket of the source bundle"},
+        f"SourceKey{release}": {"Type": "String", "Default": key, "Description": "key of the source bundle (a zip)"},
+        f"FailureLogBucket{release}": {
+            "Type": "String",
+            "Default": log_bucket,
+            "Description": "bucket of the failure log",
+        },
+        f"FailureLogKey{release}": {
+            "Type": "String",
+            "Default": log_key,
+            "Description": "where a failed boot leaves its last log lines",
+        },
+    }
+
+
+def _release(plan: DeploymentPlan, tags: Any, release: str, deployment_id: str, *, new_network: bool) -> dict[str, Any]:
+    """The shared log group, and the release: the instance with its role, profile and security group."""
     instance_extra = {"DependsOn": "DefaultRoute"} if new_network else {}
+
+    def owned() -> dict[str, Any]:  # one dict each: a shared one would be a YAML alias, which Guard cannot read
+        return {"Metadata": {releases.METADATA: {"Release": deployment_id}}}
+
     return {
         "AppLogGroup": {
             "Type": "AWS::Logs::LogGroup",
             "Properties": {"RetentionInDays": 14, "Tags": tags("logs")},
         },
-        "InstanceRole": {
+        f"InstanceSecurityGroup{release}": {
+            "Type": "AWS::EC2::SecurityGroup",
+            **owned(),
+            "Properties": {
+                "GroupDescription": "The app port, from the load balancer only",
+                "VpcId": _vpc(new_network),
+                "SecurityGroupIngress": [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": plan.port,
+                        "ToPort": plan.port,
+                        "SourceSecurityGroupId": {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]},
+                        "Description": "app port from the load balancer",
+                    }
+                ],
+                "Tags": tags("app"),
+            },
+        },
+        f"InstanceRole{release}": {
             "Type": "AWS::IAM::Role",
+            **owned(),
             "Properties": {
                 "Description": "The app server: SSM access, its own log group, its own source bundle",
                 "AssumeRolePolicyDocument": {
@@ -367,14 +389,18 @@ def _instance(plan: DeploymentPlan, tags: Any, *, new_network: bool) -> dict[str
                                     "Sid": "ReadOwnSourceBundle",
                                     "Effect": "Allow",
                                     "Action": "s3:GetObject",
-                                    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${SourceBucket}/${SourceKey}"},
+                                    "Resource": {
+                                        "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{SourceBucket{release}}}"
+                                        f"/${{SourceKey{release}}}"
+                                    },
                                 },
                                 {
                                     "Sid": "LeaveOwnFailureLog",
                                     "Effect": "Allow",
                                     "Action": "s3:PutObject",
                                     "Resource": {
-                                        "Fn::Sub": "arn:${AWS::Partition}:s3:::${FailureLogBucket}/${FailureLogKey}"
+                                        "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{FailureLogBucket{release}}}"
+                                        f"/${{FailureLogKey{release}}}"
                                     },
                                 },
                                 *_secret_statements(plan),
@@ -391,21 +417,23 @@ def _instance(plan: DeploymentPlan, tags: Any, *, new_network: bool) -> dict[str
                 "Tags": tags("instance-role"),
             },
         },
-        "InstanceProfile": {
+        f"InstanceProfile{release}": {
             "Type": "AWS::IAM::InstanceProfile",
-            "Properties": {"Roles": [_ref("InstanceRole")]},
+            **owned(),
+            "Properties": {"Roles": [_ref(f"InstanceRole{release}")]},
         },
-        "WebInstance": {
+        f"WebInstance{release}": {
             "Type": "AWS::EC2::Instance",
             **instance_extra,
+            **owned(),
             "CreationPolicy": {"ResourceSignal": {"Count": 1, "Timeout": boot_timeout(plan)}},
             "Properties": {
-                "ImageId": _ref("ImageId"),
+                "ImageId": _ref(f"ImageId{release}"),
                 # a literal, so that cfn-lint checks it against the region's instance types
                 "InstanceType": plan.instance_type,
                 "SubnetId": _instance_subnet(new_network),
-                "SecurityGroupIds": [{"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}],
-                "IamInstanceProfile": _ref("InstanceProfile"),
+                "SecurityGroupIds": [{"Fn::GetAtt": [f"InstanceSecurityGroup{release}", "GroupId"]}],
+                "IamInstanceProfile": _ref(f"InstanceProfile{release}"),
                 "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1},
                 "BlockDeviceMappings": [
                     {
@@ -413,8 +441,8 @@ def _instance(plan: DeploymentPlan, tags: Any, *, new_network: bool) -> dict[str
                         "Ebs": {"VolumeSize": 16, "VolumeType": "gp3", "Encrypted": True, "DeleteOnTermination": True},
                     }
                 ],
-                "UserData": {"Fn::Base64": {"Fn::Sub": user_data(plan)}},
-                "Tags": tags("app"),
+                "UserData": {"Fn::Base64": {"Fn::Sub": user_data(plan, release)}},
+                "Tags": [*tags("app"), {"Key": "hivemind:release", "Value": deployment_id}],
             },
         },
     }

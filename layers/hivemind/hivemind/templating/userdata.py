@@ -3,7 +3,8 @@
 User-controlled values (environment, commands, paths) only ever appear as data (shell.py):
 each is shell-quoted, written to a file with `printf '%s\\n'`, and its `${` escaped as `${!` so
 that `Fn::Sub` leaves it alone. The script's own `${...}` are CloudFormation references
-(`AWS::StackName`, `AWS::Region`, the `SourceBucket`/`SourceKey` parameters, the log group).
+(`AWS::StackName`, `AWS::Region`, the release's `SourceBucket<R>`/`SourceKey<R>` parameters, the log
+group), where `<R>` names the release (templating/releases.py) whose instance runs the script.
 The runtime each language needs comes from runtimes.py.
 """
 
@@ -71,8 +72,9 @@ def _environment(plan: DeploymentPlan, path: list[str]) -> list[str]:
     return lines
 
 
-def user_data(plan: DeploymentPlan) -> str:
-    """The bootstrap script for `plan` (an Fn::Sub template string)."""
+def user_data(plan: DeploymentPlan, suffix: str = "") -> str:
+    """The bootstrap script for `plan` (an Fn::Sub template string), run by `WebInstance<suffix>`
+    (the suffix names the release, templating/releases.py)."""
     install_runtime, path = runtime(plan)
     workdir = app_dir(plan.subdir)
     # no `set -u` in the two scripts that run the app's own commands: a Procfile's `$JAVA_OPTS` or
@@ -115,7 +117,7 @@ def user_data(plan: DeploymentPlan) -> str:
             _header(plan),
             "set -euo pipefail",
             "exec > >(tee -a /var/log/hivemind-bootstrap.log) 2>&1",
-            "signal() { /opt/aws/bin/cfn-signal -e $1 --stack ${AWS::StackName} --resource WebInstance"
+            f"signal() {{ /opt/aws/bin/cfn-signal -e $1 --stack ${{AWS::StackName}} --resource WebInstance{suffix}"
             " --region ${AWS::Region} || true; }",
             # a failed boot leaves its last log lines where the Medic reads them, then signals failure
             # (the app's log belongs to the app user: a symbolic link there is not followed as root)
@@ -124,8 +126,8 @@ def user_data(plan: DeploymentPlan) -> str:
             f"  {{ tail -n {FAILURE_LINES} /var/log/hivemind-bootstrap.log; echo '--- app log ---';"
             f" [ -L /var/log/hivemind/app.log ] || tail -n {FAILURE_LINES} /var/log/hivemind/app.log 2>/dev/null; }}"
             f" | cut -c1-{FAILURE_LINE_CHARS} > /tmp/hivemind-failure.log || true",
-            "  aws s3 cp /tmp/hivemind-failure.log s3://${FailureLogBucket}/${FailureLogKey} --region ${AWS::Region}"
-            " || true",
+            f"  aws s3 cp /tmp/hivemind-failure.log s3://${{FailureLogBucket{suffix}}}/${{FailureLogKey{suffix}}}"
+            " --region ${AWS::Region} || true",
             "  signal 1",
             "}",
             # every way out but success: a failed command (set -e), an explicit exit 1, an unset variable
@@ -133,7 +135,8 @@ def user_data(plan: DeploymentPlan) -> str:
             "dnf install -y aws-cfn-bootstrap amazon-cloudwatch-agent unzip",
             f"mkdir -p {APP_DIR} /opt/hivemind /etc/hivemind /var/log/hivemind",
             f"id app >/dev/null 2>&1 || useradd --system --home-dir {APP_DIR} --shell /sbin/nologin app",
-            "aws s3 cp s3://${SourceBucket}/${SourceKey} /tmp/source.zip --region ${AWS::Region}",
+            f"aws s3 cp s3://${{SourceBucket{suffix}}}/${{SourceKey{suffix}}} /tmp/source.zip"
+            " --region ${AWS::Region}",
             f"unzip -q -o /tmp/source.zip -d {APP_DIR}",
             install_runtime,
             write_file("/etc/hivemind/app.env.sh", _environment(plan, path), "0640"),

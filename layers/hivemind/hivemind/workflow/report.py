@@ -70,7 +70,17 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
     not_rehearsed = error_message(state.error) if payload.outcome == "NOT_REHEARSED" else None
     health = _health(state, steps)
     qa = state.qa.checks if state.qa else []
-    warnings = [*(state.plan.warnings if state.plan else []), *(state.qa.warnings if state.qa else [])]
+    warnings = [
+        *(state.plan.warnings if state.plan else []),
+        *(state.template.warnings if state.template else []),
+        *(state.qa.warnings if state.qa else []),
+    ]
+    if state.cleanup_error is not None:
+        why = error_message(state.cleanup_error)
+        warnings.append(
+            f"the new release serves, but the previous one could not be removed ({why}); "
+            "the next deployment of this app removes it"
+        )
     report = Report(
         deployment_id=state.deployment_id,
         app_name=state.request.app_name,

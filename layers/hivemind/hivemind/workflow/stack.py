@@ -12,17 +12,22 @@ from hivemind.observability import logger
 from hivemind.settings import Settings
 
 
+def stack_tags(state: WorkflowState) -> dict[str, str]:
+    """The stack's tags (CloudFormation gives them to every resource): who made it, for which app."""
+    return {
+        stacks.DEPLOYMENT_TAG: state.deployment_id,
+        "hivemind:app": state.request.app_name,
+        "hivemind:managed-by": "hivemind",
+    }
+
+
 def create_stack(state: WorkflowState, *, cfn: Any, ddb: Any, settings: Settings, s3: Any = None) -> StackInfo:
     """Create the app's stack, or update it through a change set when the app is deployed
     already; the deployment id (and attempt) is the idempotency token."""
     if state.template is None or state.plan is None:
         raise ValueError("Create stack needs the template and the plan")
     token = state.deployment_id if state.attempt == 1 else f"{state.deployment_id}-{state.attempt}"
-    tags = {
-        stacks.DEPLOYMENT_TAG: state.deployment_id,
-        "hivemind:app": state.request.app_name,
-        "hivemind:managed-by": "hivemind",
-    }
+    tags = stack_tags(state)
     name = state.template.stack_name
     existing = stacks.describe(cfn, name)
     if existing is not None and existing["StackStatus"] != "DELETE_COMPLETE":

@@ -39,14 +39,15 @@ def register_target(state: WorkflowState, *, elbv2: Any) -> TargetInfo:
     if missing:
         raise TargetRegistrationFailed(f"stack {state.stack.stack_name} has no output(s) {', '.join(missing)}")
     plan = state.plan
+    # an update's previous release keeps serving beside the new one until "Drain previous release"
+    serving = targets.registered(elbv2, outputs["TargetGroupArn"], but=outputs["InstanceId"])
     targets.register(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"], plan.port)
-    # after an update that replaced the instance, only the new one may serve
-    targets.deregister_others(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"])
     return TargetInfo(
         target_group_arn=outputs["TargetGroupArn"],
         instance_id=outputs["InstanceId"],
         port=plan.port,
         registered_at=datetime.now(UTC),
+        serving=[t["Id"] for t in serving],
     )
 
 

@@ -22,8 +22,10 @@ from hivemind.models import Finding, ValidationResult, WorkflowState
 from hivemind.policy import blocking, check_template
 from hivemind.policy import guard as policy_guard
 from hivemind.settings import Settings
+from hivemind.templating import releases
 
-_remembered: dict[str, list[Finding]] = {}
+_remembered: dict[str, str] = {}  # digest -> the findings' JSON, with the release as _RELEASE
+_RELEASE = "<release>"
 _REMEMBERED_MAX = 64
 
 
@@ -38,11 +40,12 @@ def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> V
         own = artifacts.download_policy_rules(s3, settings.artifacts_bucket, Path(rules))
         extra = [Path(rules)] if own else []
         digest = findings_digest(body, state.deployment_id, settings.region, extra)
-        findings = _recall(s3, settings.artifacts_bucket, digest)
+        release = releases.suffix(state.deployment_id)
+        findings = _recall(s3, settings.artifacts_bucket, digest, release)
         cached = findings is not None
         if findings is None:
             findings = check_template(body, regions=(settings.region,), extra_rules=extra)
-            _remember(s3, settings.artifacts_bucket, digest, findings)
+            _remember(s3, settings.artifacts_bucket, digest, findings, release)
     key = artifacts.put_json(
         s3,
         settings.artifacts_bucket,
@@ -58,8 +61,10 @@ def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> V
 
 def findings_digest(body: str, deployment_id: str, region: str, extra_rules: Sequence[Path] = ()) -> str:
     """What decides the findings, as one digest: two deployments of the same app differ in their
-    deployment id (its tags, its source and log keys, the description), which no rule reads."""
-    digest = hashlib.sha256(body.replace(deployment_id, "<deployment-id>").encode())
+    deployment id (its tags, its source and log keys, the description) and its release's logical ids,
+    which no rule reads (findings are kept with the release as `_RELEASE`, and given back with theirs)."""
+    normal = body.replace(deployment_id, "<deployment-id>").replace(releases.suffix(deployment_id), _RELEASE)
+    digest = hashlib.sha256(normal.encode())
     digest.update(f"\0{region}\0{_checkers()}\0".encode())
     for rule in policy_guard.rule_files(extra_rules):
         digest.update(rule.name.encode() + b"\0" + rule.read_bytes() + b"\0")
@@ -75,23 +80,26 @@ def _checkers() -> str:
         return f"cfn-lint {__version__}, cfn-guard {hashlib.file_digest(guard, 'sha256').hexdigest()[:16]}"
 
 
-def _recall(s3: Any, bucket: str, digest: str) -> list[Finding] | None:
-    if digest in _remembered:
-        return _remembered[digest]
+def _recall(s3: Any, bucket: str, digest: str, release: str) -> list[Finding] | None:
+    saved = _remembered.get(digest)
+    if saved is None:
+        try:
+            saved = s3.get_object(Bucket=bucket, Key=f"validation/{digest}.json")["Body"].read().decode()
+        except Exception:  # noqa: BLE001 - absent or unreadable: validate again
+            return None
+        _remembered[digest] = saved
     try:
-        saved = s3.get_object(Bucket=bucket, Key=f"validation/{digest}.json")["Body"].read()
-        findings = [Finding.model_validate(f) for f in json.loads(saved)]
-    except Exception:  # noqa: BLE001 - absent, unreadable or from an older shape: validate again
+        return [Finding.model_validate(f) for f in json.loads(saved.replace(_RELEASE, release))]
+    except Exception:  # noqa: BLE001 - from an older shape: validate again
         return None
-    _remembered[digest] = findings
-    return findings
 
 
-def _remember(s3: Any, bucket: str, digest: str, findings: list[Finding]) -> None:
+def _remember(s3: Any, bucket: str, digest: str, findings: list[Finding], release: str) -> None:
     if len(_remembered) >= _REMEMBERED_MAX:
         _remembered.pop(next(iter(_remembered)))
-    _remembered[digest] = findings
-    artifacts.put_json(s3, bucket, f"validation/{digest}.json", [f.model_dump(mode="json") for f in findings])
+    saved = json.dumps([f.model_dump(mode="json") for f in findings]).replace(release, _RELEASE)
+    _remembered[digest] = saved
+    s3.put_object(Bucket=bucket, Key=f"validation/{digest}.json", Body=saved.encode(), ContentType="application/json")
 
 
 def _one_line(finding: Finding) -> str:
