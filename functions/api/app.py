@@ -49,7 +49,7 @@ from hivemind.models.record import DeploymentStatus, without_values
 from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
 from hivemind.workflow.destroy import destroy_deployment
-from hivemind.workflow.rollback import rollback_deployment
+from hivemind.workflow.rollback import redeploy_release, rollback_deployment
 from hivemind.workflow.start import start_deployment
 
 # A deployment request is a few KiB; these bounds keep every one far inside Step Functions' 256 KB
@@ -185,6 +185,21 @@ def rollback(deployment_id: str) -> Response[DeploymentRecord]:
     """Deploy again what the app ran before this deployment (its last good one)."""
     s = get_settings()
     record = rollback_deployment(
+        deployment_id,
+        settings=s,
+        ddb=client("dynamodb", s.region),
+        sfn=client("stepfunctions", s.region),
+        s3=client("s3", s.region),
+        created_by=_caller(),
+    )
+    return Response(status_code=202, body=without_values(record), content_type=content_types.APPLICATION_JSON)
+
+
+@app.post("/deployments/<deployment_id>/redeploy")
+def redeploy(deployment_id: str) -> Response[DeploymentRecord]:
+    """Deploy this release of its app again, exactly (its source bundle and settings)."""
+    s = get_settings()
+    record = redeploy_release(
         deployment_id,
         settings=s,
         ddb=client("dynamodb", s.region),

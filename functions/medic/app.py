@@ -23,7 +23,14 @@ def handler(event: dict[str, Any], context: Any) -> Any:
         return reconcile(cfn=cfn, ddb=ddb, sfn=client("stepfunctions", settings.region), settings=settings)
     if event.get("detail-type") == "Step Functions Execution Status Change":
         ended = ExecutionStatusChange.model_validate(event)
-        return on_execution_ended(ended, cfn=cfn, ddb=ddb, settings=settings)
+        return on_execution_ended(
+            ended,
+            cfn=cfn,
+            ddb=ddb,
+            elbv2=client("elbv2", settings.region),
+            sfn=client("stepfunctions", settings.region),
+            settings=settings,
+        )
     if "detail-type" in event:
         change = StackStatusChange.model_validate(event)
         return on_stack_event(change, cfn=cfn, ddb=ddb, sfn=client("stepfunctions", settings.region), settings=settings)

@@ -118,6 +118,32 @@ def test_deploy_update_rollback_and_destroy_through_the_api(served, cli, tmp_pat
     assert back["rollback_of"] == second["deployment_id"] and back["status"] == "SUCCEEDED"
     assert back["request"]["environment"] == {} and back["stack_id"] == first["stack_id"]
 
+    # the app's releases, newest first: the serving one marked, with what each deployed
+    code, out, err = cli("history", "served", "--json")
+    assert code == 0, err
+    releases = json.loads(out)
+    ids = [second["deployment_id"], first["deployment_id"]]
+    assert [r["deployment_id"] for r in releases] == [back["deployment_id"], *ids]
+    assert [r["serving"] for r in releases] == [True, False, False]
+    assert releases[0]["source_digest"] == releases[2]["source_digest"], "the first's bundle, exactly"
+    assert releases[0]["plan_digest"] == releases[2]["plan_digest"] != releases[1]["plan_digest"]
+    code, out, _ = cli("history", "served")
+    assert out.splitlines()[0].split() == ["DEPLOYMENT", "STATUS", "CREATED", "(UTC)", "COMMIT", "PLAN", "SOURCE"]
+    assert "serving, rolls back " + second["deployment_id"] in out.splitlines()[1]
+    # and an earlier release, by its id, deployed again: the second's bundle and its environment
+    code, out, err = cli("rollback", "served", "--to", first["deployment_id"][:-1] + "0")
+    assert code != 0
+    code, out, err = cli("rollback", "served", "--to", second["deployment_id"], "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["redeploy_of"] == second["deployment_id"] and again["status"] == "SUCCEEDED"
+    assert again["request"]["environment_refs"] == second["request"]["environment_refs"]
+    code, out, _ = cli("history", "served", "--json")
+    assert [(r["deployment_id"], r["serving"]) for r in json.loads(out)][:2] == [
+        (again["deployment_id"], True),
+        (back["deployment_id"], False),
+    ]
+
     code, out, err = cli("destroy", "served")
     assert code == 0, err + out
     assert "DELETED" in out

@@ -31,6 +31,15 @@ def test_redeploy_updates_and_a_failed_update_restores_the_previous_version(tmp_
         first, _ = deploy_on(aws, app, {"app_name": "express-app"}, reports_dir=tmp_path, timeout_s=120)
         assert first.status == "SUCCEEDED", first.error
 
+        # Given the same source and settings again, nothing the instance runs changes: the update
+        # applies in place (tags), the first's instance and release serve on, no cut-over
+        same, report_path = deploy_on(aws, app, {"app_name": "express-app"}, reports_dir=tmp_path, timeout_s=120)
+        assert same.status == "SUCCEEDED", same.error
+        assert same.outputs["InstanceId"] == first.outputs["InstanceId"]
+        assert same.outputs["Release"] == first.deployment_id
+        steps = [s["name"] for s in json.loads(report_path.read_text())["steps"]]
+        assert "Drain previous release" not in steps and steps[-2:] == ["Previous release serving?", "Report"]
+
         # Given a deployed app, when it is deployed again with a change
         second, _ = version(app, "v2")
         # Then the same stack is updated, now owned by the new deployment, serving its new instance only

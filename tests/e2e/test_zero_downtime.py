@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from hivemind.aws import stacks
+from hivemind.aws import deployments, stacks
 from hivemind.local.deploy import deploy_on
 from hivemind.local.runtime import LocalRuntime
+from hivemind.workflow.rollback import rollback_deployment
 from tests.conftest import EXAMPLES, ROOT
 from tests.fixtures.repo import write_files
 
@@ -49,15 +50,15 @@ class Load:
     def failed(self) -> list[tuple[float, int | str, str]]:
         return [s for s in self.seen if s[1] != 200]
 
-    def greetings(self, since: float = 0.0) -> list[str]:
-        return [_greeting(body) for t, status, body in self.seen if status == 200 and t >= since]
+    def greetings(self, since: float = 0.0, until: float = float("inf")) -> list[str]:
+        return [_greeting(body) for t, status, body in self.seen if status == 200 and since <= t < until]
 
 
 def _greeting(body: str) -> str:
     return body.split("<h1>", 1)[-1].split("</h1>", 1)[0]
 
 
-def test_an_update_under_load_fails_no_request_and_a_failed_update_never_serves(tmp_path):
+def test_updates_under_load_fail_no_request_and_a_failed_or_cancelled_one_never_keeps_serving(tmp_path):
     with LocalRuntime(ROOT) as aws:
         first, _ = deploy_on(aws, APP, {"app_name": "flask-app"}, reports_dir=tmp_path, timeout_s=300)
         assert first.status == "SUCCEEDED", first.error
@@ -117,6 +118,31 @@ def test_an_update_under_load_fails_no_request_and_a_failed_update_never_serves(
                 timeout_s=300,
             )
             time.sleep(1)
+
+            # When a fourth version is rolled back while it is under way, once it is registered beside
+            # the second (`hivemind rollback ID` of a running deployment: a cancel)
+            cancelled: list[str] = []
+
+            def cancel_once_registered(step: str, status: str, *_: object) -> None:
+                if step == "Register target" and status == "SUCCEEDED" and not cancelled:
+                    running, _ = deployments.page(ddb, table, app_name="flask-app", status="RUNNING")
+                    record = rollback_deployment(
+                        running[0].deployment_id, settings=aws.settings, ddb=ddb, sfn=sfn, s3=aws.client("s3")
+                    )
+                    cancelled.append(record.deployment_id)
+
+            ddb, sfn, table = aws.client("dynamodb"), aws.client("stepfunctions"), aws.settings.deployments_table
+            before_fourth = time.monotonic()
+            fourth, _ = deploy_on(
+                aws,
+                APP,
+                {"app_name": "flask-app", "environment": {"GREETING": "version four"}},
+                reports_dir=tmp_path,
+                timeout_s=300,
+                on_step=cancel_once_registered,
+            )
+            aws.drain(timeout_s=60)  # the Medic's restore runs on the execution's end event
+            time.sleep(1)
         finally:
             load.stop.set()
             loop.join(timeout=15)
@@ -125,10 +151,23 @@ def test_an_update_under_load_fails_no_request_and_a_failed_update_never_serves(
         assert third.status == "FAILED"
         assert third.diagnosis is not None and third.diagnosis.category == "unhealthy", third.diagnosis
         assert not load.failed(), load.failed()[:5]
-        assert set(load.greetings(since=before_third)) == {"version two"}
+        assert set(load.greetings(since=before_third, until=before_fourth)) == {"version two"}
+
+        # Then the fourth is stopped and ends FAILED once the second serves alone again, no request failed
+        assert cancelled == [fourth.deployment_id]
+        fourth = deployments.get(ddb, table, fourth.deployment_id)
+        assert fourth.status == "FAILED" and "HiveMind.Cancelled" in (fourth.error or ""), fourth.error
+        assert "restored the previous version" in (fourth.error or "")
+        assert not load.failed(), load.failed()[:5]
+        assert set(load.greetings(since=before_fourth)) <= {"version two", "version four"}
+        assert load.greetings()[-1] == "version two"
         description = stacks.describe(aws.client("cloudformation"), second.stack_id)
         assert stacks.tags(description)[stacks.DEPLOYMENT_TAG] == second.deployment_id
-        assert stacks.info(description).outputs["InstanceId"] == second.outputs["InstanceId"]
+        outputs = stacks.info(description).outputs
+        assert (outputs["Release"], outputs["InstanceId"]) == (second.deployment_id, second.outputs["InstanceId"])
+        group = outputs["TargetGroupArn"]
+        serving = aws.client("elbv2").describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        assert [t["Target"]["Id"] for t in serving] == [second.outputs["InstanceId"]]
         print(f"\n{len(load.seen)} requests, {len(load.failed())} failed")
 
 

@@ -84,13 +84,15 @@ def git_server(tmp_path_factory):
 
 
 def test_head_branch_and_commit_are_fetched_as_plain_trees(git_server, tmp_path):
-    base, first, _ = git_server
-    head = fetch_git(f"{base}/app.git", "HEAD", tmp_path / "head", allow_loopback=True)
+    base, first, second = git_server
+    head, stable, pinned = tmp_path / "head", tmp_path / "stable", tmp_path / "pinned"
+    head_commit = fetch_git(f"{base}/app.git", "HEAD", head, allow_loopback=True)
     assert "3100" in (head / "server.js").read_text() and not (head / ".git").exists()
-    stable = fetch_git(f"{base}/app.git", "stable", tmp_path / "stable", allow_loopback=True)
+    assert fetch_git(f"{base}/app.git", "stable", stable, allow_loopback=True) == first
     assert "3000" in (stable / "server.js").read_text()
-    pinned = fetch_git(f"{base}/app.git", first, tmp_path / "pinned", allow_loopback=True)
+    assert fetch_git(f"{base}/app.git", first, pinned, allow_loopback=True) == first
     assert "3000" in (pinned / "server.js").read_text()
+    assert head_commit == second
 
 
 def test_bad_git_sources_are_clear_errors(git_server, tmp_path):
@@ -162,7 +164,8 @@ def test_only_public_addresses_are_fetched_from(git_server, tmp_path):
         with pytest.raises(SourceError, match=re.escape(reason)):
             fetch_git(url, "HEAD", tmp_path / f"r{index}")
     # redirects: within the host followed, to another host refused (even one that is allowed)
-    same = fetch_git(f"{base}/same.git", "HEAD", tmp_path / "same", allow_loopback=True)
+    same = tmp_path / "same"
+    fetch_git(f"{base}/same.git", "HEAD", same, allow_loopback=True)
     assert (same / "server.js").is_file()
     with pytest.raises(SourceError, match="only redirects to the same host"):
         fetch_git(f"{base}/moved.git", "HEAD", tmp_path / "moved", allow_loopback=True)

@@ -102,7 +102,7 @@ def test_an_execution_that_ended_badly_marks_the_record_and_removes_its_stack(hi
     event = _execution_ended("TIMED_OUT", error="States.Timeout", cause=None)
     ddb = clients.client("dynamodb")
     outcome = on_execution_ended(event, cfn=cfn, ddb=ddb, settings=hivemind, delete_timeout_s=5)
-    assert outcome == "marked FAILED, deleted stack (DELETE_COMPLETE)"
+    assert outcome == "deleted stack (DELETE_COMPLETE), marked FAILED"  # marked last: then the app is as it was
     record = deployments.get(ddb, hivemind.deployments_table, "d-1")
     assert record.status == "FAILED" and "TIMED_OUT" in record.error and "States.Timeout" in record.error
     assert _stacks(cfn) == []

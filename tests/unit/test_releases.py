@@ -84,3 +84,13 @@ def test_references_reads_ref_getatt_and_sub_but_not_escaped_text():
         "x": [{"Fn::GetAtt": ["D", "GroupId"]}, {"Fn::GetAtt": "E.Arn"}],
     }
     assert releases.references(value) == {"A", "B", "C", "D", "E"}
+
+
+def test_a_plan_digest_is_what_it_decided_not_where_its_source_lies():
+    first = plan(source_bundle="s3://a/deployments/d-1/source.zip", environment={"GREETING": "one"})
+    moved = first.model_copy(update={"source_bundle": "s3://a/deployments/d-2/source.zip", "source_digest": "ab"})
+    other_value = first.model_copy(update={"environment": {"GREETING": "two"}})
+    bigger = first.model_copy(update={"instance_type": "t3.small"})
+    more = first.model_copy(update={"environment": {"GREETING": "one", "MORE": "x"}})
+    assert first.digest() == moved.digest() == other_value.digest()  # values are secret: names count
+    assert len({first.digest(), bigger.digest(), more.digest()}) == 3

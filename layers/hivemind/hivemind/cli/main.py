@@ -13,8 +13,9 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -23,6 +24,9 @@ from rich.table import Table
 
 from hivemind.errors import HiveMindError
 from hivemind.local.faults import FAULTS, STEPS
+
+if TYPE_CHECKING:
+    from hivemind.models import DeploymentRecord
 
 app = typer.Typer(
     add_completion=False,
@@ -205,7 +209,8 @@ def _plan(source: str, app_name: str | None, overrides: dict[str, Any], ref: str
         git = GitSource(url=source, ref=ref)
         name = app_name or default_app_name(Path(source.rstrip("/").removesuffix(".git")))
         with tempfile.TemporaryDirectory(prefix="hivemind-git-") as tmp:
-            root = fetch_git(git.url, git.ref, Path(tmp) / "src", public_only=False)  # for the user, on their machine
+            root = Path(tmp) / "src"
+            fetch_git(git.url, git.ref, root, public_only=False)  # for the user, on their machine
             return make_plan(root, app_name=name, overrides=PlanOverrides(**overrides))
     except ValidationError as exc:
         raise _fail(_validation_message(exc)) from None
@@ -545,32 +550,99 @@ def list_(
         r = _record(values)
         by = (r.created_by or "-").rsplit("/", 1)[-1]
         rows.append((r.deployment_id, r.app_name, r.status, f"{r.created_at:%Y-%m-%d %H:%M}", by, r.url or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out.print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), markup=False)
+    _print_table(rows)
     if found.get("next_token"):
         out.print(f"more: --next-token {found['next_token']}", markup=False)
 
 
 @app.command()
 def history(
-    deployment_id: Annotated[str, typer.Argument(metavar="ID")],
+    target: Annotated[str, typer.Argument(metavar="APP|ID", help="an app name (its releases) or a deployment id")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
 ) -> None:
-    """A deployment's execution history, as the Step Functions console shows it: each state, each
-    failure with its error and cause, the end."""
+    """An app's releases, newest first (deployment, outcome, commit, plan digest, the one
+    serving); or a deployment's execution history, as the Step Functions console shows it."""
     api = _api(endpoint)
     try:
-        found = api.call("GET", f"/deployments/{deployment_id}/history")
+        if not target.startswith("d-"):
+            return _releases(api, target, as_json=as_json)
+        found = api.call("GET", f"/deployments/{target}/history")
     except HiveMindError as exc:
         raise _fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(found))
-        return
+        return None
     for line in found:
         detail = f"  {line['detail']}" if line["detail"] else ""
         out.print(f"{line['time'][11:23]}  {line['event']:<24} {line['state']}{detail}".rstrip(), markup=False)
+    return None
+
+
+def _releases(api: Any, app_name: str, *, as_json: bool) -> None:
+    """Every deployment of an app (all pages), newest first, the serving one marked."""
+    records: list[DeploymentRecord] = []
+    query: dict[str, Any] = {"app": app_name, "limit": 100}
+    while True:
+        page = api.call("GET", "/deployments", query=query)
+        records += [_record(values) for values in page["deployments"]]
+        if not page.get("next_token"):
+            break
+        query["next_token"] = page["next_token"]
+    if not records:
+        raise HiveMindError(f"no deployments of app {app_name}")
+    serving = _serving(records)
+    if as_json:
+        rows = [
+            {
+                "deployment_id": r.deployment_id,
+                "status": r.status,
+                "created_at": r.created_at.isoformat(),
+                "commit": r.commit,
+                "plan_digest": r.plan_digest,
+                "source_digest": r.source_digest,
+                "serving": r.deployment_id == serving,
+                "rollback_of": r.rollback_of,
+                "redeploy_of": r.redeploy_of,
+            }
+            for r in records
+        ]
+        out.print_json(json.dumps(rows))
+        return
+    table = [("DEPLOYMENT", "STATUS", "CREATED (UTC)", "COMMIT", "PLAN", "SOURCE", "")]
+    for r in records:
+        note = "serving" if r.deployment_id == serving else ""
+        if r.rollback_of or r.redeploy_of:
+            again = f"rolls back {r.rollback_of}" if r.rollback_of else f"again: {r.redeploy_of}"
+            note = f"{note}, {again}" if note else again
+        table.append(
+            (
+                r.deployment_id,
+                r.status,
+                f"{r.created_at:%Y-%m-%d %H:%M}",
+                (r.commit or "-")[:12],
+                r.plan_digest or "-",
+                (r.source_digest or "-")[:12],
+                note,
+            )
+        )
+    _print_table(table)
+
+
+def _serving(records: Sequence[DeploymentRecord]) -> str | None:
+    """The release an app serves: its newest that succeeded, unless the app was destroyed since."""
+    for record in records:  # newest first
+        if record.status in ("DELETED", "DELETING"):
+            return None
+        if record.status == "SUCCEEDED":
+            return record.deployment_id
+    return None
+
+
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), markup=False)
 
 
 @app.command()
@@ -590,23 +662,63 @@ def report(
 
 @app.command()
 def rollback(
-    deployment_id: Annotated[str, typer.Argument(metavar="ID", help="the deployment to undo")],
+    target: Annotated[str, typer.Argument(metavar="ID|APP", help="the deployment to undo, or an app")],
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="ID", help="with an app: the release to deploy again")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="follow the roll back to its end")] = True,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     reports_dir: Annotated[Path, typer.Option(help="where reports are written")] = Path(".hivemind/reports"),
     timeout: Annotated[float, typer.Option(help="seconds to wait")] = 600,
     endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
 ) -> None:
-    """Deploy again exactly what the app ran before ID (its last good deployment's source and settings)."""
+    """Deploy again exactly what the app ran before ID (its last good deployment's source and
+    settings); or, with APP --to ID, that earlier release of the app (see `hivemind history APP`);
+    or, with APP alone, what it ran before its newest deployment."""
     api = _api(endpoint)
     try:
-        started = api.call("POST", f"/deployments/{deployment_id}/rollback")
-        err.print(f"deployment {started['deployment_id']} rolls back {deployment_id}")
+        if to is not None:
+            release = _record(api.call("GET", f"/deployments/{to}"))
+            if release.app_name != target:
+                raise HiveMindError(f"deployment {to} is a release of app {release.app_name}, not of {target}")
+            started = api.call("POST", f"/deployments/{to}/redeploy")
+            err.print(f"deployment {started['deployment_id']} deploys {target}'s release {to} again")
+        else:
+            undo = target if target.startswith("d-") else _newest(api, target)
+            started = api.call("POST", f"/deployments/{undo}/rollback")
+            if started["deployment_id"] == undo:  # it was under way: cancelled, not redeployed
+                err.print(f"deployment {undo} was under way: stopped; the app goes back to what it ran before")
+                if wait:
+                    _cancelled(api, undo, as_json=as_json, timeout_s=timeout)
+                return
+            err.print(f"deployment {started['deployment_id']} rolls back {undo}")
         if not wait:
             return
         _end_of(api, started["deployment_id"], as_json=as_json, reports_dir=reports_dir, timeout_s=timeout)
     except HiveMindError as exc:
         raise _fail(str(exc)) from None
+
+
+def _cancelled(api: Any, deployment_id: str, *, as_json: bool, timeout_s: float) -> None:
+    """Follow a cancelled deployment until the Medic has put its app back (its record ends FAILED)."""
+    from hivemind.cli.remote import follow
+
+    final = follow(api, deployment_id, until=lambda r: r["status"] not in _ACTIVE, on_step=None, timeout_s=timeout_s)
+    record = _record(final)
+    if as_json:
+        sys.stdout.write(record.model_dump_json(indent=2) + "\n")
+    else:
+        err.print(f"deployment {deployment_id} {record.status}: {record.error}", markup=False)
+    escalated = record.diagnosis.escalation if record.diagnosis else None
+    if escalated:
+        raise _fail(f"the app could not be put back: {escalated}")
+
+
+def _newest(api: Any, app_name: str) -> str:
+    found = api.call("GET", "/deployments", query={"app": app_name, "limit": 1})["deployments"]
+    if not found:
+        raise HiveMindError(f"no deployments of app {app_name}")
+    return str(found[0]["deployment_id"])
 
 
 @app.command()

@@ -54,6 +54,7 @@ def install_patches() -> None:
     stepfunctions._patch_state_machines_from_cloudformation()
     stepfunctions._patch_send_task_failure_cause()
     stepfunctions._patch_execution_events()
+    stepfunctions._patch_stop_execution_reason()
     clock._patch_time()
     dynamodb.patch_atomic_writes()
     install_throttle()

@@ -1,7 +1,8 @@
 """Step Functions: HiveMind's state machine runs on moto's ASL engine, as AWS runs it.
 
 moto's CloudFormation creates state machines in the backend that does not execute ASL, drops
-SendTaskFailure's `cause`, and publishes no Execution Status Change events; here each is fixed.
+SendTaskFailure's `cause` and StopExecution's `error` and `cause`, and publishes no Execution
+Status Change events; here each is fixed.
 """
 
 from __future__ import annotations
@@ -53,12 +54,61 @@ def _patch_execution_events() -> None:
             _state.in_flight += 1
         try:
             original(self)
+            _keep_stop_reason(self.execution)
             _publish_execution_ended(self.execution)
         finally:
             with _state.lock:
                 _state.in_flight -= 1
 
     BaseExecutionWorkerCommunication.terminated = terminated
+
+
+def _patch_stop_execution_reason() -> None:
+    """moto's StopExecution passes neither `error` nor `cause` on to the execution it stops."""
+    from moto.core.utils import utcnow
+    from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+    from moto.stepfunctions.models import StateMachine
+
+    def stop_execution(self: Any, execution_arn: str, error: str = "", cause: str = "") -> Any:
+        execution = next((x for x in self.executions if x.execution_arn == execution_arn), None)
+        if not execution:
+            raise ExecutionDoesNotExist("Execution Does Not Exist: '" + execution_arn + "'")
+        execution.stop(stop_date=utcnow(), error=error, cause=cause)
+        return execution
+
+    from moto.stepfunctions.models import StepFunctionBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def backend_stop(self: Any, execution_arn: str, error: str = "", cause: str = "") -> Any:
+        self._validate_execution_arn(execution_arn)
+        return self._get_state_machine_for_execution(execution_arn).stop_execution(execution_arn, error, cause)
+
+    original_response = StepFunctionResponse.stop_execution
+
+    def respond(self: Any) -> Any:
+        if not _state.active:
+            return original_response(self)
+        from moto.core.responses import ActionResult
+
+        execution = self.stepfunction_backend.stop_execution(
+            self._get_param("executionArn"), self._get_param("error") or "", self._get_param("cause") or ""
+        )
+        return ActionResult({"stopDate": execution.stop_date})
+
+    StateMachine.stop_execution = stop_execution
+    StepFunctionBackend.stop_execution = backend_stop
+    StepFunctionResponse.stop_execution = respond
+
+
+def _keep_stop_reason(execution: Any) -> None:
+    """moto drops the `error` and `cause` given to StopExecution; AWS's DescribeExecution (and the
+    ABORTED execution's history) keeps them."""
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    ended = execution.exec_worker.env.program_state() if execution.exec_worker else None
+    if isinstance(ended, ProgramStopped):
+        execution.error = execution.error or ended.error
+        execution.cause = execution.cause or ended.cause
 
 
 def _publish_execution_ended(execution: Any) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from hivemind.aws import artifacts, deployments, leftovers, stacks, targets
 from hivemind.aws.clients import client
-from hivemind.errors import DeploymentNotFound
+from hivemind.errors import DeploymentNotFound, HiveMindError
 from hivemind.medic.categories import KINDS
 from hivemind.medic.diagnose import diagnose_error, diagnose_events, diagnose_stack, failures
 from hivemind.models import (
@@ -16,12 +20,15 @@ from hivemind.models import (
     Diagnosis,
     Evidence,
     MedicDecision,
+    StackInfo,
     WorkflowState,
 )
 from hivemind.models.events import ExecutionStatusChange, StackStatusChange
 from hivemind.observability import logger
 from hivemind.settings import Settings
+from hivemind.templating import releases
 from hivemind.templating.cost import estimate
+from hivemind.workflow import target as target_step
 from hivemind.workflow.report import error_message
 from hivemind.workflow.stack import settle
 
@@ -274,6 +281,7 @@ def _restore(
             next_attempt=state.attempt,
             fix="the update failed and no previous template was kept; redeploy the last good version",
         )
+    _serve_previous_first(state, record, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=timeout_s)
     url = artifacts.https_url(settings.artifacts_bucket, record.previous_template_key, settings.region)
     tags = {stacks.DEPLOYMENT_TAG: previous, "hivemind:app": state.request.app_name, "hivemind:managed-by": "hivemind"}
     stacks.update(
@@ -295,15 +303,76 @@ def _restore(
             next_attempt=state.attempt,
             fix=f"restoring the previous version left the stack {final}; see its events",
         )
-    port = state.target.port if state.target else (state.plan.port if state.plan else 80)
-    targets.register(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"], port)
-    targets.deregister_others(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"])
+    group, serving = outputs["TargetGroupArn"], outputs["InstanceId"]
+    registered = {t["Id"]: int(t["Port"]) for t in targets.registered(elbv2, group)}
+    port = registered.get(serving) or _previous_port(state, record, settings)
+    if serving not in registered:  # it was drained already: it serves again before the others leave
+        targets.register(elbv2, group, serving, port)
+    _wait_healthy(elbv2, group, serving, port, timeout_s=min(timeout_s, RESTORED_HEALTHY_S))
+    targets.deregister_others(elbv2, group, serving)
     return MedicDecision(
         action="rollback",
         diagnosis=diagnosis,
         next_attempt=state.attempt,
         fix=f"restored the previous version ({previous}) of the stack",
     )
+
+
+# how long a restored release that had been drained may take to be healthy again (the target
+# group's 2 checks, 15 s apart, and a margin) before the new one is deregistered anyway
+RESTORED_HEALTHY_S = 90.0
+
+
+def _serve_previous_first(
+    state: WorkflowState, record: DeploymentRecord, *, cfn: Any, elbv2: Any, settings: Settings, timeout_s: float
+) -> None:
+    """When the previous release's instance is still in the stack (kept beside the new one), it
+    alone takes requests before the restore deletes the new one: registered again if it was
+    drained, healthy, then the new one deregistered and drained (an instance deleted while it
+    still takes requests fails them)."""
+    assert state.stack is not None
+    if not record.previous_deployment_id:
+        return
+    logical_id = f"WebInstance{releases.suffix(record.previous_deployment_id)}"
+    try:
+        found = cfn.describe_stack_resources(StackName=state.stack.stack_id, LogicalResourceId=logical_id)
+    except ClientError:
+        return  # not in the stack: the previous release was not kept beside this one
+    instance_id = next((r.get("PhysicalResourceId") for r in found["StackResources"]), None)
+    description = stacks.describe(cfn, state.stack.stack_id)
+    group = stacks.info(description).outputs.get("TargetGroupArn") if description else None
+    if not instance_id or not group:
+        return
+    registered = {t["Id"]: int(t["Port"]) for t in targets.registered(elbv2, group)}
+    port = registered.get(instance_id) or _previous_port(state, record, settings)
+    if instance_id not in registered:
+        targets.register(elbv2, group, instance_id, port)
+    if not _wait_healthy(elbv2, group, instance_id, port, timeout_s=min(timeout_s, RESTORED_HEALTHY_S)):
+        return  # the new one keeps serving until the restore replaces it: better than nothing serving
+    if targets.deregister_others(elbv2, group, instance_id):
+        target_step.pause(min(float(targets.deregistration_delay_s(elbv2, group)), timeout_s))
+
+
+def _previous_port(state: WorkflowState, record: DeploymentRecord, settings: Settings) -> int:
+    """The app port of the release being restored: its plan's, else this deployment's."""
+    if record.previous_deployment_id:
+        try:
+            s3 = client("s3", settings.region)
+            key = artifacts.key(record.previous_deployment_id, "plan.json")
+            return int(json.loads(artifacts.get_bytes(s3, settings.artifacts_bucket, key))["port"])
+        except (HiveMindError, KeyError, ValueError, TypeError):
+            pass
+    return state.target.port if state.target else (state.plan.port if state.plan else 80)
+
+
+def _wait_healthy(elbv2: Any, group: str, instance_id: str, port: int, *, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if targets.health(elbv2, group, instance_id, port).state == "healthy":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        target_step.pause(5.0)  # scaled by the local runtime, like Wait for healthy target's looks
 
 
 def _delete(state: WorkflowState, cfn: Any, settings: Settings, timeout_s: float) -> str:
@@ -382,10 +451,19 @@ def _deletion_ended(deployment_id: str, status: str, reason: str, ddb: Any, sett
 
 
 def on_execution_ended(
-    event: ExecutionStatusChange, *, cfn: Any, ddb: Any, settings: Settings, delete_timeout_s: float = 840
+    event: ExecutionStatusChange,
+    *,
+    cfn: Any,
+    ddb: Any,
+    settings: Settings,
+    elbv2: Any = None,
+    sfn: Any = None,
+    delete_timeout_s: float = 840,
 ) -> str:
     """An execution ended FAILED, TIMED_OUT or ABORTED: whatever path it took, its record ends
-    FAILED and its stack does not outlive it. Idempotent (a no-op after a normal failure)."""
+    FAILED, a stack it created does not outlive it, and a stack it updated serves the previous
+    version again (an update stopped by `hivemind rollback ID`, a cancel). Idempotent (a no-op
+    after a normal failure, whose Medic already did all this)."""
     detail = event.detail
     if detail.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
         return "ignored"  # the rule sends only these; anything else never tears an app down
@@ -396,18 +474,9 @@ def on_execution_ended(
     if record.status == "SUCCEEDED":
         return "ignored"  # the record, not the event, says how the deployment ended
     actions = []
-    if record.status not in TERMINAL_STATUSES:
-        reason = ": ".join(p for p in (detail.error, detail.cause) if p) or "no cause given"
-        deployments.update(
-            ddb,
-            settings.deployments_table,
-            record.deployment_id,
-            status="FAILED",
-            error=f"the workflow ended {detail.status}: {reason}",
-        )
-        actions.append("marked FAILED")
     description = stacks.describe(cfn, record.stack_id) if record.stack_id else None
     owned = description is not None and stacks.tags(description).get(stacks.DEPLOYMENT_TAG) == record.deployment_id
+    escalation = None
     if (
         description is not None
         and owned
@@ -418,6 +487,32 @@ def on_execution_ended(
             cfn, description["StackId"], token=f"medic-{record.deployment_id}-end", timeout_s=delete_timeout_s
         )
         actions.append(f"deleted stack ({final})")
+    elif description is not None and owned and record.stack_operation == "update" and elbv2 is not None:
+        # an update under way finishes (or rolls back) first: CloudFormation takes no other change meanwhile
+        status = stacks.wait_settled(cfn, description["StackId"], timeout_s=delete_timeout_s)
+        state = WorkflowState(
+            deployment_id=record.deployment_id,
+            request=record.request,
+            stack=StackInfo(stack_name=description["StackName"], stack_id=description["StackId"], status=status),
+        )
+        why = Diagnosis(category="unknown", summary=f"the workflow ended {detail.status}")
+        decision = _restore(state, record, why, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=delete_timeout_s)
+        actions.append(decision.fix or decision.action)
+        escalation = decision.fix if decision.action == "escalate" else None
+    if record.status not in TERMINAL_STATUSES:  # last: a FAILED record means the app is back as it was
+        error, cause = detail.error, detail.cause
+        if not (error or cause) and sfn is not None:  # StopExecution's reason: the execution keeps it
+            described = sfn.describe_execution(executionArn=detail.execution_arn)
+            error, cause = described.get("error"), described.get("cause")
+        reason = ": ".join(p for p in (error, cause) if p) or "no cause given"
+        done = f"; {', '.join(actions)}" if actions else ""
+        fields: dict[str, Any] = {"status": "FAILED", "error": f"the workflow ended {detail.status}: {reason}{done}"}
+        if escalation:
+            fields["diagnosis"] = Diagnosis(
+                category="unknown", summary=f"the workflow ended {detail.status}", escalation=escalation
+            ).model_dump(mode="json")
+        deployments.update(ddb, settings.deployments_table, record.deployment_id, **fields)
+        actions.append("marked FAILED")
     outcome = ", ".join(actions) or "nothing left to do"
     logger.info("execution ended", extra={"status": detail.status, "outcome": outcome})
     return outcome

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,6 +78,8 @@ class DeploymentPlan(BaseModel):
     )
     secrets: dict[str, str] = Field(default_factory=dict, description="env var -> ssm:/... or secretsmanager:...")
     source_bundle: str | None = Field(default=None, description="s3://bucket/key of the source the instance fetches")
+    source_commit: str | None = Field(default=None, description="the git or CodeCommit commit the source is")
+    source_digest: str | None = Field(default=None, description="sha256 of the source bundle's bytes")
     evidence: list[Evidence] = Field(default_factory=list)
     warnings: list[str] = Field(
         default_factory=list, description="what may keep the app from working once deployed, and where it was read"
@@ -85,3 +89,15 @@ class DeploymentPlan(BaseModel):
     def why(self, field: str) -> Evidence | None:
         """The evidence recorded for a field, if any."""
         return next((e for e in self.evidence if e.field == field), None)
+
+    def digest(self) -> str:
+        """What the plan decided, as 12 hex digits: two releases with the same digest build and run
+        the same way (language, runtime, commands, port, health path, size, the environment's and
+        secrets' names); the evidence, the cost and where the source lies do not count."""
+        decided = self.model_dump(
+            mode="json",
+            exclude={"evidence", "warnings", "cost", "source_bundle", "source_commit", "source_digest"},
+        )
+        for names in ("environment", "environment_refs", "secrets"):
+            decided[names] = sorted(decided[names])  # names only: values are secret or per deployment
+        return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:12]

@@ -48,6 +48,10 @@ class DeploymentRecord(BaseModel):
     updated_at: datetime
     created_by: str | None = Field(default=None, description="the principal that asked for it (API: the caller's ARN)")
     rollback_of: str | None = Field(default=None, description="the deployment this one rolls back")
+    redeploy_of: str | None = Field(default=None, description="the earlier release this one deploys again")
+    commit: str | None = Field(default=None, description="the git or CodeCommit commit deployed")
+    source_digest: str | None = Field(default=None, description="sha256 of the source bundle deployed")
+    plan_digest: str | None = Field(default=None, description="what the plan decided (DeploymentPlan.digest)")
     execution_arn: str | None = None
     stack_name: str | None = None
     stack_id: str | None = None

@@ -134,10 +134,10 @@ def fetch_git(
     allow_loopback: bool = False,
     hosts: tuple[str, ...] = (),
     public_only: bool = True,
-) -> Path:
+) -> str:
     """Clone `url` at `ref` (HEAD, a branch or tag: shallow; a full commit id: then reset) into
     dest, from public addresses only (`guarded_pool`) unless `public_only` is False (the CLI,
-    fetching for its user on the user's own machine)."""
+    fetching for its user on the user's own machine); the commit id it fetched."""
     from dulwich import porcelain
     from dulwich.client import HTTPProxyUnauthorized, HTTPUnauthorized
     from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
@@ -162,6 +162,7 @@ def fetch_git(
                 porcelain.reset(repo, "hard", commit)
             except KeyError as exc:
                 raise SourceError(f"commit {commit} not found in {url}") from exc
+        fetched = repo.head().decode()
         repo.close()
     except Refused as exc:
         raise SourceError(f"refused to fetch {url}: {exc}") from None
@@ -184,7 +185,7 @@ def fetch_git(
         raise SourceError(f"{url} at {ref} is {size_text(size)}, over the {size_text(max_bytes)} limit")
     if not any(dest.iterdir()):
         raise SourceError(f"{url} at {ref} is empty")
-    return dest
+    return fetched
 
 
 def fetch_codecommit(

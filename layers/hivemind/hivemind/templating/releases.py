@@ -16,6 +16,7 @@ stack is updated once more with only the new release (`without_others`).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -126,3 +127,35 @@ def without_others(template: dict[str, Any], release_id: str) -> tuple[dict[str,
     used = set().union(*(references(r) for r in resources.values()), references(template.get("Outputs", {})))
     parameters = {k: v for k, v in template.get("Parameters", {}).items() if k in used}
     return {**template, "Resources": resources, "Parameters": parameters}, others
+
+
+def same_instance(template: dict[str, Any], release_id: str, previous: dict[str, Any], serving_id: str) -> bool:
+    """Whether release `release_id` of `template` would run exactly what `serving_id` of `previous`
+    runs: the same resources, properties and user data, but for their tags, their metadata and
+    their suffix. (Whether their source bundles hold the same bytes is the caller's to check.)"""
+
+    def normal(resources: dict[str, Any], own: str) -> str:
+        kept = {
+            lid.removesuffix(suffix(own)): {
+                **{k: v for k, v in r.items() if k not in ("Metadata", "Properties")},
+                "Properties": {k: v for k, v in r.get("Properties", {}).items() if k != "Tags"},
+            }
+            for lid, r in resources.items()
+        }
+        return json.dumps(kept, sort_keys=True).replace(suffix(own), "<release>")
+
+    new, old = resources_of(template, release_id), resources_of(previous, serving_id)
+    return bool(new) and normal(new, release_id) == normal(old, serving_id)
+
+
+def in_place(template: dict[str, Any], release_id: str, serving_id: str) -> dict[str, Any]:
+    """`template` without its own release, its outputs naming release `serving_id` instead (to be
+    carried beside it, `carry`): an update that changes only what the releases share."""
+    old, new = suffix(serving_id), suffix(release_id)
+    resources = {lid: r for lid, r in template["Resources"].items() if release_of(r) != release_id}
+    outputs = json.loads(json.dumps(template.get("Outputs", {})).replace(f"WebInstance{new}", f"WebInstance{old}"))
+    outputs["Release"] = {**outputs.get("Release", {}), "Value": serving_id}
+    kept = {**template, "Resources": resources, "Outputs": outputs}
+    used = set().union(*(references(r) for r in resources.values()), references(outputs))
+    kept["Parameters"] = {k: v for k, v in template.get("Parameters", {}).items() if k in used}
+    return kept

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
     or CodeCommit source is bundled into the artifacts bucket, where the instance fetches it."""
     source = state.request.source
     limit = settings.max_source_bytes
+    commit: str | None = None
     with tempfile.TemporaryDirectory(prefix="hivemind-src-") as tmp:
         root = Path(tmp) / "src"
         if isinstance(source, S3Source):
@@ -39,7 +41,7 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
                 bundle_uri = f"s3://{settings.artifacts_bucket}/{key}"
         else:
             if isinstance(source, GitSource):
-                fetch_git(
+                commit = fetch_git(
                     source.url,
                     source.ref,
                     root,
@@ -54,13 +56,15 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
                         "stack's TrackedRepositories parameter"
                     )
                 fetch_codecommit(codecommit, source.repository, source.commit, root, max_bytes=limit)
+                commit = source.commit
             else:
                 raise SourceError(f"source type '{source.type}' cannot be fetched here")
+            data = bundle_directory(root, max_bytes=limit)
             key = artifacts.put(
                 s3,
                 settings.artifacts_bucket,
                 artifacts.key(state.deployment_id, "source.zip"),
-                bundle_directory(root, max_bytes=limit),
+                data,
                 "application/zip",
             )
             bundle_uri = f"s3://{settings.artifacts_bucket}/{key}"
@@ -76,7 +80,8 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
         missing = missing_secret(plan, root)
         if missing:
             raise PlanError(missing)
-    plan = plan.model_copy(update={"cost": estimate(plan)})
+    digest = hashlib.sha256(data).hexdigest()
+    plan = plan.model_copy(update={"cost": estimate(plan), "source_commit": commit, "source_digest": digest})
     assert plan.cost is not None
     refusal = instance_type_refusal(plan.instance_type, settings, plan.cost.monthly_usd if plan.cost.complete else None)
     if refusal:

@@ -121,5 +121,8 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         health=health.model_dump(mode="json") if health else None,
         qa=[c.model_dump(mode="json") for c in qa],
         not_rehearsed=report.not_rehearsed,
+        commit=state.plan.source_commit if state.plan else None,
+        source_digest=state.plan.source_digest if state.plan else None,
+        plan_digest=state.plan.digest() if state.plan else None,
     )
     return ReportResult(deployment_id=state.deployment_id, status=payload.outcome, report_key=key, url=url)

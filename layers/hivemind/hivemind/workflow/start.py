@@ -33,6 +33,7 @@ def start_deployment(
     deployment_id: str | None = None,
     created_by: str | None = None,
     rollback_of: str | None = None,
+    redeploy_of: str | None = None,
     ssm: Any = None,
 ) -> DeploymentRecord:
     """Take the app (one active deployment per app; only its owner or an admin may change it),
@@ -63,6 +64,7 @@ def start_deployment(
         updated_at=created,
         created_by=created_by,
         rollback_of=rollback_of,
+        redeploy_of=redeploy_of,
     )
     try:
         deployments.put_new(ddb, settings.deployments_table, record)
