@@ -405,9 +405,13 @@ def _plain(status: int, code: str, message: str, event: dict[str, Any], field: s
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+# the deployment a request is about is the correlation id (a new one's is set once it exists);
+# API Gateway's request id, which every error body names, is in every line too
+@logger.inject_lambda_context(correlation_id_path="pathParameters.deployment_id || requestContext.requestId")
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if isinstance(event, dict):
+        logger.append_keys(api_request_id=(event.get("requestContext") or {}).get("requestId"))
     try:
         refused = _refused(event)
         if refused is not None:

@@ -11,7 +11,9 @@ from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
 
 
-@logger.inject_lambda_context(correlation_id_path="deployment_id")
+# the workflow's state names the deployment; an execution's end event names it as the execution's
+# name; a stack-status event names only the stack (on_stack_event reads the deployment off its tag)
+@logger.inject_lambda_context(correlation_id_path="deployment_id || detail.name")
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> Any:
     settings = get_settings()

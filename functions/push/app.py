@@ -6,7 +6,7 @@ from hivemind.aws.clients import client
 from hivemind.models import CodeCommitPush
 from hivemind.observability import logger, tracer
 from hivemind.settings import get_settings
-from hivemind.workflow.push import deploy_push
+from hivemind.workflow.push import deploy_push, deployment_id_for
 
 
 @logger.inject_lambda_context
@@ -14,6 +14,7 @@ from hivemind.workflow.push import deploy_push
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     push = CodeCommitPush.model_validate(event)
+    logger.set_correlation_id(deployment_id_for(push))  # the deployment this push starts (or started)
     outcome = deploy_push(
         push,
         branch=settings.tracked_branch,

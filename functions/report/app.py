@@ -6,13 +6,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from hivemind.aws.clients import client
 from hivemind.models import ReportInput
-from hivemind.observability import logger, metrics, tracer
+from hivemind.observability import OUTCOME_METRICS, count, logger, tracer
 from hivemind.settings import get_settings
 from hivemind.workflow.report import write_report
 
 
 @logger.inject_lambda_context(correlation_id_path="state.deployment_id")
-@metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
@@ -24,5 +23,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sfn=client("stepfunctions", settings.region),
         settings=settings,
     )
-    metrics.add_metric(name=f"Deployments{result.status.title()}", unit=MetricUnit.Count, value=1)
+    app = payload.state.request.app_name
+    count(OUTCOME_METRICS[result.status], app=app)
+    if result.duration_s is not None:
+        count("DeploymentSeconds", value=result.duration_s, unit=MetricUnit.Seconds, app=app)
     return result.model_dump(mode="json")

@@ -55,6 +55,10 @@ def test_example_app_deploys_to_succeeded(deploy, example, language, framework, 
     assert report["plan"]["cost"]["monthly_usd"] > 0
     assert stacks == [f"hivemind-{example}"]
     assert not [f for f in report["findings"] if f["severity"] == "error"]
+    # the app's alarms, each saying what it means and that it tells HiveMind's AlarmTopic
+    alarms = {a.split(":", 1)[0]: a for a in report["alarms"]}
+    assert {"LoadBalancer5xxAlarm", "App5xxAlarm", "UnhealthyHostsAlarm", "ResponseTimeAlarm"} < set(alarms)
+    assert all(":sns:" in a and "AlarmTopic" in a for a in alarms.values()), alarms
 
 
 # what those frameworks refuse to start without (on AWS these would be --secret references)

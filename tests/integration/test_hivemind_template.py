@@ -103,6 +103,45 @@ def test_every_log_group_expires_and_every_function_logs_to_one_and_event_rules_
 
 
 @pytest.mark.slow
+def test_hiveminds_own_signals_alarms_dead_letters_dashboard_and_no_traced_responses():
+    template, _ = translate_template(ROOT, "s3://code/placeholder.zip")
+    resources = template["Resources"]
+    # every EventBridge rule (patterns and schedules) keeps what it could not deliver
+    rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    assert len(rules) == 5 and all("DeadLetterConfig" in r["Properties"]["Targets"][0] for r in rules)
+    queues = {k for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    alarms = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {
+        "DeploymentsFailingAlarm",
+        "DeploymentsTimedOutAlarm",
+        "StuckDeploymentAlarm",
+        "FunctionErrorsAlarm",
+        "DeadLettersAlarm",
+        "PushDeadLettersAlarm",
+    }
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+    watched = {
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for m in alarms["DeadLettersAlarm"]["Metrics"]
+        if "MetricStat" in m
+    }
+    pushes = alarms["PushDeadLettersAlarm"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+    assert watched | {pushes} == queues and resources["PushDeadLettersAlarm"]["Condition"] == "TrackPushes"
+    # the stuck-deployment alarm reads what the reconciler emits, by the same name
+    from hivemind.medic import handle
+
+    assert alarms["StuckDeploymentAlarm"]["MetricName"] == "OldestStackWaitSeconds"
+    assert "OldestStackWaitSeconds" in Path(handle.__file__).read_text()
+    assert "Dashboard" in resources and resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    functions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    assert all(f["Environment"]["Variables"]["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false" for f in functions)
+    # every handler logs with a correlation id, the deployment's wherever the event carries it
+    for handler in sorted((ROOT / "functions").glob("*/app.py")):
+        text = handler.read_text()
+        assert "inject_lambda_context(correlation_id_path=" in text or "set_correlation_id" in text, handler
+
+
+@pytest.mark.slow
 def test_sam_build(tmp_path):
     python = _python313()
     if python is None:

@@ -32,7 +32,8 @@ def test_the_release_owns_its_instance_role_profile_security_group_and_parameter
     owned = releases.resources_of(template, OLD)
     suffix = releases.suffix(OLD)
     assert sorted(owned) == sorted(
-        f"{name}{suffix}" for name in ("WebInstance", "InstanceRole", "InstanceProfile", "InstanceSecurityGroup")
+        f"{name}{suffix}"
+        for name in ("WebInstance", "InstanceRole", "InstanceProfile", "InstanceSecurityGroup", "StatusCheckAlarm")
     )
     assert releases.releases_in(template) == [OLD]
     assert template["Outputs"]["Release"]["Value"] == OLD

@@ -45,3 +45,23 @@ def test_error_message_drops_lambda_stack_traces():
         "StackCreateFailed: WebInstance failed"
     )
     assert error_message(None) is None
+
+
+def test_metrics_have_fixed_names_and_say_which_app_or_action(capsys, monkeypatch):
+    import json
+
+    from hivemind.observability import OUTCOME_METRICS, count
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    count(OUTCOME_METRICS["NOT_REHEARSED"], app="shop")
+    count("MedicActions", action="rollback", category="unhealthy")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for line in lines] == [
+        "DeploymentsNotRehearsed",
+        "MedicActions",
+    ]
+    assert lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "app"]] and lines[0]["app"] == "shop"
+    assert (lines[1]["action"], lines[1]["category"], lines[1]["service"]) == ("rollback", "unhealthy", "hivemind")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # the local runtime: nothing printed
+    count("DeploymentsStarted", app="shop")
+    assert capsys.readouterr().out == ""

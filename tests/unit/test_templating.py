@@ -403,3 +403,28 @@ def test_the_instance_role_is_bounded_by_hiveminds_policy_when_given():
     assert blocking(lint_template(to_yaml(template))) == []
     unbounded = render_template(_plan(), deployment_id="d-1", stack_name="s")  # `hivemind template`'s preview
     assert "PermissionsBoundary" not in release_resource(unbounded, "InstanceRole")["Properties"]
+
+
+def test_the_stack_alarms_on_5xx_unhealthy_targets_slow_answers_and_its_instances_status_checks():
+    topic = "arn:aws:sns:us-east-1:123456789012:hivemind-alarms"
+    template = render_template(_plan(), deployment_id="d-1", stack_name="s", alarm_topic=topic)
+    alarms = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {
+        "LoadBalancer5xxAlarm",
+        "App5xxAlarm",
+        "UnhealthyHostsAlarm",
+        "ResponseTimeAlarm",
+        "StatusCheckAlarmD1",
+    }
+    metrics = {k: (r["Properties"]["Namespace"], r["Properties"]["MetricName"]) for k, r in alarms.items()}
+    assert metrics["UnhealthyHostsAlarm"] == ("AWS/ApplicationELB", "UnHealthyHostCount")
+    assert metrics["StatusCheckAlarmD1"] == ("AWS/EC2", "StatusCheckFailed")
+    status = alarms["StatusCheckAlarmD1"]
+    assert status["Properties"]["Dimensions"] == [{"Name": "InstanceId", "Value": {"Ref": "WebInstanceD1"}}]
+    assert status["Metadata"]["HiveMind"]["Release"] == "d-1", "it goes with its instance"
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}] for a in alarms.values())
+    assert template["Parameters"]["AlarmTopicArn"]["Default"] == topic
+    assert blocking(lint_template(to_yaml(template))) == []
+    # without a topic (the CLI's preview) the alarms are there and tell nobody
+    quiet = render_template(_plan(), deployment_id="d-1", stack_name="s")
+    assert not any("AlarmActions" in r["Properties"] for r in quiet["Resources"].values() if "Alarm" in r["Type"])

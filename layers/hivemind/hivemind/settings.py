@@ -38,6 +38,9 @@ class Settings(BaseModel):
     git_hosts: list[str] = Field(
         default_factory=list, description="the only hosts git sources may come from (GitHosts); empty: any public host"
     )
+    alarm_topic_arn: str | None = Field(
+        default=None, description="HiveMind's AlarmTopic: where apps' alarms go unless a deployment names a topic"
+    )
     git_loopback: bool = Field(
         default=False, description="git sources on 127.0.0.0/8 allowed: the local runtime only (its test git servers)"
     )
@@ -75,6 +78,7 @@ class Settings(BaseModel):
             "git_loopback": "HIVEMIND_LOCAL_GIT_LOOPBACK",
             "max_monthly_usd": "MAX_MONTHLY_USD",
             "instance_role_boundary": "INSTANCE_ROLE_BOUNDARY",
+            "alarm_topic_arn": "ALARM_TOPIC_ARN",
             "tracked_branch": "TRACKED_BRANCH",
         }
         values: dict[str, object] = {f: environ[v] for f, v in names.items() if environ.get(v)}

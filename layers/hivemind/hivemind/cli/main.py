@@ -561,8 +561,10 @@ def history(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
 ) -> None:
-    """An app's releases, newest first (deployment, outcome, commit, plan digest, the one
-    serving); or a deployment's execution history, as the Step Functions console shows it."""
+    """An app's releases, or a deployment's execution history.
+
+    APP: its releases, newest first (deployment, outcome, commit, plan digest, the one serving).
+    ID: the execution history, as the Step Functions console shows it."""
     api = _api(endpoint)
     try:
         if not target.startswith("d-"):
@@ -672,9 +674,12 @@ def rollback(
     timeout: Annotated[float, typer.Option(help="seconds to wait")] = 600,
     endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
 ) -> None:
-    """Deploy again exactly what the app ran before ID (its last good deployment's source and
-    settings); or, with APP --to ID, that earlier release of the app (see `hivemind history APP`);
-    or, with APP alone, what it ran before its newest deployment."""
+    """Put an app back to an earlier release (or stop a deployment under way).
+
+    ID: deploy again exactly what the app ran before ID (its last good deployment's source and
+    settings); ID still running: stop it, and the Medic puts the app back as it was.
+    APP --to ID: that earlier release of the app (see `hivemind history APP`).
+    APP alone: roll back its newest deployment."""
     api = _api(endpoint)
     try:
         if to is not None:
@@ -772,8 +777,10 @@ def janitor(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
 ) -> None:
-    """HiveMind's stacks nothing else will clean up: failed ones whose deployment ended (deleted
-    with --apply; the hourly janitor does it too) and serving ones HiveMind no longer knows (listed)."""
+    """HiveMind's stacks nothing else will clean up.
+
+    Failed ones whose deployment ended (deleted with --apply; the hourly janitor does it too) and
+    serving ones HiveMind no longer knows (listed)."""
     api = _api(endpoint)
     try:
         found = api.call("POST" if apply else "GET", "/janitor")

@@ -196,6 +196,25 @@ def _patch_cloudformation() -> None:
         return None
 
     cfn_models.CloudFormationBackend.execute_change_set = execute_change_set
+
+    def stack_resources(self: Any) -> list[Any]:
+        """What the stack holds now. moto's lists every resource of the template and creates, from
+        the describing thread, any it has not created yet (mid-update, or one whose type it has no
+        model for, then listing None); AWS lists what exists."""
+        resource_map = self.resource_map
+        created = resource_map._parsed_resources
+        return [
+            created[k]
+            for k in resource_map._resource_json_map
+            if k in created and hasattr(created[k], "physical_resource_id")
+        ]
+
+    original_stack_resources: Any = cfn_models.Stack.stack_resources  # a property
+
+    def stack_resources_when_active(self: Any) -> Any:
+        return stack_resources(self) if _state.active else original_stack_resources.fget(self)
+
+    cfn_models.Stack.stack_resources = property(stack_resources_when_active)
     cfn_models.Stack._add_stack_event = add_stack_event
     cfn_models.Stack.create_resources = create_resources
     cfn_models.Stack.delete = delete
@@ -319,7 +338,12 @@ def _converge(
     new_dict = type(stack).parse_template(template) if isinstance(template, str) else template
     new_resources = new_dict.get("Resources", {})
     applied = _applied(stack)
-    live = {lid: obj for lid, obj in resource_map._parsed_resources.items() if lid in applied}
+    # what moto has no model for (CloudWatch alarms) it never created: held all the same, as on AWS
+    live = {
+        lid: resource_map._parsed_resources.get(lid)
+        for lid in applied
+        if lid in resource_map._parsed_resources or _not_modelled(applied[lid])
+    }
     old_values = _parameter_values(stack.template_dict, stack.parameters, resource_map)
     new_values = _parameter_values(new_dict, parameters, resource_map)
     moved = {k for k in set(old_values) | set(new_values) if old_values.get(k) != new_values.get(k)}
@@ -336,6 +360,7 @@ def _converge(
         lid
         for lid, keys in modified.items()
         if keys - {"Tags"} - _IN_PLACE.get(new_resources[lid].get("Type", ""), set())
+        and not _not_modelled(new_resources[lid])
     ]
     if replaced:
         log.warning("the local runtime rebuilds %s: it cannot change %s in place", stack.name, ", ".join(replaced))
@@ -371,6 +396,13 @@ def _converge(
     stack.status = cleanup
     stack._add_stack_event(cleanup)
     _clean_up(stack, removed)
+
+
+def _not_modelled(resource_json: dict[str, Any]) -> bool:
+    """A type moto's CloudFormation skips (with a warning) instead of creating: AWS::CloudWatch::Alarm."""
+    from moto.cloudformation.parsing import resource_class_from_type
+
+    return resource_class_from_type(str(resource_json.get("Type", ""))) is None
 
 
 def _parameter_values(template: dict[str, Any], given: dict[str, str], resource_map: Any) -> dict[str, Any]:
@@ -422,7 +454,9 @@ def _clean_up(stack: Any, removed: list[tuple[str, dict[str, Any], Any]]) -> Non
         physical = str(getattr(obj, "physical_resource_id", "") or "")
         _resource_event(stack, lid, kind, physical, "DELETE_IN_PROGRESS")
         try:
-            if kind in _DELETE_ORDER:
+            if obj is None:
+                pass  # never created here (moto has no model for its type)
+            elif kind in _DELETE_ORDER:
                 _delete_one(ec2, elbv2, kind, physical)
             else:
                 stack.resource_map._delete_resource(obj, resource_json)

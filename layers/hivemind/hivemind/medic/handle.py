@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from hivemind.aws import artifacts, deployments, leftovers, stacks, targets
@@ -24,7 +26,7 @@ from hivemind.models import (
     WorkflowState,
 )
 from hivemind.models.events import ExecutionStatusChange, StackStatusChange
-from hivemind.observability import logger
+from hivemind.observability import count, logger
 from hivemind.settings import Settings
 from hivemind.templating import releases
 from hivemind.templating.cost import estimate
@@ -122,6 +124,7 @@ def handle_failure(
         attempts=decision.next_attempt,
     )
     logger.info("medic decided", extra={"action": decision.action, "category": diagnosis.category})
+    count("MedicActions", action=decision.action, category=diagnosis.category)
     return decision
 
 
@@ -409,6 +412,7 @@ def on_stack_event(
     deployment_id = stacks.tags(description).get(stacks.DEPLOYMENT_TAG) if description else None
     if deployment_id is None:
         return "ignored"
+    logger.set_correlation_id(deployment_id)  # the event names the stack only; its tag names the deployment
     if status in ("DELETE_COMPLETE", "DELETE_FAILED"):
         return _deletion_ended(deployment_id, status, event.detail.status_details.status_reason, ddb, settings)
     if description is not None and description["StackStatus"].startswith("DELETE_"):
@@ -525,6 +529,9 @@ def reconcile(*, cfn: Any, ddb: Any, sfn: Any, settings: Settings) -> dict[str, 
     at most the schedule's period (one minute), never the state's one-hour timeout."""
     waiting = deployments.parked(ddb, settings.deployments_table)
     resumed: list[str] = []
+    now = deployments.now()
+    oldest = max((now - datetime.fromisoformat(at)).total_seconds() for _, _, at in waiting) if waiting else 0.0
+    count("OldestStackWaitSeconds", value=round(max(oldest, 0.0), 1), unit=MetricUnit.Seconds)
     for stack_id, deployment_id, parked_at in waiting:
         description = stacks.describe(cfn, stack_id)
         if description is not None and description["StackStatus"] not in stacks.SETTLED:

@@ -113,6 +113,7 @@ class Report(BaseModel):
     )
     not_rehearsed: str | None = None
     differs_from_aws: list[str] = Field(default_factory=list)
+    alarms: list[str] = Field(default_factory=list, description="the app's alarms: name, meaning, the topic told")
     error: str | None = None
     diagnosis: Diagnosis | None = None
     medic_action: str | None = None

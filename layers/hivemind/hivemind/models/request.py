@@ -105,6 +105,11 @@ class StackOptions(_Strict):
     certificate_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$"
     )
+    alarm_topic_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$",
+        description="the SNS topic the app's alarms notify (default: HiveMind's AlarmTopic)",
+    )
 
     @field_validator("subnet_ids")
     @classmethod

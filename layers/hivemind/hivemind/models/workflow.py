@@ -33,6 +33,7 @@ class TemplateArtifact(_Part):
         default=None, description="the release serving when the template was made, kept beside the new one"
     )
     warnings: list[str] = Field(default_factory=list)
+    alarms: list[str] = Field(default_factory=list, description="the stack's alarms: name, meaning, topic")
 
 
 class Finding(_Part):
@@ -246,3 +247,4 @@ class ReportResult(_Part):
     status: Literal["SUCCEEDED", "FAILED", "NOT_REHEARSED"]
     report_key: str
     url: str | None = None
+    duration_s: float | None = Field(default=None, description="from the deployment's start to its report")

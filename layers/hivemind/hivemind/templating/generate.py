@@ -59,6 +59,7 @@ def render_template(
     options: StackOptions | None = None,
     failure_log: str | None = None,
     permissions_boundary: str | None = None,
+    alarm_topic: str | None = None,
 ) -> dict[str, Any]:
     """The template for `plan`, as a dict of plain JSON values and long-form intrinsics.
 
@@ -66,6 +67,9 @@ def render_template(
     and app logs when it fails, for the Medic: CloudFormation's rollback deletes the log group.
     `permissions_boundary` (HiveMind's AppInstanceBoundary) bounds the instance role: the role
     CloudFormation may create for an app can never do more than that policy allows.
+
+    `alarm_topic` (an SNS topic ARN) is notified by the stack's alarms (`_alarms`); without it the
+    alarms are there, in the console, and notify nobody.
 
     The instance, its role, profile and security group, and the parameters they read, form the
     deployment's release: their logical ids end in its suffix (templating/releases.py), so that an
@@ -80,6 +84,7 @@ def render_template(
     resources: dict[str, Any] = _network(tags) if new_network else {}
     resources.update(_load_balancer(plan, tags, https=options.certificate_arn is not None, new_network=new_network))
     resources.update(_release(plan, tags, release, deployment_id, new_network=new_network))
+    resources.update(_alarms(tags, release, deployment_id, notify=alarm_topic is not None))
     parameters: dict[str, Any] = _release_parameters(release, bucket, key, log_bucket, log_key)
     if options.vpc_id:
         parameters["VpcId"] = {
@@ -99,6 +104,12 @@ def render_template(
             "Description": "HiveMind's bound on every app instance role (AppInstanceBoundary)",
         }
         resources[f"InstanceRole{release}"]["Properties"]["PermissionsBoundary"] = _ref("PermissionsBoundary")
+    if alarm_topic:
+        parameters["AlarmTopicArn"] = {
+            "Type": "String",
+            "Default": alarm_topic,
+            "Description": "the SNS topic the app's alarms notify",
+        }
     if options.certificate_arn:
         parameters["CertificateArn"] = {
             "Type": "String",
@@ -310,6 +321,88 @@ def _redirect_to_https() -> dict[str, Any]:
     return {
         "Type": "redirect",
         "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"},
+    }
+
+
+def _alarms(tags: Any, release: str, deployment_id: str, *, notify: bool) -> dict[str, Any]:
+    """What someone running the app wants to hear about: the load balancer's own 5xx (no target
+    answered), the app's 5xx, an unhealthy target, slow answers (p90 over 2 s), and the release's
+    instance failing its status checks. Thresholds are a starting point, not a tuning."""
+    actions = {"AlarmActions": [_ref("AlarmTopicArn")], "OKActions": [_ref("AlarmTopicArn")]} if notify else {}
+    balancer = {"Name": "LoadBalancer", "Value": {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]}}
+    group = {"Name": "TargetGroup", "Value": {"Fn::GetAtt": ["TargetGroup", "TargetGroupFullName"]}}
+
+    def alarm(description: str, namespace: str, metric: str, dimensions: list[Any], **how: Any) -> dict[str, Any]:
+        return {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": description,
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": dimensions,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                **how,
+                **actions,
+                "Tags": tags("alarm"),
+            },
+        }
+
+    elb = "AWS/ApplicationELB"
+    return {
+        "LoadBalancer5xxAlarm": alarm(
+            "The load balancer answered 5xx itself: no healthy target, or a target that did not answer",
+            elb,
+            "HTTPCode_ELB_5XX_Count",
+            [balancer],
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=10,
+        ),
+        "App5xxAlarm": alarm(
+            "The app answered 5xx to 10 or more requests within 5 minutes",
+            elb,
+            "HTTPCode_Target_5XX_Count",
+            [balancer],
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=10,
+        ),
+        "UnhealthyHostsAlarm": alarm(
+            "A target of the app's load balancer is unhealthy (for 2 minutes)",
+            elb,
+            "UnHealthyHostCount",
+            [group, balancer],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=2,
+            Threshold=1,
+        ),
+        "ResponseTimeAlarm": alarm(
+            "The app's p90 response time is over 2 s (for 3 minutes)",
+            elb,
+            "TargetResponseTime",
+            [balancer],
+            ExtendedStatistic="p90",
+            Period=60,
+            EvaluationPeriods=3,
+            Threshold=2,
+        ),
+        f"StatusCheckAlarm{release}": {
+            **alarm(
+                "The app's instance fails its EC2 status checks (for 2 minutes)",
+                "AWS/EC2",
+                "StatusCheckFailed",
+                [{"Name": "InstanceId", "Value": _ref(f"WebInstance{release}")}],
+                Statistic="Maximum",
+                Period=60,
+                EvaluationPeriods=2,
+                Threshold=1,
+            ),
+            "Metadata": {releases.METADATA: {"Release": deployment_id}},
+        },
     }
 
 

@@ -50,6 +50,7 @@ def generate_template(
         options=state.request.stack,
         failure_log=f"s3://{settings.artifacts_bucket}/{failure_log}",
         permissions_boundary=settings.instance_role_boundary,
+        alarm_topic=state.request.stack.alarm_topic_arn or settings.alarm_topic_arn,
     )
     kept = (
         _Kept(template)
@@ -69,7 +70,21 @@ def generate_template(
         release=kept.in_place or state.deployment_id,
         serving_release=kept.serving,
         warnings=[kept.warning] if kept.warning else [],
+        alarms=_alarms(kept.template),
     )
+
+
+def _alarms(template: dict[str, Any]) -> list[str]:
+    """The stack's alarms as people read them: name, what it means, whom it tells."""
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        properties = resource["Properties"]
+        notifies = template.get("Parameters", {}).get("AlarmTopicArn", {}).get("Default")
+        told = f" -> {notifies}" if notifies and properties.get("AlarmActions") else " (notifies nobody)"
+        found.append(f"{logical_id}: {properties['AlarmDescription']}{told}")
+    return found
 
 
 def _keep_serving(

@@ -98,6 +98,7 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         health=health,
         qa=qa,
         warnings=warnings,
+        alarms=state.template.alarms if state.template and payload.outcome == "SUCCEEDED" else [],
         not_rehearsed=not_rehearsed.removeprefix("AppNotRehearsed: ") if not_rehearsed else None,
         error=error_message(state.error) if payload.outcome == "FAILED" else None,
         diagnosis=diagnosis,
@@ -125,4 +126,10 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         source_digest=state.plan.source_digest if state.plan else None,
         plan_digest=state.plan.digest() if state.plan else None,
     )
-    return ReportResult(deployment_id=state.deployment_id, status=payload.outcome, report_key=key, url=url)
+    return ReportResult(
+        deployment_id=state.deployment_id,
+        status=payload.outcome,
+        report_key=key,
+        url=url,
+        duration_s=report.duration_s,
+    )

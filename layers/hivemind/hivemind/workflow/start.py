@@ -8,6 +8,7 @@ from typing import Any
 from hivemind.aws import deployments, executions
 from hivemind.errors import DeploymentConflict, DeploymentNotFound
 from hivemind.models import DeploymentRecord, DeploymentRequest
+from hivemind.observability import count, logger
 from hivemind.settings import Settings
 from hivemind.workflow.access import check_may_change
 from hivemind.workflow.admission import admit
@@ -44,6 +45,7 @@ def start_deployment(
         raise ConfigurationError("missing environment variable(s): STATE_MACHINE_ARN")
     admit(request, settings)
     deployment_id = deployment_id or new_deployment_id()
+    logger.set_correlation_id(deployment_id)  # what the caller's function logs from here on is this deployment's
     deployments.claim_app(
         ddb,
         settings.deployments_table,
@@ -78,6 +80,7 @@ def start_deployment(
     document = {"deployment_id": deployment_id, "request": request.model_dump(mode="json")}
     arn = executions.start(sfn, settings.state_machine_arn, deployment_id, document)
     deployments.update(ddb, settings.deployments_table, deployment_id, status="RUNNING", execution_arn=arn)
+    count("DeploymentsStarted", app=request.app_name)
     return record.model_copy(update={"status": "RUNNING", "execution_arn": arn})
 
 
