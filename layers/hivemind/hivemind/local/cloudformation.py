@@ -399,10 +399,22 @@ def _converge(
 
 
 def _not_modelled(resource_json: dict[str, Any]) -> bool:
-    """A type moto's CloudFormation skips (with a warning) instead of creating: AWS::CloudWatch::Alarm."""
-    from moto.cloudformation.parsing import resource_class_from_type
+    """A type moto's CloudFormation skips instead of creating: AWS::CloudWatch::Alarm."""
+    from moto.cloudformation.parsing import NULL_MODELS, get_model_map
 
-    return resource_class_from_type(str(resource_json.get("Type", ""))) is None
+    kind = str(resource_json.get("Type", ""))
+    return kind in NULL_MODELS or (not kind.startswith("Custom::") and kind not in get_model_map())
+
+
+class _QuietAboutModels(logging.Filter):
+    """moto logs "No Moto CloudFormation support for X" each time it skips such a resource; what is
+    not emulated is said once, in docs/LOCAL_RUNTIME.md, not on the user's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No Moto CloudFormation support")
+
+
+logging.getLogger("moto").addFilter(_QuietAboutModels())
 
 
 def _parameter_values(template: dict[str, Any], given: dict[str, str], resource_map: Any) -> dict[str, Any]:
