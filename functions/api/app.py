@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -182,24 +183,19 @@ def destroy(deployment_id: str) -> Response[DeploymentRecord]:
 
 @app.post("/deployments/<deployment_id>/rollback")
 def rollback(deployment_id: str) -> Response[DeploymentRecord]:
-    """Deploy again what the app ran before this deployment (its last good one)."""
-    s = get_settings()
-    record = rollback_deployment(
-        deployment_id,
-        settings=s,
-        ddb=client("dynamodb", s.region),
-        sfn=client("stepfunctions", s.region),
-        s3=client("s3", s.region),
-        created_by=_caller(),
-    )
-    return Response(status_code=202, body=without_values(record), content_type=content_types.APPLICATION_JSON)
+    """Deploy again what the app ran before this deployment (its last good one); stop it if it runs."""
+    return _deploy_again(rollback_deployment, deployment_id)
 
 
 @app.post("/deployments/<deployment_id>/redeploy")
 def redeploy(deployment_id: str) -> Response[DeploymentRecord]:
     """Deploy this release of its app again, exactly (its source bundle and settings)."""
+    return _deploy_again(redeploy_release, deployment_id)
+
+
+def _deploy_again(how: Callable[..., DeploymentRecord], deployment_id: str) -> Response[DeploymentRecord]:
     s = get_settings()
-    record = redeploy_release(
+    record = how(
         deployment_id,
         settings=s,
         ddb=client("dynamodb", s.region),

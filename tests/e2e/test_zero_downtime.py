@@ -60,7 +60,12 @@ def _greeting(body: str) -> str:
 
 def test_updates_under_load_fail_no_request_and_a_failed_or_cancelled_one_never_keeps_serving(tmp_path):
     with LocalRuntime(ROOT) as aws:
-        first, _ = deploy_on(aws, APP, {"app_name": "flask-app"}, reports_dir=tmp_path, timeout_s=300)
+
+        def version(source, greeting=None, **how):  # the app again, from `source`, with GREETING=greeting
+            fields = {"app_name": "flask-app", **({"environment": {"GREETING": greeting}} if greeting else {})}
+            return deploy_on(aws, source, fields, reports_dir=tmp_path, timeout_s=300, **how)
+
+        first, _ = version(APP)
         assert first.status == "SUCCEEDED", first.error
         load = Load(first.url)
         loop = threading.Thread(target=load.run, daemon=True)
@@ -68,13 +73,7 @@ def test_updates_under_load_fail_no_request_and_a_failed_or_cancelled_one_never_
         try:
             time.sleep(1)
             # When a changed version (an environment change) is deployed while requests arrive
-            second, report = deploy_on(
-                aws,
-                APP,
-                {"app_name": "flask-app", "environment": {"GREETING": "version two"}},
-                reports_dir=tmp_path,
-                timeout_s=300,
-            )
+            second, report = version(APP, "version two")
             second_done = time.monotonic()
             time.sleep(1)
 
@@ -110,13 +109,7 @@ def test_updates_under_load_fail_no_request_and_a_failed_or_cancelled_one_never_
                 },
             )
             before_third = time.monotonic()
-            third, _ = deploy_on(
-                aws,
-                loopback,
-                {"app_name": "flask-app", "environment": {"GREETING": "version three"}},
-                reports_dir=tmp_path,
-                timeout_s=300,
-            )
+            third, _ = version(loopback, "version three")
             time.sleep(1)
 
             # When a fourth version is rolled back while it is under way, once it is registered beside
@@ -133,14 +126,7 @@ def test_updates_under_load_fail_no_request_and_a_failed_or_cancelled_one_never_
 
             ddb, sfn, table = aws.client("dynamodb"), aws.client("stepfunctions"), aws.settings.deployments_table
             before_fourth = time.monotonic()
-            fourth, _ = deploy_on(
-                aws,
-                APP,
-                {"app_name": "flask-app", "environment": {"GREETING": "version four"}},
-                reports_dir=tmp_path,
-                timeout_s=300,
-                on_step=cancel_once_registered,
-            )
+            fourth, _ = version(APP, "version four", on_step=cancel_once_registered)
             aws.drain(timeout_s=60)  # the Medic's restore runs on the execution's end event
             time.sleep(1)
         finally:
