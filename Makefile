@@ -23,6 +23,7 @@ demo: setup                ## deploy an example app end to end on the local AWS 
 	$(BIN)/hivemind deploy $(APP) --local
 
 test: setup                ## lint, types, and the whole test suite (unit, integration on moto, e2e on the local runtime)
+	tests/system-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 -q

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -37,6 +37,7 @@ from hivemind.aws import artifacts, deployments
 from hivemind.aws.clients import client
 from hivemind.aws.executions import history as history_events
 from hivemind.aws.executions import readable, with_live_steps
+from hivemind.aws.logs import deployment_logs
 from hivemind.errors import (
     AccessDenied,
     ConfigurationError,
@@ -47,9 +48,10 @@ from hivemind.errors import (
 )
 from hivemind.models import DeploymentRecord, DeploymentRequest
 from hivemind.models.record import DeploymentStatus, without_values
-from hivemind.observability import logger, tracer
+from hivemind.observability import lambda_handler, logger
 from hivemind.settings import get_settings
 from hivemind.workflow.destroy import destroy_deployment
+from hivemind.workflow.report import REPORT_PAGE
 from hivemind.workflow.rollback import redeploy_release, rollback_deployment
 from hivemind.workflow.start import start_deployment
 
@@ -216,17 +218,54 @@ def history(deployment_id: str) -> list[dict[str, str]]:
     return readable(history_events(client("stepfunctions", s.region), record.execution_arn))
 
 
+@app.get("/deployments/<deployment_id>/logs")
+def logs(
+    deployment_id: str,
+    step: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
+    since: Annotated[int | None, Query(ge=0, description="ms since the epoch: only lines from then on")] = None,
+) -> dict[str, Any]:
+    """The deployment's lines in HiveMind's function logs (of one step, if named), and its app's
+    last log lines (CloudWatch, or the failure log its instance left)."""
+    s = get_settings()
+    record = deployments.get(client("dynamodb", s.region), s.deployments_table, deployment_id)
+    record = with_live_steps(record, client("stepfunctions", s.region))
+    if step is not None and step.lower() not in {t.name.lower() for t in record.steps}:
+        ran = ", ".join(dict.fromkeys(t.name for t in record.steps)) or "none yet"
+        raise RequestRefused(f"deployment {deployment_id} has no step {step!r}; its steps: {ran}", field="step")
+    if not s.function_log_group:
+        raise ConfigurationError("FUNCTION_LOG_GROUP: not set")
+    found = deployment_logs(
+        record,
+        logs=client("logs", s.region),
+        cfn=client("cloudformation", s.region),
+        group=s.function_log_group,
+        step=step,
+        since_ms=since,
+    )
+    return found.model_dump(mode="json")
+
+
 @app.get("/deployments/<deployment_id>/report")
-def report(deployment_id: str) -> Any:
+def report(
+    deployment_id: str,
+    format: Annotated[
+        Literal["json", "html"], Query(description="json, or html: the same report as one self-contained page")
+    ] = "json",
+) -> Any:
     s = get_settings()
     record = deployments.get(client("dynamodb", s.region), s.deployments_table, deployment_id)
     if not record.report_key:
         raise DeploymentNotFound(f"deployment {deployment_id} has no report yet (status {record.status})")
-    return Response(
-        200,
-        content_types.APPLICATION_JSON,
-        artifacts.get_bytes(client("s3", s.region), s.artifacts_bucket, record.report_key).decode(),
-    )
+    key = record.report_key
+    if format == "html":
+        key = key.rsplit("/", 1)[0] + f"/{REPORT_PAGE}"
+    try:
+        body = artifacts.get_bytes(client("s3", s.region), s.artifacts_bucket, key).decode()
+    except SourceError:
+        raise DeploymentNotFound(
+            f"deployment {deployment_id} has no {format} report (an older HiveMind wrote its report)"
+        ) from None
+    return Response(200, "text/html; charset=utf-8" if format == "html" else content_types.APPLICATION_JSON, body)
 
 
 @app.get("/janitor")
@@ -403,8 +442,7 @@ def _plain(status: int, code: str, message: str, event: dict[str, Any], field: s
 
 # the deployment a request is about is the correlation id (a new one's is set once it exists);
 # API Gateway's request id, which every error body names, is in every line too
-@logger.inject_lambda_context(correlation_id_path="pathParameters.deployment_id || requestContext.requestId")
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler("pathParameters.deployment_id || requestContext.requestId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if isinstance(event, dict):
         logger.append_keys(api_request_id=(event.get("requestContext") or {}).get("requestId"))

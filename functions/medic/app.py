@@ -7,14 +7,13 @@ from hivemind.aws.clients import client
 from hivemind.medic.handle import handle_failure, on_execution_ended, on_stack_event, reconcile
 from hivemind.medic.janitor import sweep
 from hivemind.models import ExecutionStatusChange, StackStatusChange, WorkflowState
-from hivemind.observability import logger, tracer
+from hivemind.observability import lambda_handler
 from hivemind.settings import get_settings
 
 
 # the workflow's state names the deployment; an execution's end event names it as the execution's
 # name; a stack-status event names only the stack (on_stack_event reads the deployment off its tag)
-@logger.inject_lambda_context(correlation_id_path="deployment_id || detail.name")
-@tracer.capture_lambda_handler
+@lambda_handler("deployment_id || detail.name")
 def handler(event: dict[str, Any], context: Any) -> Any:
     settings = get_settings()
     cfn, ddb = client("cloudformation", settings.region), client("dynamodb", settings.region)

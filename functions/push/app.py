@@ -4,13 +4,12 @@ from typing import Any
 
 from hivemind.aws.clients import client
 from hivemind.models import CodeCommitPush
-from hivemind.observability import logger, tracer
+from hivemind.observability import lambda_handler, logger
 from hivemind.settings import get_settings
 from hivemind.workflow.push import deploy_push, deployment_id_for
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@lambda_handler()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     push = CodeCommitPush.model_validate(event)

@@ -6,13 +6,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from hivemind.aws.clients import client
 from hivemind.models import ReportInput
-from hivemind.observability import OUTCOME_METRICS, count, logger, tracer
+from hivemind.observability import OUTCOME_METRICS, count, lambda_handler
 from hivemind.settings import get_settings
 from hivemind.workflow.report import write_report
 
 
-@logger.inject_lambda_context(correlation_id_path="state.deployment_id")
-@tracer.capture_lambda_handler
+@lambda_handler("state.deployment_id")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     payload = ReportInput.model_validate(event)
@@ -22,6 +21,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ddb=client("dynamodb", settings.region),
         sfn=client("stepfunctions", settings.region),
         settings=settings,
+        cfn=client("cloudformation", settings.region),
     )
     app = payload.state.request.app_name
     count(OUTCOME_METRICS[result.status], app=app)

@@ -3,12 +3,11 @@
 from typing import Any
 
 from hivemind.models import WorkflowState
-from hivemind.observability import logger, tracer
+from hivemind.observability import lambda_handler
 from hivemind.workflow.smoke import smoke_test
 
 
-@logger.inject_lambda_context(correlation_id_path="deployment_id")
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler("deployment_id")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state = WorkflowState.model_validate(event)
     return smoke_test(state).model_dump(mode="json")

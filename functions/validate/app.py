@@ -5,7 +5,7 @@ from typing import Any
 
 from hivemind.aws.clients import client
 from hivemind.models import WorkflowState
-from hivemind.observability import logger, tracer
+from hivemind.observability import lambda_handler
 from hivemind.policy.lint import runner
 from hivemind.settings import get_settings
 from hivemind.workflow.validate import validate_template
@@ -15,8 +15,7 @@ from hivemind.workflow.validate import validate_template
 runner((os.environ.get("AWS_REGION", "us-east-1"),))
 
 
-@logger.inject_lambda_context(correlation_id_path="deployment_id")
-@tracer.capture_lambda_handler
+@lambda_handler("deployment_id")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     state = WorkflowState.model_validate(event)

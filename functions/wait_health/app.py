@@ -5,13 +5,12 @@ from typing import Any
 
 from hivemind.aws.clients import client
 from hivemind.models import WorkflowState
-from hivemind.observability import logger, tracer
+from hivemind.observability import lambda_handler
 from hivemind.settings import get_settings
 from hivemind.workflow.target import wait_for_health
 
 
-@logger.inject_lambda_context(correlation_id_path="deployment_id")
-@tracer.capture_lambda_handler
+@lambda_handler("deployment_id")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = get_settings()
     state = WorkflowState.model_validate(event)

@@ -202,6 +202,9 @@ def test_an_app_that_crashes_on_start_fails_with_its_real_traceback_and_leaves_n
     assert "the app exited" in report["diagnosis"]["summary"]
     assert record.diagnosis.instance_log == log
     assert stacks == [] and seen["left"] == []
+    # and the roll back deleted the instance whose signal failed, as CloudFormation does: nothing
+    # carries the deployment's tag, so the Medic had nothing to escalate
+    assert record.diagnosis.left == [] and record.diagnosis.escalation is None, record.diagnosis
 
 
 @pytest.mark.skipif(not instances.sandboxed(), reason="the read-only view needs root and a mount namespace")

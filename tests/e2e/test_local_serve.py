@@ -391,3 +391,52 @@ def test_the_janitor_removes_failed_stacks_nobody_will_and_reports_unknown_ones(
     code, out, _ = cli("janitor", "--json")
     assert "hivemind-janitor-broken" not in out and "hivemind-janitor-unknown" in out
     cfn.delete_stack(StackName=unknown)
+
+
+def test_logs_show_each_step_the_failing_one_and_the_apps_last_lines(served, cli, tmp_path):
+    # Given a deployment that succeeds, and one of an app that logs, then dies at start
+    code, out, err = cli("deploy", str(APP), "--app-name", "logged", "--json")
+    assert code == 0, err
+    good = json.loads(out)
+    dying = tmp_path / "dying"
+    dying.mkdir()
+    (dying / "requirements.txt").write_text("")
+    (dying / "server.py").write_text(
+        "import os, sys\nprint('dying-app: reading settings', flush=True)\n"
+        "sys.exit('dying-app: DATABASE_URL is not set, cannot start')\n"
+    )
+    (dying / "Procfile").write_text("web: python server.py\n")
+    code, out, err = cli("deploy", str(dying), "--app-name", "dying", "--json")
+    assert code == 1, err
+    bad = json.loads(out)
+
+    # When their logs are read
+    code, out, err = cli("logs", good["deployment_id"], "--json")
+    assert code == 0, err
+    found = json.loads(out)
+
+    # Then each step that ran logged a line for this deployment, labelled with its step and function
+    by_step = {line["step"]: line for line in found["lines"]}
+    assert (
+        by_step["Plan deployment"]["function"] == "Plan" and "planned python" in by_step["Plan deployment"]["message"]
+    )
+    assert "Wait for healthy target" in by_step and "Smoke test" in by_step and "Report" in by_step
+    assert all(good["deployment_id"] not in line["message"] or line["step"] for line in found["lines"])
+    # and the app's own log comes from its stack's log group, where the instance's agent ships it
+    assert found["app"]["source"] == "cloudwatch" and found["app"]["where"].endswith("/app")
+    code, out, _ = cli("logs", good["deployment_id"], "--step", "plan deployment")
+    assert code == 0 and "planned python" in out and "Smoke test" not in out
+    code, _, err = cli("logs", good["deployment_id"], "--step", "Nope")
+    assert code == 2 and "no step 'Nope'" in err and "Plan deployment" in err
+
+    # and the failed one shows the failing step's error and the app's last lines, from the failure
+    # log its instance left (its log group went with the stack)
+    code, out, err = cli("logs", bad["deployment_id"])
+    assert code == 0, err
+    assert "ERROR" in out and bad["error"].split(":")[0] in out
+    app_part = out[out.index("--- the app's last lines") :]
+    assert "failure log" in app_part.splitlines()[0]
+    assert "dying-app: DATABASE_URL is not set, cannot start" in app_part
+    # following an ended deployment prints what there is and stops
+    code, out2, _ = cli("logs", bad["deployment_id"], "--follow")
+    assert code == 0 and out2 == out

@@ -138,7 +138,7 @@ def test_hiveminds_own_signals_alarms_dead_letters_dashboard_and_no_traced_respo
     # every handler logs with a correlation id, the deployment's wherever the event carries it
     for handler in sorted((ROOT / "functions").glob("*/app.py")):
         text = handler.read_text()
-        assert "inject_lambda_context(correlation_id_path=" in text or "set_correlation_id" in text, handler
+        assert '@lambda_handler("' in text or "set_correlation_id" in text, handler
 
 
 @pytest.mark.slow

@@ -12,7 +12,10 @@ as an embedded-metric log line (`count`):
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -43,4 +46,37 @@ def count(name: str, *, value: float = 1, unit: MetricUnit = MetricUnit.Count, *
             metric.add_dimension(name=key, value=dimension)
 
 
-__all__ = ["OUTCOME_METRICS", "count", "logger", "metrics", "tracer"]
+Handler = Callable[[Any, Any], Any]
+
+
+def lambda_handler(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
+    """What every HiveMind function's handler wears: the Logger's Lambda context with the
+    deployment id as its correlation id, the Tracer, and one line for a failure. Lambda's own
+    record of an unhandled error carries no correlation id, so without this line `hivemind logs`
+    would show a failed step's decisions and not its failure. A failure the state machine waits
+    out (TargetNotHealthyYet) is INFO; one HiveMind explains is ERROR without a traceback; any
+    other is ERROR with its traceback."""
+    from hivemind.errors import HiveMindError, TargetNotHealthyYet
+
+    def wear(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def logged(event: Any, context: Any) -> Any:
+            try:
+                return handler(event, context)
+            except TargetNotHealthyYet as exc:
+                logger.info(f"not healthy yet: {exc}")
+                raise
+            except HiveMindError as exc:
+                logger.error(f"{type(exc).__name__}: {exc}")
+                raise
+            except Exception as exc:
+                logger.exception(f"{type(exc).__name__}: {exc}")
+                raise
+
+        traced = tracer.capture_lambda_handler(logged, capture_response=False)
+        return logger.inject_lambda_context(traced, correlation_id_path=correlation_id_path)
+
+    return wear
+
+
+__all__ = ["OUTCOME_METRICS", "count", "lambda_handler", "logger", "metrics", "tracer"]

@@ -38,6 +38,10 @@ class Settings(BaseModel):
     git_hosts: list[str] = Field(
         default_factory=list, description="the only hosts git sources may come from (GitHosts); empty: any public host"
     )
+    function_log_group: str | None = Field(
+        default=None,
+        description="the log group every HiveMind function logs to (FunctionLogs): `hivemind logs` reads it",
+    )
     alarm_topic_arn: str | None = Field(
         default=None, description="HiveMind's AlarmTopic: where apps' alarms go unless a deployment names a topic"
     )
@@ -79,6 +83,7 @@ class Settings(BaseModel):
             "max_monthly_usd": "MAX_MONTHLY_USD",
             "instance_role_boundary": "INSTANCE_ROLE_BOUNDARY",
             "alarm_topic_arn": "ALARM_TOPIC_ARN",
+            "function_log_group": "FUNCTION_LOG_GROUP",
             "tracked_branch": "TRACKED_BRANCH",
         }
         values: dict[str, object] = {f: environ[v] for f, v in names.items() if environ.get(v)}

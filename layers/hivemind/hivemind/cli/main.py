@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hivemind.errors import HiveMindError
@@ -66,7 +67,7 @@ SHOWN_LOG_LINES = 8
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")  # a message may hold [brackets]: a pattern, a list
     return typer.Exit(code)
 
 
@@ -422,7 +423,8 @@ def _print_summary(record: Any, report_path: Path | None) -> None:
             for line in record.diagnosis.instance_log[-SHOWN_LOG_LINES:]:
                 out.print(f"    {line}", markup=False)
     if report_path:
-        out.print(f"  report  {report_path}")
+        page = report_path.with_suffix(".html")
+        out.print(f"  report  {report_path}" + (f"  (page: {page})" if page.is_file() else ""), markup=False)
 
 
 # ------------------------------------------------------------------------- through a HiveMind's API
@@ -650,16 +652,111 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
 @app.command()
 def report(
     deployment_id: Annotated[str, typer.Argument(metavar="ID")],
+    html: Annotated[bool, typer.Option("--html", help="the page (timeline, plan, findings, cost, health)")] = False,
+    open_: Annotated[
+        bool, typer.Option("--open", help="write the page to the reports folder and open it in a browser")
+    ] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file")] = None,
+    reports_dir: Annotated[Path, typer.Option(help="where --open writes the page")] = Path(".hivemind/reports"),
     endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
 ) -> None:
-    """A finished deployment's report (JSON): plan, template findings, steps, health, diagnosis."""
+    """A finished deployment's report: JSON (plan, findings, steps, health, diagnosis), or with
+    --html/--open the same as one self-contained page with a timeline of the steps and the stack's
+    resources."""
     api = _api(endpoint)
+    as_page = html or open_
     try:
-        body = json.dumps(api.call("GET", f"/deployments/{deployment_id}/report"), indent=2) + "\n"
+        answer = api.call("GET", f"/deployments/{deployment_id}/report", query={"format": "html" if as_page else None})
     except HiveMindError as exc:
         raise _fail(str(exc)) from None
-    _emit(body, output)
+    if not as_page:
+        _emit(json.dumps(answer, indent=2) + "\n", output)
+        return
+    if not open_:
+        _emit(str(answer), output)
+        return
+    import webbrowser
+
+    page = output or reports_dir / f"{deployment_id}.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(str(answer))
+    opened = webbrowser.open(page.resolve().as_uri())
+    err.print(f"{'opened' if opened else 'no browser here to open it; the page is'} {page}", markup=False)
+
+
+@app.command()
+def logs(
+    deployment_id: Annotated[str, typer.Argument(metavar="ID", help="a deployment id (d-...)")],
+    step: Annotated[
+        str | None, typer.Option("--step", metavar="STEP", help='one step\'s lines ("Wait for healthy target")')
+    ] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="print new lines as they come, until it ends")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON (with --follow: an object a line)")] = False,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+) -> None:
+    """A deployment's logs: the lines HiveMind's functions logged for it (found by its id in their
+    log group), each with its step, then the app's last lines (its instance's log in CloudWatch,
+    or the failure log the instance left when its stack is gone)."""
+    import time
+
+    api = _api(endpoint)
+    seen: set[str] = set()
+    since: int | None = None
+    try:
+        while True:
+            found = api.call("GET", f"/deployments/{deployment_id}/logs", query={"step": step, "since": since})
+            fresh = [line for line in found["lines"] if line["id"] not in seen]
+            seen.update(line["id"] for line in fresh)
+            since = found["next_since"]
+            ended = found["status"] not in _ACTIVE
+            if as_json and not follow:
+                out.print_json(json.dumps(found))
+                return
+            for line in fresh:
+                _print_log_line(line, as_json=as_json)
+            if not follow or ended:
+                break
+            time.sleep(0.5 if api.local else 2.0)
+    except KeyboardInterrupt:
+        err.print(f"no longer following {deployment_id}; it goes on: `hivemind status {deployment_id}`")
+        raise typer.Exit(130) from None
+    except HiveMindError as exc:
+        raise _fail(str(exc)) from None
+    if not seen and not as_json:
+        where = f" in step {step}" if step else ""
+        out.print(f"no lines of {deployment_id}{where} in HiveMind's function logs", markup=False)
+    _print_app_log(found["app"], as_json=as_json)
+
+
+_LEVELS = {"ERROR": "red", "CRITICAL": "red", "WARNING": "yellow"}
+
+
+def _print_log_line(line: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(line) + "\n")
+        return
+    when = line["time"][11:23]
+    colour = _LEVELS.get(line["level"])
+    level = f"[{colour}]{line['level']:<7}[/{colour}]" if colour else f"{line['level']:<7}"
+    first, *rest = line["message"].splitlines() or [""]
+    where = f"{line.get('step') or '-'} ({line['function']})"
+    out.print(f"[dim]{when}[/dim]  {level} {escape(where):<40} {escape(first)}")
+    for more in rest:
+        out.print(f"    {more}", markup=False)
+
+
+def _print_app_log(app_log: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"app": app_log}) + "\n")
+        return
+    if app_log["source"] == "cloudwatch":
+        out.print(f"\n--- the app's last lines: CloudWatch {app_log['where']} ---", markup=False)
+    elif app_log["source"] == "failure-log":
+        out.print(f"\n--- the app's last lines: {app_log['note']} ---", markup=False)
+    else:
+        out.print(f"\n--- no app log: {app_log['note']} ---", markup=False)
+    for text in app_log["lines"]:
+        out.print(f"  {text}", markup=False)
 
 
 @app.command()

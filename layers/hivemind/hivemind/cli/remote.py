@@ -45,7 +45,7 @@ class Api:
         return urlsplit(self.url).hostname in _LOCAL_HOSTS
 
     def call(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None) -> Any:
-        """One request; the JSON answer, or ApiError with the API's message."""
+        """One request; the JSON answer (a text one as text), or ApiError with the API's message."""
         wanted = {k: v for k, v in (query or {}).items() if v is not None}
         url = f"{self.url.rstrip('/')}{path}" + (f"?{urlencode(wanted)}" if wanted else "")
         data = json.dumps(body).encode() if body is not None else None
@@ -59,8 +59,8 @@ class Api:
         status, text = _send(method, url, data, headers)
         try:
             answer = json.loads(text) if text else None
-        except ValueError:
-            answer = None
+        except ValueError:  # not JSON: a page (the HTML report), or an error's text
+            answer = text if status < 400 else None
         if status >= 400:
             problem = (answer or {}).get("error") if isinstance(answer, dict) else None
             if isinstance(problem, dict):

@@ -32,9 +32,21 @@ log = logging.getLogger("hivemind.local")
 class ResourceFailed(Exception):
     """A resource CloudFormation could not create (injected, or moto itself raised)."""
 
-    def __init__(self, logical_id: str, resource_type: str, reason: str):
+    def __init__(self, logical_id: str, resource_type: str, reason: str, physical: str = ""):
         super().__init__(reason)
         self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+        self.physical = physical  # it exists (an instance whose signal failed): the roll back deletes it
+
+
+def _discard_failed(stack: Any, failure: ResourceFailed) -> None:
+    """The roll back's first deletion: the resource that failed but exists (an instance whose
+    creation policy failed), as CloudFormation deletes it; moto never recorded it in the stack."""
+    if not failure.physical or failure.resource_type != "AWS::EC2::Instance":
+        return
+    kind, physical = failure.resource_type, failure.physical
+    _resource_event(stack, failure.logical_id, kind, physical, "DELETE_IN_PROGRESS")
+    clients.client("ec2", stack.region_name).terminate_instances(InstanceIds=[physical])
+    _resource_event(stack, failure.logical_id, kind, physical, "DELETE_COMPLETE")
 
 
 # CloudFormation's own texts for a creation policy's outcome
@@ -254,11 +266,13 @@ def _apply_update(stack: Any, change_set: Any) -> None:
         log.warning("update of %s failed: %s", stack.name, failure.reason)
         # a resource the update added fails to create; one it changed fails to update
         verb = "update" if failure.logical_id in _applied(stack) else "create"
-        _resource_event(stack, failure.logical_id, failure.resource_type, "", f"{verb.upper()}_FAILED", failure.reason)
+        status = f"{verb.upper()}_FAILED"
+        _resource_event(stack, failure.logical_id, failure.resource_type, failure.physical, status, failure.reason)
         stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
         stack._add_stack_event(
             "UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to {verb}: [{failure.logical_id}]. "
         )
+        _discard_failed(stack, failure)
         if rollback_fails(stack.name):
             # AWS's stack-level text for a roll back that could not finish (convox/rack#525)
             stack.status = "UPDATE_ROLLBACK_FAILED"
@@ -534,10 +548,12 @@ def _rebuild(stack: Any, template: Any, parameters: dict[str, str], tags: dict[s
 
 
 def _roll_back(stack: Any, failure: ResourceFailed) -> None:
-    _resource_event(stack, failure.logical_id, failure.resource_type, "", "CREATE_FAILED", failure.reason)
+    kind = failure.resource_type
+    _resource_event(stack, failure.logical_id, kind, failure.physical, "CREATE_FAILED", failure.reason)
     reason = f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user."
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", reason)
+    _discard_failed(stack, failure)
     created = _created(stack)
     kept = delete_resources(stack)
     failed = {k[0]: k for k in kept}
@@ -710,7 +726,7 @@ def _await_signal(
         )
     except instances.BootFailed as failure:
         reason = _SIGNAL_FAILURE_REASON if failure.signalled else _SIGNAL_TIMEOUT_REASON
-        raise ResourceFailed(logical_id, kind, reason.format(instance_id=instance_id)) from None
+        raise ResourceFailed(logical_id, kind, reason.format(instance_id=instance_id), physical=instance_id) from None
     if booted.not_rehearsed:
         note = f"HiveMind local runtime: the app was not run: {booted.not_rehearsed}"
         _resource_event(stack, logical_id, kind, instance_id, "CREATE_IN_PROGRESS", note)

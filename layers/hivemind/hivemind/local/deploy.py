@@ -17,8 +17,9 @@ from typing import Any
 from hivemind.aws import artifacts, deployments, executions
 from hivemind.errors import HiveMindError
 from hivemind.local import instances
-from hivemind.models import DeploymentRecord, DeploymentRequest, S3Source
+from hivemind.models import DeploymentRecord, DeploymentRequest, Report, S3Source
 from hivemind.planning.bundle import bundle_directory
+from hivemind.workflow import report_page
 from hivemind.workflow.start import new_deployment_id, start_deployment
 
 StepCallback = Callable[[str, str, float | None, str | None], None]
@@ -104,6 +105,8 @@ def deploy_on(
         report = json.loads(artifacts.get_bytes(s3, settings.artifacts_bucket, record.report_key))
         report["differs_from_aws"] = differences
         report_path.write_text(json.dumps(report, indent=2) + "\n")
+        # the page beside it, with what only this runtime knows (the one in S3 has all else)
+        report_path.with_suffix(".html").write_text(report_page.render(Report.model_validate(report)))
     return record, report_path
 
 

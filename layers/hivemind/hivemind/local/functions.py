@@ -9,6 +9,7 @@ becomes Lambda's error payload, so its class name is the `Error` that Retry/Catc
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import importlib.util
 import json
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hivemind.local.faults import crash_for
-from hivemind.local.state import _state
+from hivemind.local.state import _state, logs_lock
 from hivemind.settings import invocation_environment
 
 log = logging.getLogger("hivemind.local")
@@ -36,6 +37,8 @@ class _Function:
     logical_id: str
     code_dir: Path
     handler_spec: str
+    log_group: str = ""  # its LoggingConfig's group (HiveMind's functions share one), else /aws/lambda/NAME
+    log_stream: str = ""  # made at its first line, named as Lambda names streams in a shared group
     _handler: Callable[[Any, Any], Any] | None = None
 
     @property
@@ -74,6 +77,7 @@ def _invoke(fn: Any, event: Any) -> tuple[str, bool, str]:
     crashed = crash_for(registered.logical_id)
     if crashed is not None:
         return json.dumps(crashed), True, ""
+    running = _running.set(registered)
     try:
         with invocation_environment({**_lambda_env(fn), **fn.environment_vars}):
             result = registered.handler(copy.deepcopy(event), _Context(fn))
@@ -86,8 +90,44 @@ def _invoke(fn: Any, event: Any) -> tuple[str, bool, str]:
         }
         return json.dumps(payload), True, traceback.format_exc()
     finally:
+        _running.reset(running)
         with _state.lock:
             _state.invocations.append((fn.function_name, time.perf_counter() - started))
+
+
+# the function whose handler runs on this thread (executions and deliveries run on threads)
+_running: contextvars.ContextVar[_Function | None] = contextvars.ContextVar("hivemind_function", default=None)
+
+
+class CloudWatchLogs(logging.Handler):
+    """What Lambda does with a function's output: each line the handler logs (Powertools' JSON)
+    lands in the function's log group, in a stream of its own, where `hivemind logs` reads it
+    with FilterLogEvents as on AWS. Lines the local runtime logs for itself stay out."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fn = _running.get()
+        if fn is None or not fn.log_group or record.name.startswith("hivemind.local"):
+            return
+        try:
+            with logs_lock:
+                self._put(fn, record)
+        except Exception:  # noqa: BLE001 - a line that cannot be kept never fails the function
+            pass
+
+    def _put(self, fn: _Function, record: logging.LogRecord) -> None:
+        from moto.logs.models import logs_backends
+
+        from hivemind.local.state import ACCOUNT, REGION
+
+        backend = logs_backends[ACCOUNT][REGION]
+        if fn.log_group not in backend.groups:
+            backend.create_log_group(fn.log_group, tags={})
+        if not fn.log_stream:
+            day = time.strftime("%Y/%m/%d", time.gmtime())
+            fn.log_stream = f"{day}/{fn.name}[$LATEST]{time.monotonic_ns():032x}"
+            backend.create_log_stream(fn.log_group, fn.log_stream)
+        event = {"timestamp": int(record.created * 1000), "message": self.format(record)}
+        backend.put_log_events(fn.log_group, fn.log_stream, [event])
 
 
 def _lambda_env(fn: Any) -> dict[str, str]:
@@ -110,6 +150,37 @@ def _patch_lambda() -> None:
         return _invoke(self, event)
 
     lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+
+
+def _patch_log_keys() -> None:
+    """Powertools keeps a Logger's keys (the correlation id, the function's name) in its
+    formatter, one set a process. On AWS a process runs one invocation at a time; here
+    executions and deliveries run side by side on threads, and one function's keys landed on
+    another's lines. So each thread keeps its own keys, starting from those the formatter was
+    built with, as each Lambda process would."""
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    keys: contextvars.ContextVar[tuple[Any, dict[str, Any]] | None] = contextvars.ContextVar(
+        "hivemind_log_keys", default=None
+    )
+    built = LambdaPowertoolsFormatter.__init__
+
+    def get(self: Any) -> dict[str, Any]:
+        held = keys.get()
+        if held is None or held[0] is not self:
+            held = (self, dict(self.__dict__.get("log_format") or {}))
+            keys.set(held)
+        return held[1]
+
+    def set_(self: Any, value: dict[str, Any]) -> None:
+        keys.set((self, value))
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        built(self, *args, **kwargs)
+        self.__dict__["log_format"] = dict(self.log_format)  # what every thread starts from
+
+    LambdaPowertoolsFormatter.log_format = property(get, set_)
+    LambdaPowertoolsFormatter.__init__ = init
 
 
 def _load_handler(logical_id: str, code_dir: Path, handler: str) -> Callable[[Any, Any], Any]:

@@ -33,6 +33,7 @@ import base64
 import contextlib
 import functools
 import io
+import json
 import logging
 import os
 import re
@@ -362,6 +363,7 @@ def _boot(
     mark = time.perf_counter()
     with app_log.open("ab") as app_out:
         instance.process = _spawn(root, "start.sh", env, app_out)
+    _start_cloudwatch_agent(instance, files, {"/var/log/hivemind/app.log": app_log, BOOTSTRAP_LOG: bootstrap_log})
     instance.health_url = re.sub(r"^http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{instance.local_port}", url)
     _wait_until_answering(instance, deadline, time_scale, bootstrap_log)
     instance.timings["start"] = time.perf_counter() - mark
@@ -664,6 +666,64 @@ def _leave_failure_log(s3: Any, location: tuple[str, str] | None, text: str) -> 
         s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
     except Exception as exc:  # noqa: BLE001 - `aws s3 cp ... || true` on the instance
         log.warning("the failure log could not be left at s3://%s/%s: %s", bucket, key, exc)
+
+
+# ----------------------------------------------------------------------- the CloudWatch agent
+AGENT_CONFIG = "/opt/hivemind/cloudwatch.json"
+BOOTSTRAP_LOG = "/var/log/hivemind-bootstrap.log"
+AGENT_EVERY_S = 0.5
+
+
+def _start_cloudwatch_agent(instance: Instance, files: dict[str, str], paths: dict[str, Path]) -> None:
+    """What the user data's `amazon-cloudwatch-agent-ctl -a fetch-config` starts once the app
+    runs: each file its config collects, shipped line by line to its log group and stream
+    (`{instance_id}` in a stream name is the instance's id), until the instance is terminated.
+    Files the emulation does not keep are listed in the bootstrap log, not shipped."""
+    try:
+        collect = json.loads(files[AGENT_CONFIG])["logs"]["logs_collected"]["files"]["collect_list"]
+    except (KeyError, ValueError, TypeError):
+        return
+    shipped = []
+    for entry in collect:
+        path = paths.get(entry.get("file_path", ""))
+        if path is None:
+            with paths[BOOTSTRAP_LOG].open("a") as out:
+                out.write(f"cloudwatch agent (emulated): {entry.get('file_path')} is not kept here, not shipped\n")
+            continue
+        stream = str(entry.get("log_stream_name", "{instance_id}")).replace("{instance_id}", instance.instance_id)
+        shipped.append((path, str(entry.get("log_group_name", "")), stream))
+    threading.Thread(target=_ship, args=(instance, shipped), daemon=True, name=f"agent-{instance.instance_id}").start()
+
+
+def _ship(instance: Instance, shipped: list[tuple[Path, str, str]]) -> None:
+    from moto.logs.models import logs_backends
+
+    from hivemind.local.state import ACCOUNT, REGION, logs_lock
+
+    backend = logs_backends[ACCOUNT][REGION]
+    offsets = dict.fromkeys((path for path, _, _ in shipped), 0)
+    while True:
+        last = instance.terminated
+        for path, group, stream in shipped:
+            try:
+                with path.open("rb") as source:
+                    source.seek(offsets[path])
+                    data = source.read()
+            except OSError:
+                continue
+            complete = data[: data.rfind(b"\n") + 1]
+            if not complete:
+                continue
+            offsets[path] += len(complete)
+            now = int(time.time() * 1000)
+            lines = [{"timestamp": now, "message": line} for line in complete.decode(errors="replace").splitlines()]
+            with logs_lock, contextlib.suppress(Exception):  # its group gone (the stack deleted): lines lost
+                if stream not in backend.groups[group].streams:
+                    backend.create_log_stream(group, stream)
+                backend.put_log_events(group, stream, lines)
+        if last:
+            return
+        time.sleep(AGENT_EVERY_S)
 
 
 # --------------------------------------------------------------------------------- termination

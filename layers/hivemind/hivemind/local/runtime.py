@@ -45,6 +45,7 @@ def install_patches() -> None:
     if _installed:
         return
     functions._patch_lambda()
+    functions._patch_log_keys()
     events._patch_eventbridge()
     cloudformation._patch_cloudformation()
     cloudformation._patch_no_value_in_lists()
@@ -91,6 +92,7 @@ class LocalRuntime:
         self._schedules: events.Schedules | None = None
         self._scratch: Path | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._function_logs: logging.Handler | None = None
 
     # lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -139,6 +141,7 @@ class LocalRuntime:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         _state.active = True
+        self._function_logs = _function_logs()
         try:
             self._deploy_hivemind()
             self._schedules = events.Schedules(ACCOUNT, REGION, self.time_scale)
@@ -157,6 +160,9 @@ class LocalRuntime:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
         _state.active = False
+        if self._function_logs is not None:
+            logging.getLogger("hivemind").removeHandler(self._function_logs)
+            self._function_logs = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -214,7 +220,9 @@ class LocalRuntime:
         created = {lid: source for lid, source in handlers.items() if lid in physical}
         for logical_id, (code_dir, handler) in created.items():
             name = physical[logical_id]
-            _state.functions[name] = _Function(name, logical_id, code_dir, handler)
+            group = template["Resources"][logical_id]["Properties"].get("LoggingConfig", {}).get("LogGroup")
+            group = physical.get(group["Ref"]) if isinstance(group, dict) and "Ref" in group else group
+            _state.functions[name] = _Function(name, logical_id, code_dir, handler, group or f"/aws/lambda/{name}")
         self.function_names = {lid: physical[lid] for lid in created}
 
     def _wait_stack(self, cfn: Any, stack_id: str, timeout_s: float = 60) -> dict[str, Any]:
@@ -265,3 +273,14 @@ class LocalRuntime:
     def invocations() -> list[tuple[str, float]]:
         with _state.lock:
             return list(_state.invocations)
+
+
+def _function_logs() -> logging.Handler:
+    """The handler that puts the functions' log lines in their log groups, formatted as
+    Powertools formats them (JSON, with the correlation id)."""
+    from hivemind.observability import logger
+
+    handler = functions.CloudWatchLogs()
+    handler.setFormatter(logger.registered_formatter)
+    logging.getLogger("hivemind").addHandler(handler)
+    return handler

@@ -37,6 +37,10 @@ class _State:
 
 _state = _State()
 
+# moto's log groups and streams are not thread-safe: the functions' lines and the instances'
+# CloudWatch agents put through this
+logs_lock = threading.Lock()
+
 
 def package_cache(*parts: str) -> Path:
     """Where local runtimes keep what outlives them (package caches for pip, npm and Node builds,

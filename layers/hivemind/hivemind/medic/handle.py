@@ -123,7 +123,10 @@ def handle_failure(
         diagnosis=diagnosis.model_dump(mode="json"),
         attempts=decision.next_attempt,
     )
-    logger.info("medic decided", extra={"action": decision.action, "category": diagnosis.category})
+    logger.warning(
+        f"medic: {diagnosis.category}, {decision.action}: {diagnosis.summary}",
+        extra={"action": decision.action, "category": diagnosis.category},
+    )
     count("MedicActions", action=decision.action, category=diagnosis.category)
     return decision
 

@@ -2,7 +2,7 @@
 
 from hivemind.models.events import CodeCommitPush, ExecutionStatusChange, StackStatusChange
 from hivemind.models.plan import CostEstimate, CostItem, DeploymentPlan, Evidence
-from hivemind.models.record import TERMINAL_STATUSES, DeploymentRecord, Report, StepTiming
+from hivemind.models.record import TERMINAL_STATUSES, DeploymentRecord, Report, ResourceTiming, StepTiming
 from hivemind.models.request import (
     CodeCommitSource,
     DeploymentRequest,
@@ -57,6 +57,7 @@ __all__ = [
     "Report",
     "ReportInput",
     "ReportResult",
+    "ResourceTiming",
     "S3Source",
     "Source",
     "StackInfo",

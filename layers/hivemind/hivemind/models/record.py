@@ -35,6 +35,18 @@ class StepTiming(BaseModel):
     error: str | None = None
 
 
+class ResourceTiming(BaseModel):
+    """One resource of the app's stack during a deployment, from its stack events: when
+    CloudFormation began on it, when it last settled, and how."""
+
+    logical_id: str
+    resource_type: str
+    start: datetime
+    end: datetime | None = None
+    status: str = Field(description="its last status in this deployment, as CloudFormation printed it")
+    reason: str | None = Field(default=None, description="why it failed, when it did (it may be deleted since)")
+
+
 class DeploymentRecord(BaseModel):
     """A row of the deployments table, as the API and CLI return it."""
 
@@ -104,6 +116,9 @@ class Report(BaseModel):
     stack_name: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict)
     steps: list[StepTiming]
+    resources: list[ResourceTiming] = Field(
+        default_factory=list, description="the stack's resources as CloudFormation worked on them in this deployment"
+    )
     plan: DeploymentPlan | None = None
     findings: list[Finding] = Field(default_factory=list)
     health: HealthInfo | None = None

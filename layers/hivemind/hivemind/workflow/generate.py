@@ -58,6 +58,10 @@ def generate_template(
         else _keep_serving(state, template, stack_name, cfn=cfn, ec2=ec2, s3=s3, settings=settings)
     )
     name = "template.yaml" if state.attempt == 1 else f"template-{state.attempt}.yaml"
+    logger.info(
+        f"template of {len(kept.template['Resources'])} resources for stack {stack_name}",
+        extra={"release": kept.in_place or state.deployment_id, "serving_release": kept.serving},
+    )
     key = artifacts.put(
         s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, name), to_yaml(kept.template), "text/yaml"
     )

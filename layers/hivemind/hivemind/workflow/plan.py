@@ -10,6 +10,7 @@ from typing import Any
 from hivemind.aws import artifacts
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import CodeCommitSource, DeploymentPlan, GitSource, S3Source, WorkflowState
+from hivemind.observability import logger
 from hivemind.planning import make_plan, missing_secret
 from hivemind.planning.bundle import bundle_directory, extract_bundle
 from hivemind.planning.sources import fetch_codecommit, fetch_git
@@ -88,5 +89,9 @@ def plan_deployment(state: WorkflowState, *, s3: Any, settings: Settings, codeco
         raise PlanError(refusal)
     artifacts.put_json(
         s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, "plan.json"), plan.model_dump(mode="json")
+    )
+    logger.info(
+        f"planned {plan.language} ({plan.framework or 'no framework'}): port {plan.port}, health {plan.health_path}",
+        extra={"start": plan.start_command, "instance_type": plan.instance_type, "commit": commit},
     )
     return plan

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from hivemind.aws import artifacts, deployments, executions
+from botocore.exceptions import ClientError
+
+from hivemind.aws import artifacts, deployments, executions, stacks
 from hivemind.errors import SourceError
 from hivemind.models import (
     ErrorInfo,
@@ -14,11 +17,16 @@ from hivemind.models import (
     Report,
     ReportInput,
     ReportResult,
+    ResourceTiming,
     StepTiming,
     WorkflowState,
 )
 from hivemind.models.record import hidden
+from hivemind.observability import logger
 from hivemind.settings import Settings
+from hivemind.workflow import report_page
+
+REPORT_PAGE = "report.html"  # beside report.json: the same report, for people
 
 
 def error_message(error: ErrorInfo | None) -> str | None:
@@ -55,7 +63,41 @@ def _health(state: WorkflowState, steps: list[StepTiming]) -> HealthInfo | None:
     )
 
 
-def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings: Settings) -> ReportResult:
+def resource_timings(events: list[dict[str, Any]], since: datetime) -> list[ResourceTiming]:
+    """Each resource of the stack as CloudFormation worked on it from `since` on (stack events,
+    any order): from its first event to its last settled one, in the order work on them began.
+    The stack's own events are left out (the steps' bars show them)."""
+    found: dict[str, ResourceTiming] = {}
+    for event in sorted(events, key=lambda e: e["Timestamp"]):
+        when = event["Timestamp"]
+        if when < since or event.get("PhysicalResourceId") == event.get("StackId"):
+            continue
+        name, status = event["LogicalResourceId"], event["ResourceStatus"]
+        timing = found.get(name)
+        if timing is None:
+            timing = found[name] = ResourceTiming(
+                logical_id=name, resource_type=event.get("ResourceType", ""), start=when, status=status
+            )
+        timing.status = status
+        timing.end = None if status.endswith("_IN_PROGRESS") else when
+        if event.get("ResourceStatusReason") and status.endswith("FAILED"):
+            timing.reason = event["ResourceStatusReason"]
+    return list(found.values())
+
+
+def _stack_resources(cfn: Any, state: WorkflowState, since: datetime) -> list[ResourceTiming]:
+    if cfn is None or state.stack is None:
+        return []
+    try:
+        return resource_timings(stacks.events(cfn, state.stack.stack_id), since)
+    except ClientError as exc:  # the report is written all the same, without the resources' bars
+        logger.warning(f"the stack's events could not be read: {exc}")
+        return []
+
+
+def write_report(
+    payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings: Settings, cfn: Any = None
+) -> ReportResult:
     state = payload.state
     record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
     steps = executions.step_timings(executions.history(sfn, payload.execution_arn))
@@ -92,6 +134,7 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         stack_name=state.stack.stack_name if state.stack else None,
         outputs=outputs,
         steps=steps,
+        resources=_stack_resources(cfn, state, record.created_at),
         # the report is read by anyone who may read deployments: the app's environment values stay out
         plan=state.plan.model_copy(update={"environment": hidden(state.plan.environment)}) if state.plan else None,
         findings=state.validation.findings if state.validation else _stored_findings(s3, settings, state.deployment_id),
@@ -107,6 +150,13 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
     )
     key = artifacts.put_json(
         s3, settings.artifacts_bucket, artifacts.key(state.deployment_id, "report.json"), report.model_dump(mode="json")
+    )
+    artifacts.put(
+        s3,
+        settings.artifacts_bucket,
+        artifacts.key(state.deployment_id, REPORT_PAGE),
+        report_page.render(report).encode(),
+        "text/html; charset=utf-8",
     )
     deployments.update(
         ddb,
@@ -126,6 +176,8 @@ def write_report(payload: ReportInput, *, s3: Any, ddb: Any, sfn: Any, settings:
         source_digest=state.plan.source_digest if state.plan else None,
         plan_digest=state.plan.digest() if state.plan else None,
     )
+    said = f"deployment {payload.outcome}" + (f": {report.error}" if report.error else "")
+    (logger.error if payload.outcome == "FAILED" else logger.info)(said, extra={"url": url})
     return ReportResult(
         deployment_id=state.deployment_id,
         status=payload.outcome,

@@ -17,6 +17,7 @@ from typing import Any
 
 from hivemind.errors import SmokeTestFailed
 from hivemind.models import QaCheck, QaResult, WorkflowState
+from hivemind.observability import logger
 
 MAX_PATHS = 6
 TIMEOUT_S = 10.0
@@ -62,6 +63,7 @@ def smoke_test(state: WorkflowState, *, opener: urllib.request.OpenerDirector | 
     paths = list(dict.fromkeys([state.plan.health_path, "/", *state.plan.routes]))[:MAX_PATHS]
     checks = [get(opener, url, path, required=index == 0) for index, path in enumerate(paths)]
     health = checks[0]
+    logger.info("smoke test: " + ", ".join(f"{c.path} {_seen(c)}" for c in checks), extra={"url": url})
     if health.status_code is None or not 200 <= health.status_code < 400:
         raise SmokeTestFailed(f"the health path {health.path} answered {_seen(health)} through {url}")
     warnings = [

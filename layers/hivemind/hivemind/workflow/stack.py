@@ -50,6 +50,7 @@ def create_stack(state: WorkflowState, *, cfn: Any, ddb: Any, settings: Settings
         stack_operation="create",
         attempts=state.attempt,
     )
+    logger.info(f"creating stack {name}", extra={"stack_id": stack_id})
     return StackInfo(stack_name=name, stack_id=stack_id, status="CREATE_IN_PROGRESS")
 
 
@@ -133,10 +134,11 @@ def settle(
     status = description["StackStatus"] if description else "DELETE_COMPLETE"
     if description is not None and status in stacks.SUCCEEDED:
         resumed = executions.resume(sfn, token, output=stacks.info(description).model_dump(mode="json"))
-    else:
-        from hivemind.medic.diagnose import diagnose_stack
+        logger.info(f"stack settled: {status}", extra={"stack_id": stack_id, "resumed": resumed})
+        return resumed
+    from hivemind.medic.diagnose import diagnose_stack
 
-        diagnosis = diagnose_stack(cfn, stack_id, status)
-        resumed = executions.resume(sfn, token, error="StackCreateFailed", cause=diagnosis.summary)
-    logger.info("stack settled", extra={"stack_id": stack_id, "status": status, "resumed": resumed})
+    diagnosis = diagnose_stack(cfn, stack_id, status)
+    resumed = executions.resume(sfn, token, error="StackCreateFailed", cause=diagnosis.summary)
+    logger.error(f"StackCreateFailed: {status}: {diagnosis.summary}", extra={"stack_id": stack_id, "resumed": resumed})
     return resumed

@@ -10,6 +10,7 @@ from typing import Any
 from hivemind.aws import targets
 from hivemind.errors import AppNotRehearsed, TargetNotHealthyYet, TargetRegistrationFailed, TargetUnhealthy
 from hivemind.models import HealthInfo, TargetInfo, WorkflowState
+from hivemind.observability import logger
 
 # The generated target group checks every 15 s and needs 2 successes (templating/generate.py);
 # past this grace the target is declared unhealthy even if the state machine would retry more.
@@ -42,6 +43,7 @@ def register_target(state: WorkflowState, *, elbv2: Any) -> TargetInfo:
     # an update's previous release keeps serving beside the new one until "Drain previous release"
     serving = targets.registered(elbv2, outputs["TargetGroupArn"], but=outputs["InstanceId"])
     targets.register(elbv2, outputs["TargetGroupArn"], outputs["InstanceId"], plan.port)
+    logger.info(f"registered {outputs['InstanceId']}:{plan.port}", extra={"serving": [t["Id"] for t in serving]})
     return TargetInfo(
         target_group_arn=outputs["TargetGroupArn"],
         instance_id=outputs["InstanceId"],
@@ -77,6 +79,7 @@ def check_health(state: WorkflowState, *, elbv2: Any, now: datetime | None = Non
     if health.state == "healthy":
         waited = round((now - target.registered_at).total_seconds(), 3)
         path = state.plan.health_path if state.plan else None
+        logger.info(f"target {target.instance_id}:{target.port} healthy after {waited:.1f} s")
         return health.model_copy(update={"path": path, "seconds_to_healthy": waited})
     if health.reason == NOT_REHEARSED:
         raise AppNotRehearsed(health.description or "the app could not run on this machine")

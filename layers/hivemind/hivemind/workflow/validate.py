@@ -19,6 +19,7 @@ from typing import Any
 from hivemind.aws import artifacts
 from hivemind.errors import TemplateInvalid
 from hivemind.models import Finding, ValidationResult, WorkflowState
+from hivemind.observability import logger
 from hivemind.policy import blocking, check_template
 from hivemind.policy import guard as policy_guard
 from hivemind.settings import Settings
@@ -53,6 +54,8 @@ def validate_template(state: WorkflowState, *, s3: Any, settings: Settings) -> V
         [f.model_dump(mode="json") for f in findings],
     )
     errors = blocking(findings)
+    remembered = " (remembered from an identical template)" if cached else ""
+    logger.info(f"{len(findings)} finding(s), {len(errors)} blocking{remembered}")
     if errors:
         listed = "; ".join(_one_line(f) for f in errors[:5])
         raise TemplateInvalid(f"{len(errors)} blocking finding(s): {listed}")
