@@ -89,15 +89,21 @@ def _seconds(start: str, end: str) -> float:
 def transitions() -> list[str]:
     """State transitions as Step Functions bills them: each state entered, and each retry."""
     from hivemind.aws import executions
-    from hivemind.local.deploy import _logs_to, deploy_on
+    from hivemind.local.deploy import deploy_on, logs_to
     from hivemind.local.runtime import LocalRuntime
 
     lines = ["## state transitions of one deployment (the local runtime's execution history)"]
-    for label, delay_s in (("happy deployment", 0.2), ("stack taking 4 minutes (scaled 0.01)", 2.4)):
+    cases = (
+        ("happy deployment", 0.2, ()),
+        ("stack taking 4 minutes (scaled 0.01)", 2.4, ()),
+        ("failed stack, the Medic deletes it", 0.2, ("bad-ami",)),
+        ("the same, stack taking 4 minutes", 2.4, ("bad-ami",)),
+    )
+    for label, delay_s, faults in cases:
         with (
             tempfile.TemporaryDirectory() as tmp,
-            _logs_to(Path(tmp) / "local.log"),
-            LocalRuntime(ROOT, provision_delay_s=delay_s) as aws,
+            logs_to(Path(tmp) / "local.log"),
+            LocalRuntime(ROOT, provision_delay_s=delay_s, faults=faults) as aws,
         ):
             record, _ = deploy_on(aws, ROOT / "examples/flask-app", {"app_name": "flask-app"}, reports_dir=Path(tmp))
             history = executions.history(aws.client("stepfunctions"), record.execution_arn)

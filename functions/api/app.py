@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -33,7 +34,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from hivemind.aws import artifacts, deployments
+from hivemind.aws import artifacts, deployments, stacks
 from hivemind.aws.clients import client
 from hivemind.aws.executions import history as history_events
 from hivemind.aws.executions import readable, with_live_steps
@@ -243,6 +244,23 @@ def logs(
         since_ms=since,
     )
     return found.model_dump(mode="json")
+
+
+@app.get("/deployments/<deployment_id>/events")
+def stack_events(
+    deployment_id: str,
+    since: Annotated[datetime | None, Query(description="ISO-8601: only events from then on")] = None,
+) -> list[dict[str, Any]]:
+    """The CloudFormation events of the deployment's stack since it started (or `since`),
+    oldest first, as `describe-stack-events` prints them: what `hivemind status --follow` shows."""
+    s = get_settings()
+    record = deployments.get(client("dynamodb", s.region), s.deployments_table, deployment_id)
+    if not record.stack_id:
+        return []
+    start = since or record.created_at
+    found = stacks.events_since(client("cloudformation", s.region), record.stack_id, start)
+    keys = ("EventId", "Timestamp", "LogicalResourceId", "ResourceType", "ResourceStatus", "ResourceStatusReason")
+    return [{k: e[k].isoformat() if k == "Timestamp" else e[k] for k in keys if k in e} for e in found]
 
 
 @app.get("/deployments/<deployment_id>/report")

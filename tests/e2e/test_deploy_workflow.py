@@ -158,7 +158,15 @@ def test_a_failing_stack_ends_failed_with_the_stack_deleted_and_the_reason_repor
     assert report["medic_action"] == "rollback"
     failed = [s for s in record.steps if s.status == "FAILED"]
     assert failed and failed[0].name == "Wait for stack"
-    assert [s.name for s in record.steps][-3:] == ["Handle failure", "Retry with fix?", "Report failure"]
+    # the Medic starts the deletion; the state machine, not its Lambda, waits for the stack to be gone
+    assert [s.name for s in record.steps][-6:] == [
+        "Handle failure",
+        "Medic waiting on its stack?",
+        "Wait for the Medic's stack",
+        "Finish handling failure",
+        "Retry with fix?",
+        "Report failure",
+    ]
     assert "Traceback" not in (record.error or "")
     assert stacks == []
 

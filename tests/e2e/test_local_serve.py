@@ -440,3 +440,33 @@ def test_logs_show_each_step_the_failing_one_and_the_apps_last_lines(served, cli
     # following an ended deployment prints what there is and stops
     code, out2, _ = cli("logs", bad["deployment_id"], "--follow")
     assert code == 0 and out2 == out
+
+
+def test_status_follows_a_deployment_live_with_its_stack_events_and_the_medic(served, cli, tmp_path):
+    # Given a deployment of an app that dies at start, started through the API (it runs on)
+    _, api = served
+    dying = tmp_path / "dying"
+    dying.mkdir()
+    (dying / "requirements.txt").write_text("")
+    (dying / "server.py").write_text("import sys\nsys.exit('dying-app: no DATABASE_URL')\n")
+    (dying / "Procfile").write_text("web: python server.py\n")
+    from hivemind.planning.bundle import bundle_directory
+
+    _, _, answer = http("POST", api.url + "/uploads")
+    upload = json.loads(answer)
+    assert http("PUT", upload["upload_url"], bundle_directory(dying), {"Content-Type": "application/zip"})[0] == 200
+    body = json.dumps({"app_name": "followed", "source": upload["source"]}).encode()
+    status, _, answer = http("POST", api.url + "/deployments", body, {"Content-Type": "application/json"})
+    assert status == 202, answer
+    started = json.loads(answer)["deployment_id"]
+
+    # When its status is followed by the app's name, from while it runs
+    code, out, err = cli("status", "followed", "--follow")
+
+    # Then the steps came as they ran, with the stack's events as CloudFormation printed them and
+    # the Medic's diagnosis, and the summary at the end
+    assert code == 0, err
+    assert "Plan deployment" in err and "Wait for the Medic's stack" in err
+    assert "stack " in err and "CREATE_FAILED — Received FAILURE signal with UniqueId i-" in err
+    assert "DELETE_COMPLETE" in err and "medic app-failed:" in err
+    assert f"FAILED  followed  ({started})" in out

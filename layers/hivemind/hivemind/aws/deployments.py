@@ -152,15 +152,19 @@ WAITER_PREFIX = "waiter#"
 WAITING_INDEX, WAITING_KEY = "Waiting", "stack"
 
 
-def park_task_token(ddb: Any, table: str, stack_id: str, deployment_id: str, token: str) -> None:
+def park_task_token(
+    ddb: Any, table: str, stack_id: str, deployment_id: str, token: str, *, for_medic: bool = False
+) -> None:
     """Park the token of the execution waiting on a stack, keyed by the stack: whatever the
-    stack's tags say after an update or a roll back, its status event finds the waiter."""
+    stack's tags say after an update or a roll back, its status event finds the waiter.
+    `for_medic`: the Medic's wait, which any settled status ends (a deletion's too)."""
     item = {
         "deployment_id": f"{WAITER_PREFIX}{stack_id}",
         "waiting": deployment_id,
         "task_token": token,
         "waiting_on": WAITING_KEY,
         "parked_at": datetime.now(UTC).isoformat(),
+        "for_medic": for_medic,
     }
     ddb.put_item(TableName=table, Item=_to_item(item))
 
@@ -187,11 +191,19 @@ def parked(ddb: Any, table: str) -> list[tuple[str, str, str]]:
 
 def claim_task_token(ddb: Any, table: str, stack_id: str) -> str | None:
     """Remove and return the token parked for a stack; None when someone else claimed it first."""
+    claimed = claim_waiter(ddb, table, stack_id)
+    return claimed[0] if claimed else None
+
+
+def claim_waiter(ddb: Any, table: str, stack_id: str) -> tuple[str, bool] | None:
+    """Remove the waiter parked for a stack: (its task token, whether it is the Medic's)."""
     out = ddb.delete_item(
         TableName=table, Key={"deployment_id": {"S": f"{WAITER_PREFIX}{stack_id}"}}, ReturnValues="ALL_OLD"
     )
     old = out.get("Attributes")
-    return str(old["task_token"]["S"]) if old else None
+    if not old:
+        return None
+    return str(old["task_token"]["S"]), bool(old.get("for_medic", {}).get("BOOL", False))
 
 
 # One item per app (never listed: it has no `listed`): who created the app, and its active
@@ -206,6 +218,13 @@ def app_owner(ddb: Any, table: str, app_name: str) -> str | None:
     item = ddb.get_item(TableName=table, Key={"deployment_id": {"S": f"{APP_PREFIX}{app_name}"}}, ConsistentRead=True)
     owner = item.get("Item", {}).get("owner", {}).get("S")
     return str(owner) if owner else None
+
+
+def active_deployment(ddb: Any, table: str, app_name: str) -> str | None:
+    """The deployment the app's item names as its active one (it may have ended since)."""
+    item = ddb.get_item(TableName=table, Key={"deployment_id": {"S": f"{APP_PREFIX}{app_name}"}}, ConsistentRead=True)
+    active = item.get("Item", {}).get("active", {}).get("S")
+    return str(active) if active else None
 
 
 def claim_app(

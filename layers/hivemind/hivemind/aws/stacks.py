@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
+from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from hivemind.errors import StackCreateFailed
 from hivemind.models import StackInfo
@@ -77,8 +78,8 @@ def update(
     tags: dict[str, str],
     token: str,
     role_arn: str | None = None,
-    timeout_s: float = 120,
-    poll_s: float = 2.0,
+    poll_s: int = 2,
+    max_attempts: int = 60,
 ) -> bool:
     """Update a live stack (by name) through a change set: create it, wait, execute it.
     False when there is nothing to change."""
@@ -87,12 +88,13 @@ def update(
         change_set = cfn.create_change_set(
             **kwargs, ChangeSetName=f"hivemind-{token}"[:128], ChangeSetType="UPDATE", ClientToken=token
         )["Id"]
-        deadline = time.monotonic() + timeout_s
-        while True:
-            described = cfn.describe_change_set(ChangeSetName=change_set)
-            if described["Status"] in ("CREATE_COMPLETE", "FAILED") or time.monotonic() > deadline:
-                break
-            time.sleep(poll_s)
+        # a change set is ready in seconds: botocore's waiter, bounded; FAILED (an empty change
+        # set among them) or not ready in time, what it says is read next
+        with contextlib.suppress(WaiterError):
+            cfn.get_waiter("change_set_create_complete").wait(
+                ChangeSetName=change_set, WaiterConfig={"Delay": poll_s, "MaxAttempts": max_attempts}
+            )
+        described = cfn.describe_change_set(ChangeSetName=change_set)
         if not described.get("Changes"):
             # CloudFormation marks an empty change set FAILED ("didn't contain changes"): nothing to do
             cfn.delete_change_set(ChangeSetName=change_set)
@@ -109,19 +111,6 @@ def update(
 def template_body(cfn: Any, stack_id: str) -> str:
     body = cfn.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
     return body if isinstance(body, str) else json.dumps(body)
-
-
-def wait_settled(cfn: Any, stack_id: str, *, timeout_s: float, poll_s: float = 5.0) -> str:
-    """Poll (bounded) until the stack is settled; the last status seen."""
-    deadline = time.monotonic() + timeout_s
-    status = "UNKNOWN"
-    while time.monotonic() < deadline:
-        description = describe(cfn, stack_id)
-        status = description["StackStatus"] if description else "DELETE_COMPLETE"
-        if status in SETTLED:
-            return status
-        time.sleep(poll_s)
-    return status
 
 
 def describe(cfn: Any, stack: str) -> dict[str, Any] | None:
@@ -156,15 +145,20 @@ def events(cfn: Any, stack: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda e: e["Timestamp"])
 
 
-def delete(cfn: Any, stack_id: str, *, token: str, timeout_s: float, poll_s: float = 5.0) -> str:
-    """Delete a stack and wait (bounded) until it is gone; returns the last status seen."""
+def events_since(cfn: Any, stack: str, since: datetime) -> list[dict[str, Any]]:
+    """The stack's events from `since` on, oldest first, reading only the pages it needs
+    (CloudFormation lists the newest first)."""
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    found: list[dict[str, Any]] = []
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack):
+        fresh = [e for e in page["StackEvents"] if e["Timestamp"] >= since]
+        found.extend(fresh)
+        if len(fresh) < len(page["StackEvents"]):
+            break
+    return sorted(found, key=lambda e: e["Timestamp"])
+
+
+def start_delete(cfn: Any, stack_id: str, *, token: str) -> None:
+    """Start deleting a stack. Nothing here waits for it: the state machine does ("Wait for the
+    Medic's stack"), or the stack's status event continues whoever needs it gone."""
     cfn.delete_stack(StackName=stack_id, ClientRequestToken=token)
-    deadline = time.monotonic() + timeout_s
-    status = "DELETE_IN_PROGRESS"
-    while time.monotonic() < deadline:
-        desc = describe(cfn, stack_id)
-        status = desc["StackStatus"] if desc else "DELETE_COMPLETE"
-        if status in ("DELETE_COMPLETE", "DELETE_FAILED"):
-            return status
-        time.sleep(poll_s)
-    return status

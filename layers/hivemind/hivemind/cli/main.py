@@ -510,14 +510,48 @@ def _end_of(api: Any, deployment_id: str, *, as_json: bool, reports_dir: Path, t
 
 @app.command()
 def status(
-    deployment_id: Annotated[str, typer.Argument(metavar="ID", help="a deployment id (d-...)")],
+    target: Annotated[str, typer.Argument(metavar="ID|APP", help="a deployment id (d-...), or an app (its newest)")],
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", "-f", help="while it runs: each step, the stack's events and the Medic's decision as they come"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
 ) -> None:
     """A deployment's state: its steps so far, its URL, and what the Medic found and left."""
+    import time
+
     api = _api(endpoint)
     try:
+        deployment_id = target if target.startswith("d-") else _newest(api, target)
         record = _record(api.call("GET", f"/deployments/{deployment_id}"))
+        if follow and not as_json:
+            steps: dict[int, str] = {}
+            events: set[str] = set()
+            medic_said = False
+            while True:
+                for index, step in enumerate(record.steps):
+                    if steps.get(index) != step.status:
+                        steps[index] = step.status
+                        _print_step(step.name, step.status, step.duration_s, step.error)
+                for event in api.call("GET", f"/deployments/{deployment_id}/events"):
+                    if event["EventId"] not in events:
+                        events.add(event["EventId"])
+                        _print_stack_event(event)
+                if record.diagnosis and not medic_said:
+                    medic_said = True
+                    err.print(f"  medic {record.diagnosis.category}: {record.diagnosis.summary}", markup=False)
+                if record.status not in _ACTIVE:
+                    break
+                time.sleep(0.5 if api.local else 2.0)
+                record = _record(api.call("GET", f"/deployments/{deployment_id}"))
+            _print_summary(record, None)
+            return
+    except KeyboardInterrupt:
+        err.print(f"no longer following {target}; it goes on: `hivemind status {target}`")
+        raise typer.Exit(130) from None
     except HiveMindError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -526,6 +560,16 @@ def status(
     for step in record.steps:
         _print_step(step.name, step.status, step.duration_s, step.error)
     _print_summary(record, None)
+
+
+def _print_stack_event(event: dict[str, Any]) -> None:
+    status = event["ResourceStatus"]
+    colour = "red" if status.endswith("FAILED") else "dim"
+    reason = f" — {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+    err.print(
+        f"  [{colour}]stack {event['Timestamp'][11:19]} {escape(event['LogicalResourceId'])} {status}"
+        f"{escape(reason)}[/{colour}]"
+    )
 
 
 @app.command(name="list")

@@ -87,9 +87,11 @@ def handle_failure(
     ddb: Any,
     settings: Settings,
     s3: Any = None,
-    delete_timeout_s: float = 840,
 ) -> MedicDecision:
-    """Diagnose the failure, then retry with a fix (bounded) or roll everything back."""
+    """Diagnose the failure, then retry with a fix (bounded) or roll everything back. What takes
+    CloudFormation minutes (deleting the stack, restoring the previous version) is only started
+    here: the state machine waits for the stack ("Wait for the Medic's stack", resumed by its
+    status event) and `finish_failure` concludes. No Lambda polls CloudFormation."""
     diagnosis = _diagnose(state, cfn)
     if s3 is not None and diagnosis.category in ("app-failed", "boot-failure", "unknown"):
         lines = artifacts.text_lines(
@@ -103,19 +105,56 @@ def handle_failure(
         diagnosis = diagnosis.model_copy(update={"instance_log": kept, "summary": summary})
     record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
     if state.stack is not None and record.stack_operation in ("update", "unchanged"):
-        decision = _restore(
-            state, record, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=delete_timeout_s
-        )
+        decision = _restore(state, record, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings)
     elif (retry := _retry_decision(state, diagnosis, state.plan)) is not None:
         decision = retry
         if state.stack is not None:  # the failed stack must be gone before the same name is reused
-            _delete(state, cfn, settings, delete_timeout_s)
+            decision = _start_delete(state, decision, cfn)
     else:
-        decision = _roll_back(state, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=delete_timeout_s)
+        decision = _roll_back(state, diagnosis, cfn=cfn, elbv2=elbv2)
+    if decision.pending:
+        deployments.update(
+            ddb, settings.deployments_table, state.deployment_id, diagnosis=diagnosis.model_dump(mode="json")
+        )
+        logger.info(
+            f"medic: {diagnosis.category}: {decision.pending} started, the state machine waits for the stack",
+            extra={"action": decision.action, "stack_id": decision.waiting_on},
+        )
+        return decision
+    return _conclude(state, decision, cfn=cfn, ddb=ddb, settings=settings)
+
+
+def finish_failure(state: WorkflowState, *, cfn: Any, elbv2: Any, ddb: Any, settings: Settings) -> MedicDecision:
+    """ "Finish handling failure": the stack the Medic started working on has settled (or the
+    wait ran out); read it and conclude what "Handle failure" started."""
+    started = state.medic
+    if started is None or started.pending is None:
+        raise ValueError("Finish handling failure needs what Handle failure started")
+    record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
+    decision = _finish(state, record, started, cfn=cfn, elbv2=elbv2, settings=settings)
+    return _conclude(state, decision, cfn=cfn, ddb=ddb, settings=settings)
+
+
+def _finish(
+    state: WorkflowState, record: DeploymentRecord, started: MedicDecision, *, cfn: Any, elbv2: Any, settings: Settings
+) -> MedicDecision:
+    if started.pending == "delete":
+        return _after_delete(state, started, cfn=cfn, settings=settings)
+    if started.pending == "continue":
+        return _after_continue(state, record, started.diagnosis, cfn=cfn, elbv2=elbv2, settings=settings)
+    return _restore_finished(state, record, started.diagnosis, cfn=cfn, elbv2=elbv2, settings=settings)
+
+
+def _conclude(
+    state: WorkflowState, decision: MedicDecision, *, cfn: Any, ddb: Any, settings: Settings
+) -> MedicDecision:
+    """The decision made final: what escalation left (with CloudFormation's reasons), the
+    diagnosis on the record, the decision logged and counted."""
+    diagnosis = decision.diagnosis
     if decision.action == "escalate" and state.stack is not None:
         left = _why_left(cfn, state.stack.stack_id, decision.resources_left)
         diagnosis = diagnosis.model_copy(update={"left": left, "escalation": decision.fix})
-        decision = decision.model_copy(update={"diagnosis": diagnosis})
+    decision = decision.model_copy(update={"diagnosis": diagnosis, "pending": None, "waiting_on": None})
     deployments.update(
         ddb,
         settings.deployments_table,
@@ -124,7 +163,7 @@ def handle_failure(
         attempts=decision.next_attempt,
     )
     logger.warning(
-        f"medic: {diagnosis.category}, {decision.action}: {diagnosis.summary}",
+        f"medic: {diagnosis.category}, {decision.action}: {decision.fix or diagnosis.summary}",
         extra={"action": decision.action, "category": diagnosis.category},
     )
     count("MedicActions", action=decision.action, category=diagnosis.category)
@@ -191,86 +230,122 @@ def _retry_decision(state: WorkflowState, diagnosis: Diagnosis, plan: Deployment
     return MedicDecision(action="retry", diagnosis=diagnosis, next_attempt=state.attempt + 1, plan=fixed, fix=fix)
 
 
-def _roll_back(
-    state: WorkflowState, diagnosis: Diagnosis, *, cfn: Any, elbv2: Any, settings: Settings, timeout_s: float
-) -> MedicDecision:
+def _roll_back(state: WorkflowState, diagnosis: Diagnosis, *, cfn: Any, elbv2: Any) -> MedicDecision:
     if state.target is not None:
         t = state.target
         targets.deregister(elbv2, t.target_group_arn, t.instance_id, t.port)
+    decision = MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt)
     if state.stack is None:
-        return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, stack_deleted=True)
-    status = _delete(state, cfn, settings, timeout_s)
+        return decision.model_copy(update={"stack_deleted": True})
+    return _start_delete(state, decision, cfn)
+
+
+def _start_delete(state: WorkflowState, decision: MedicDecision, cfn: Any) -> MedicDecision:
+    """DeleteStack, and say so: the state machine waits for the stack to be gone."""
+    assert state.stack is not None
+    stacks.start_delete(cfn, state.stack.stack_id, token=f"{state.deployment_id}-delete-{state.attempt}")
+    return decision.model_copy(update={"pending": "delete", "waiting_on": state.stack.stack_id})
+
+
+def _after_delete(state: WorkflowState, started: MedicDecision, *, cfn: Any, settings: Settings) -> MedicDecision:
+    """The deletion ended: a retry goes on; a roll back checks that nothing carrying the
+    deployment's tag outlived the stack; a stack that could not be deleted is escalated."""
+    assert state.stack is not None
+    status = _status(cfn, state.stack.stack_id)
+    done = started.model_copy(update={"pending": None, "waiting_on": None})
     if status == "DELETE_COMPLETE":
-        # the stack is gone; is everything that carried the deployment's tag gone with it?
+        if started.action == "retry":
+            return done.model_copy(update={"stack_deleted": True})
         tagged = leftovers.left_behind(
             client("resourcegroupstaggingapi", settings.region),
             lambda service: client(service, settings.region),
             state.deployment_id,
         )
         if not tagged:
-            return MedicDecision(action="rollback", diagnosis=diagnosis, next_attempt=state.attempt, stack_deleted=True)
+            return done.model_copy(update={"stack_deleted": True})
+        return done.model_copy(
+            update={
+                "action": "escalate",
+                "stack_deleted": True,
+                "resources_left": tagged,
+                "fix": f"the stack is deleted, but these still carry {stacks.DEPLOYMENT_TAG}={state.deployment_id}: "
+                "delete them by hand",
+            }
+        )
+    left = [r["LogicalResourceId"] for r in _resources_left(cfn, state.stack.stack_id)]
+    return done.model_copy(
+        update={
+            "action": "escalate",
+            "resources_left": left,
+            "fix": f"stack {state.stack.stack_name} is {status}; delete the listed resources by hand",
+        }
+    )
+
+
+def _status(cfn: Any, stack_id: str) -> str:
+    description = stacks.describe(cfn, stack_id)
+    return str(description["StackStatus"]) if description else "DELETE_COMPLETE"
+
+
+def _restore(
+    state: WorkflowState, record: DeploymentRecord, diagnosis: Diagnosis, *, cfn: Any, elbv2: Any, settings: Settings
+) -> MedicDecision:
+    """A failed update never deletes the app: put its previous version back. A roll back
+    CloudFormation could not finish is continued first (the stack takes no update until then)."""
+    assert state.stack is not None
+    status = _status(cfn, state.stack.stack_id)
+    if status == "UPDATE_ROLLBACK_FAILED":
+        cfn.continue_update_rollback(
+            StackName=state.stack.stack_id, ClientRequestToken=f"{state.deployment_id}-continue"
+        )
+        logger.warning("continued a failed update roll back", extra={"stack_id": state.stack.stack_id})
+        return MedicDecision(
+            action="rollback",
+            diagnosis=diagnosis,
+            next_attempt=state.attempt,
+            pending="continue",
+            waiting_on=state.stack.stack_id,
+        )
+    return _restore_from(state, record, diagnosis, status, cfn=cfn, elbv2=elbv2, settings=settings)
+
+
+def _after_continue(
+    state: WorkflowState, record: DeploymentRecord, diagnosis: Diagnosis, *, cfn: Any, elbv2: Any, settings: Settings
+) -> MedicDecision:
+    assert state.stack is not None
+    status = _status(cfn, state.stack.stack_id)
+    if status != "UPDATE_ROLLBACK_COMPLETE":
+        failed = [
+            e["LogicalResourceId"]
+            for e in stacks.events(cfn, state.stack.stack_id)
+            if e["ResourceStatus"] == "UPDATE_FAILED" and e["LogicalResourceId"] != state.stack.stack_name
+        ]
+        skip = f" --resources-to-skip {' '.join(dict.fromkeys(failed))}" if failed else ""
         return MedicDecision(
             action="escalate",
             diagnosis=diagnosis,
             next_attempt=state.attempt,
-            stack_deleted=True,
-            resources_left=tagged,
-            fix=f"the stack is deleted, but these still carry {stacks.DEPLOYMENT_TAG}={state.deployment_id}: "
-            "delete them by hand",
+            fix=(
+                f"CloudFormation's roll back failed, and again when continued ({status}); skip what blocks it: "
+                f"aws cloudformation continue-update-rollback --stack-name {state.stack.stack_name}{skip}"
+            ),
         )
-    left = [r["LogicalResourceId"] for r in _resources_left(cfn, state.stack.stack_id)]
-    return MedicDecision(
-        action="escalate",
-        diagnosis=diagnosis,
-        next_attempt=state.attempt,
-        resources_left=left,
-        fix=f"stack {state.stack.stack_name} is {status}; delete the listed resources by hand",
-    )
+    return _restore_from(state, record, diagnosis, status, cfn=cfn, elbv2=elbv2, settings=settings, continued=True)
 
 
-def _continue_roll_back(cfn: Any, stack_id: str, deployment_id: str, timeout_s: float) -> str:
-    """ContinueUpdateRollback, and wait (bounded) for the stack to settle; its last status."""
-    cfn.continue_update_rollback(StackName=stack_id, ClientRequestToken=f"{deployment_id}-continue")
-    logger.warning("continued a failed update roll back", extra={"stack_id": stack_id})
-    return stacks.wait_settled(cfn, stack_id, timeout_s=timeout_s)
-
-
-def _restore(
+def _restore_from(
     state: WorkflowState,
     record: DeploymentRecord,
     diagnosis: Diagnosis,
+    status: str,
     *,
     cfn: Any,
     elbv2: Any,
     settings: Settings,
-    timeout_s: float,
+    continued: bool = False,
 ) -> MedicDecision:
-    """A failed update never deletes the app: put its previous version back."""
     assert state.stack is not None
     previous = record.previous_deployment_id or "the previous deployment"
-    description = stacks.describe(cfn, state.stack.stack_id)
-    status = description["StackStatus"] if description else "DELETE_COMPLETE"
-    continued = False
-    if status == "UPDATE_ROLLBACK_FAILED":
-        # the stack takes no update in this state: CloudFormation's own roll back is continued first
-        status = _continue_roll_back(cfn, state.stack.stack_id, state.deployment_id, timeout_s)
-        continued = True
-        if status != "UPDATE_ROLLBACK_COMPLETE":
-            failed = [
-                e["LogicalResourceId"]
-                for e in stacks.events(cfn, state.stack.stack_id)
-                if e["ResourceStatus"] == "UPDATE_FAILED" and e["LogicalResourceId"] != state.stack.stack_name
-            ]
-            skip = f" --resources-to-skip {' '.join(dict.fromkeys(failed))}" if failed else ""
-            return MedicDecision(
-                action="escalate",
-                diagnosis=diagnosis,
-                next_attempt=state.attempt,
-                fix=(
-                    f"CloudFormation's roll back failed, and again when continued ({status}); skip what blocks it: "
-                    f"aws cloudformation continue-update-rollback --stack-name {state.stack.stack_name}{skip}"
-                ),
-            )
     if status == "UPDATE_ROLLBACK_COMPLETE" or record.stack_operation == "unchanged":
         fix = (
             f"CloudFormation restored the previous version ({previous})"
@@ -287,10 +362,10 @@ def _restore(
             next_attempt=state.attempt,
             fix="the update failed and no previous template was kept; redeploy the last good version",
         )
-    _serve_previous_first(state, record, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=timeout_s)
+    _serve_previous_first(state, record, cfn=cfn, elbv2=elbv2, settings=settings)
     url = artifacts.https_url(settings.artifacts_bucket, record.previous_template_key, settings.region)
     tags = {stacks.DEPLOYMENT_TAG: previous, "hivemind:app": state.request.app_name, "hivemind:managed-by": "hivemind"}
-    stacks.update(
+    changed = stacks.update(
         cfn,
         stack_name=state.stack.stack_name,
         template_url=url,
@@ -299,8 +374,25 @@ def _restore(
         token=f"{state.deployment_id}-restore",
         role_arn=settings.stack_role_arn,
     )
-    final = stacks.wait_settled(cfn, state.stack.stack_id, timeout_s=timeout_s)
+    if not changed:  # the stack runs the previous template already
+        return _restore_finished(state, record, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings)
+    return MedicDecision(
+        action="rollback",
+        diagnosis=diagnosis,
+        next_attempt=state.attempt,
+        pending="restore",
+        waiting_on=state.stack.stack_id,
+    )
+
+
+def _restore_finished(
+    state: WorkflowState, record: DeploymentRecord, diagnosis: Diagnosis, *, cfn: Any, elbv2: Any, settings: Settings
+) -> MedicDecision:
+    """The stack runs the previous template again: its instance serves alone."""
+    assert state.stack is not None
+    previous = record.previous_deployment_id or "the previous deployment"
     restored = stacks.describe(cfn, state.stack.stack_id)
+    final = restored["StackStatus"] if restored else "DELETE_COMPLETE"
     outputs = stacks.info(restored).outputs if restored else {}
     if final not in stacks.SUCCEEDED or not outputs.get("InstanceId"):
         return MedicDecision(
@@ -314,7 +406,7 @@ def _restore(
     port = registered.get(serving) or _previous_port(state, record, settings)
     if serving not in registered:  # it was drained already: it serves again before the others leave
         targets.register(elbv2, group, serving, port)
-    _wait_healthy(elbv2, group, serving, port, timeout_s=min(timeout_s, RESTORED_HEALTHY_S))
+    _wait_healthy(elbv2, group, serving, port, timeout_s=RESTORED_HEALTHY_S)
     targets.deregister_others(elbv2, group, serving)
     return MedicDecision(
         action="rollback",
@@ -325,12 +417,14 @@ def _restore(
 
 
 # how long a restored release that had been drained may take to be healthy again (the target
-# group's 2 checks, 15 s apart, and a margin) before the new one is deregistered anyway
+# group's 2 checks, 15 s apart, and a margin) before the new one is deregistered anyway; the
+# drain after it waits the target group's deregistration delay (30 s in HiveMind's stacks)
 RESTORED_HEALTHY_S = 90.0
+MAX_DRAIN_S = 300.0
 
 
 def _serve_previous_first(
-    state: WorkflowState, record: DeploymentRecord, *, cfn: Any, elbv2: Any, settings: Settings, timeout_s: float
+    state: WorkflowState, record: DeploymentRecord, *, cfn: Any, elbv2: Any, settings: Settings
 ) -> None:
     """When the previous release's instance is still in the stack (kept beside the new one), it
     alone takes requests before the restore deletes the new one: registered again if it was
@@ -353,10 +447,10 @@ def _serve_previous_first(
     port = registered.get(instance_id) or _previous_port(state, record, settings)
     if instance_id not in registered:
         targets.register(elbv2, group, instance_id, port)
-    if not _wait_healthy(elbv2, group, instance_id, port, timeout_s=min(timeout_s, RESTORED_HEALTHY_S)):
+    if not _wait_healthy(elbv2, group, instance_id, port, timeout_s=RESTORED_HEALTHY_S):
         return  # the new one keeps serving until the restore replaces it: better than nothing serving
     if targets.deregister_others(elbv2, group, instance_id):
-        target_step.pause(min(float(targets.deregistration_delay_s(elbv2, group)), timeout_s))
+        target_step.pause(min(float(targets.deregistration_delay_s(elbv2, group)), MAX_DRAIN_S))
 
 
 def _previous_port(state: WorkflowState, record: DeploymentRecord, settings: Settings) -> int:
@@ -381,12 +475,6 @@ def _wait_healthy(elbv2: Any, group: str, instance_id: str, port: int, *, timeou
         target_step.pause(5.0)  # scaled by the local runtime, like Wait for healthy target's looks
 
 
-def _delete(state: WorkflowState, cfn: Any, settings: Settings, timeout_s: float) -> str:
-    assert state.stack is not None
-    token = f"{state.deployment_id}-delete-{state.attempt}"
-    return stacks.delete(cfn, state.stack.stack_id, token=token, timeout_s=timeout_s)
-
-
 def _resources_left(cfn: Any, stack_id: str) -> list[dict[str, Any]]:
     found = cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
     return [r for r in found if r["ResourceStatus"] != "DELETE_COMPLETE"]
@@ -403,15 +491,20 @@ def _why_left(cfn: Any, stack_id: str, logical_ids: list[str]) -> list[str]:
 
 
 def on_stack_event(
-    event: StackStatusChange, *, cfn: Any, ddb: Any, sfn: Any, settings: Settings, delete_timeout_s: float = 840
+    event: StackStatusChange, *, cfn: Any, ddb: Any, sfn: Any, settings: Settings, elbv2: Any = None
 ) -> str:
-    """A HiveMind stack changed status: resume the execution waiting on it, or, for a failed
-    stack no execution is waiting on any more (an orphan), roll it back. Idempotent."""
+    """A HiveMind stack changed status: resume the execution waiting on it; continue the end of
+    a deployment whose execution ended while the stack was busy (on_execution_ended); or, for a
+    failed stack nothing waits on any more (an orphan), start deleting it. Idempotent."""
     stack_id = event.detail.stack_id
     status = event.detail.status_details.status
     if status not in stacks.SETTLED:
         return "ignored"
     description = stacks.describe(cfn, stack_id)
+    if status in ("DELETE_COMPLETE", "DELETE_FAILED") and settle(
+        stack_id, description, cfn=cfn, ddb=ddb, sfn=sfn, settings=settings
+    ):
+        return "resumed"  # the Medic's wait for a deletion
     deployment_id = stacks.tags(description).get(stacks.DEPLOYMENT_TAG) if description else None
     if deployment_id is None:
         return "ignored"
@@ -422,6 +515,11 @@ def on_stack_event(
         return "already gone"  # a repeated or late event: the stack was dealt with
     if settle(stack_id, description, cfn=cfn, ddb=ddb, sfn=sfn, settings=settings):
         return "resumed"
+    ended = _ended_unfinished(description, deployment_id, ddb=ddb, sfn=sfn, settings=settings)
+    if ended is not None:
+        unfinished, execution = ended
+        logger.set_correlation_id(unfinished.deployment_id)
+        return _end_of(unfinished, execution, cfn=cfn, ddb=ddb, settings=settings, elbv2=elbv2)
     if status not in stacks.CREATE_FAILURES:
         return "nothing waiting"  # a settled update (or its CloudFormation roll back) keeps the app
     try:
@@ -431,9 +529,33 @@ def on_stack_event(
     if record is not None and record.status not in TERMINAL_STATUSES:
         return "execution will settle"  # its waiting state has not parked its token yet
     diagnosis = diagnose_stack(cfn, stack_id, status)
-    final = stacks.delete(cfn, stack_id, token=f"medic-{deployment_id}", timeout_s=delete_timeout_s)
-    logger.warning("rolled back orphan stack", extra={"stack_id": stack_id, "cause": diagnosis.summary})
-    return f"rolled back ({final})"
+    stacks.start_delete(cfn, stack_id, token=f"medic-{deployment_id}")
+    logger.warning("deleting orphan stack", extra={"stack_id": stack_id, "cause": diagnosis.summary})
+    return "deleting orphan stack"
+
+
+def _ended_unfinished(
+    description: dict[str, Any] | None, deployment_id: str, *, ddb: Any, sfn: Any, settings: Settings
+) -> tuple[DeploymentRecord, dict[str, Any]] | None:
+    """The deployment whose execution ended while the Medic still had its stack to settle: the
+    one the stack's tag names, or (after a restore re-tagged the stack with the previous
+    deployment) the app's active one. (record, its execution's description), or None."""
+    app = stacks.tags(description).get("hivemind:app") if description else None
+    candidates = [deployment_id]
+    active = deployments.active_deployment(ddb, settings.deployments_table, app) if app else None
+    if active and active != deployment_id:
+        candidates.append(active)
+    for candidate in candidates:
+        try:
+            record = deployments.get(ddb, settings.deployments_table, candidate)
+        except DeploymentNotFound:
+            continue
+        if record.status in TERMINAL_STATUSES or not record.execution_arn or sfn is None:
+            continue
+        execution = sfn.describe_execution(executionArn=record.execution_arn)
+        if execution["status"] != "RUNNING":
+            return record, execution
+    return None
 
 
 def _deletion_ended(deployment_id: str, status: str, reason: str, ddb: Any, settings: Settings) -> str:
@@ -465,7 +587,6 @@ def on_execution_ended(
     settings: Settings,
     elbv2: Any = None,
     sfn: Any = None,
-    delete_timeout_s: float = 840,
 ) -> str:
     """An execution ended FAILED, TIMED_OUT or ABORTED: whatever path it took, its record ends
     FAILED, a stack it created does not outlive it, and a stack it updated serves the previous
@@ -480,56 +601,78 @@ def on_execution_ended(
         return "ignored"
     if record.status == "SUCCEEDED":
         return "ignored"  # the record, not the event, says how the deployment ended
-    actions = []
-    description = stacks.describe(cfn, record.stack_id) if record.stack_id else None
-    owned = description is not None and stacks.tags(description).get(stacks.DEPLOYMENT_TAG) == record.deployment_id
+    execution = {"status": detail.status, "error": detail.error, "cause": detail.cause}
+    if not (detail.error or detail.cause) and sfn is not None:  # StopExecution's reason: the execution keeps it
+        described = sfn.describe_execution(executionArn=detail.execution_arn)
+        execution.update(error=described.get("error"), cause=described.get("cause"))
+    return _end_of(record, execution, cfn=cfn, ddb=ddb, settings=settings, elbv2=elbv2)
+
+
+def _end_of(
+    record: DeploymentRecord, execution: dict[str, Any], *, cfn: Any, ddb: Any, settings: Settings, elbv2: Any
+) -> str:
+    """The end of a deployment whose execution ended, one step at a time, never waiting on
+    CloudFormation: each step the Medic starts on the stack is continued by the stack's next
+    settled status event (on_stack_event), or the reconciler's minute. The record is marked
+    FAILED last: a FAILED record means the app is back as it was (or its stack is going)."""
+    table = settings.deployments_table
+    actions: list[str] = []
     escalation = None
-    if (
-        description is not None
-        and owned
-        and record.stack_operation == "create"
-        and (description["StackStatus"] != "DELETE_COMPLETE")
-    ):
-        final = stacks.delete(
-            cfn, description["StackId"], token=f"medic-{record.deployment_id}-end", timeout_s=delete_timeout_s
-        )
-        actions.append(f"deleted stack ({final})")
-    elif description is not None and owned and record.stack_operation == "update" and elbv2 is not None:
-        # an update under way finishes (or rolls back) first: CloudFormation takes no other change meanwhile
-        status = stacks.wait_settled(cfn, description["StackId"], timeout_s=delete_timeout_s)
+    description = stacks.describe(cfn, record.stack_id) if record.stack_id else None
+    status = description["StackStatus"] if description else "DELETE_COMPLETE"
+    owned = description is not None and stacks.tags(description).get(stacks.DEPLOYMENT_TAG) == record.deployment_id
+    if owned and record.stack_operation == "create" and status != "DELETE_COMPLETE":
+        if not status.startswith("DELETE_"):
+            stacks.start_delete(cfn, record.stack_id or "", token=f"medic-{record.deployment_id}-end")
+        actions.append("deleting the stack it created")
+    elif description is not None and record.stack_operation == "update" and elbv2 is not None:
+        if status not in stacks.SETTLED:
+            # an update under way finishes (or rolls back) first: CloudFormation takes no other change meanwhile
+            return "waiting for the stack to settle; its status event continues"
         state = WorkflowState(
             deployment_id=record.deployment_id,
             request=record.request,
             stack=StackInfo(stack_name=description["StackName"], stack_id=description["StackId"], status=status),
         )
-        why = Diagnosis(category="unknown", summary=f"the workflow ended {detail.status}")
-        decision = _restore(state, record, why, cfn=cfn, elbv2=elbv2, settings=settings, timeout_s=delete_timeout_s)
-        actions.append(decision.fix or decision.action)
-        escalation = decision.fix if decision.action == "escalate" else None
+        why = Diagnosis(category="unknown", summary=f"the workflow ended {execution['status']}")
+        decision = None
+        if record.medic_pending == "continue":
+            decision = _after_continue(state, record, why, cfn=cfn, elbv2=elbv2, settings=settings)
+        elif record.medic_pending == "restore":
+            decision = _restore_finished(state, record, why, cfn=cfn, elbv2=elbv2, settings=settings)
+        elif owned:
+            decision = _restore(state, record, why, cfn=cfn, elbv2=elbv2, settings=settings)
+        if decision is not None and decision.pending:
+            deployments.update(ddb, table, record.deployment_id, medic_pending=decision.pending)
+            return f"{decision.pending} started; the stack's status event continues"
+        if decision is not None:
+            actions.append(decision.fix or decision.action)
+            escalation = decision.fix if decision.action == "escalate" else None
     if record.status not in TERMINAL_STATUSES:  # last: a FAILED record means the app is back as it was
-        error, cause = detail.error, detail.cause
-        if not (error or cause) and sfn is not None:  # StopExecution's reason: the execution keeps it
-            described = sfn.describe_execution(executionArn=detail.execution_arn)
-            error, cause = described.get("error"), described.get("cause")
-        reason = ": ".join(p for p in (error, cause) if p) or "no cause given"
+        reason = ": ".join(p for p in (execution.get("error"), execution.get("cause")) if p) or "no cause given"
         done = f"; {', '.join(actions)}" if actions else ""
-        fields: dict[str, Any] = {"status": "FAILED", "error": f"the workflow ended {detail.status}: {reason}{done}"}
+        fields: dict[str, Any] = {
+            "status": "FAILED",
+            "error": f"the workflow ended {execution['status']}: {reason}{done}",
+            "medic_pending": None,
+        }
         if escalation:
             fields["diagnosis"] = Diagnosis(
-                category="unknown", summary=f"the workflow ended {detail.status}", escalation=escalation
+                category="unknown", summary=f"the workflow ended {execution['status']}", escalation=escalation
             ).model_dump(mode="json")
-        deployments.update(ddb, settings.deployments_table, record.deployment_id, **fields)
+        deployments.update(ddb, table, record.deployment_id, **fields)
         actions.append("marked FAILED")
     outcome = ", ".join(actions) or "nothing left to do"
-    logger.info("execution ended", extra={"status": detail.status, "outcome": outcome})
+    logger.info("execution ended", extra={"status": execution["status"], "outcome": outcome})
     return outcome
 
 
-def reconcile(*, cfn: Any, ddb: Any, sfn: Any, settings: Settings) -> dict[str, Any]:
-    """The scheduled backstop of "Wait for stack": every execution still waiting on a stack whose
-    status has settled (or that is gone) is resumed from the stack's own status, as its status
-    event would have. An event that was lost, or failed into the dead-letter queue, then costs
-    at most the schedule's period (one minute), never the state's one-hour timeout."""
+def reconcile(*, cfn: Any, ddb: Any, sfn: Any, settings: Settings, elbv2: Any = None) -> dict[str, Any]:
+    """The scheduled backstop of every wait on a stack: each execution still waiting on a stack
+    whose status has settled (or that is gone) is resumed from the stack's own status, as its
+    status event would have; each ended deployment the Medic is still putting back is continued.
+    An event that was lost, or failed into the dead-letter queue, then costs at most the
+    schedule's period (one minute), never a state's timeout."""
     waiting = deployments.parked(ddb, settings.deployments_table)
     resumed: list[str] = []
     now = deployments.now()
@@ -546,4 +689,12 @@ def reconcile(*, cfn: Any, ddb: Any, sfn: Any, settings: Settings) -> dict[str, 
                 "resumed from the stack's status: its status event did not come",
                 extra={"deployment_id": deployment_id, "stack_id": stack_id, "status": status, "parked_at": parked_at},
             )
-    return {"waiting": len(waiting), "resumed": resumed}
+    continued = []
+    for record in deployments.page(ddb, settings.deployments_table, status="RUNNING", limit=100)[0]:
+        if record.medic_pending is None or not record.execution_arn:
+            continue
+        execution = sfn.describe_execution(executionArn=record.execution_arn)
+        if execution["status"] != "RUNNING" and _status(cfn, record.stack_id or "") in stacks.SETTLED:
+            done = _end_of(record, execution, cfn=cfn, ddb=ddb, settings=settings, elbv2=elbv2)
+            continued.append(f"{record.deployment_id}: {done}")
+    return {"waiting": len(waiting), "resumed": resumed, "continued": continued}

@@ -80,6 +80,10 @@ class DeploymentRecord(BaseModel):
     health: HealthInfo | None = None
     qa: list[QaCheck] = Field(default_factory=list)
     not_rehearsed: str | None = Field(default=None, description="why the app could not run on this machine")
+    medic_pending: Literal["delete", "restore", "continue"] | None = Field(
+        default=None,
+        description="after the execution ended: what the Medic started on the stack, finished once it settles",
+    )
     differs_from_aws: list[str] = Field(
         default_factory=list, description="where the local rehearsal behaved unlike AWS (the local runtime only)"
     )

@@ -193,6 +193,12 @@ class MedicDecision(_Part):
     fix: str | None = None
     stack_deleted: bool = False
     resources_left: list[str] = Field(default_factory=list)
+    pending: Literal["delete", "restore", "continue"] | None = Field(
+        default=None,
+        description="what the Medic started on the stack and finishes once it settled: the state machine waits "
+        'for it ("Wait for the Medic\'s stack"), then "Finish handling failure"',
+    )
+    waiting_on: str | None = Field(default=None, description="the stack id the state machine waits on")
 
 
 class WorkflowState(BaseModel):
@@ -228,6 +234,9 @@ class WaitStackInput(_Part):
     deployment_id: str
     stack_id: str
     task_token: str
+    for_medic: bool = Field(
+        default=False, description="the Medic's own wait: any settled status resumes it (a deletion's included)"
+    )
 
 
 class ReportInput(BaseModel):

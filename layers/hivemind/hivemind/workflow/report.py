@@ -89,7 +89,7 @@ def _stack_resources(cfn: Any, state: WorkflowState, since: datetime) -> list[Re
     if cfn is None or state.stack is None:
         return []
     try:
-        return resource_timings(stacks.events(cfn, state.stack.stack_id), since)
+        return resource_timings(stacks.events_since(cfn, state.stack.stack_id, since), since)
     except ClientError as exc:  # the report is written all the same, without the resources' bars
         logger.warning(f"the stack's events could not be read: {exc}")
         return []

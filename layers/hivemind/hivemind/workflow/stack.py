@@ -111,7 +111,12 @@ def _update_stack(
 def wait_for_stack(payload: WaitStackInput, *, cfn: Any, ddb: Any, sfn: Any, settings: Settings) -> None:
     """Park the task token on the deployment, then settle at once if the stack already has."""
     deployments.park_task_token(
-        ddb, settings.deployments_table, payload.stack_id, payload.deployment_id, payload.task_token
+        ddb,
+        settings.deployments_table,
+        payload.stack_id,
+        payload.deployment_id,
+        payload.task_token,
+        for_medic=payload.for_medic,
     )
     description = stacks.describe(cfn, payload.stack_id)
     if description is None or description["StackStatus"] in stacks.SETTLED:
@@ -127,11 +132,21 @@ def settle(
     sfn: Any,
     settings: Settings,
 ) -> bool:
-    """Resume the execution waiting on this stack, once. True when this call resumed it."""
-    token = deployments.claim_task_token(ddb, settings.deployments_table, stack_id)
-    if token is None:
-        return False
+    """Resume the execution waiting on this stack, once, if the stack has settled now (a late
+    event of an earlier operation does not end a wait on a later one). True when this call
+    resumed it. A deployment's wait goes on to the next step only from a stack that succeeded;
+    the Medic's wait goes on from any settled status (it reads the stack itself next)."""
     status = description["StackStatus"] if description else "DELETE_COMPLETE"
+    if status not in stacks.SETTLED:
+        return False
+    claimed = deployments.claim_waiter(ddb, settings.deployments_table, stack_id)
+    if claimed is None:
+        return False
+    token, for_medic = claimed
+    if for_medic:
+        resumed = executions.resume(sfn, token, output={"stack_id": stack_id, "status": status})
+        logger.info(f"stack settled for the Medic: {status}", extra={"stack_id": stack_id, "resumed": resumed})
+        return resumed
     if description is not None and status in stacks.SUCCEEDED:
         resumed = executions.resume(sfn, token, output=stacks.info(description).model_dump(mode="json"))
         logger.info(f"stack settled: {status}", extra={"stack_id": stack_id, "resumed": resumed})
