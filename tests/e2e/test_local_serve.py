@@ -4,6 +4,7 @@ CLI's commands (deploy, status, list, report, rollback, destroy) talking to it a
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -441,6 +442,24 @@ def test_logs_show_each_step_the_failing_one_and_the_apps_last_lines(served, cli
     code, out2, _ = cli("logs", bad["deployment_id"], "--follow")
     assert code == 0 and out2 == out
 
+    # and its report as a page: written with --html -o, opened with --open (BROWSER says how)
+    code, _, err = cli("report", bad["deployment_id"], "--html", "-o", str(tmp_path / "page.html"))
+    assert code == 0, err
+    page = (tmp_path / "page.html").read_text()
+    assert page.startswith("<!doctype html>") and "What went wrong" in page and "<svg" in page
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    browser.chmod(0o755)
+    os.environ["BROWSER"] = f"{browser} %s"
+    try:
+        code, _, err = cli("report", bad["deployment_id"], "--open")
+    finally:
+        del os.environ["BROWSER"]
+    shown = tmp_path / ".hivemind" / "reports" / f"{bad['deployment_id']}.html"
+    assert code == 0 and f"opened {Path('.hivemind/reports') / shown.name}" in err, err
+    assert shown.read_text() == page and opened.read_text().strip() == shown.resolve().as_uri()
+
 
 def test_status_follows_a_deployment_live_with_its_stack_events_and_the_medic(served, cli, tmp_path):
     # Given a deployment of an app that dies at start, started through the API (it runs on)
@@ -470,3 +489,27 @@ def test_status_follows_a_deployment_live_with_its_stack_events_and_the_medic(se
     assert "stack " in err and "CREATE_FAILED — Received FAILURE signal with UniqueId i-" in err
     assert "DELETE_COMPLETE" in err and "medic app-failed:" in err
     assert f"FAILED  followed  ({started})" in out
+
+
+def test_deploy_local_goes_through_the_served_runtime_and_an_unchanged_app_is_applied_in_place(served, cli, tmp_path):
+    # Given `hivemind local serve` running from this folder (its serve.json names it)
+    from hivemind.cli.remote import SERVE_FILE
+
+    _, api = served
+    os.environ.pop("HIVEMIND_ENDPOINT", None)  # only the serve file names it (monkeypatch restores it)
+    (tmp_path / SERVE_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / SERVE_FILE).write_text(json.dumps({"url": api.url, "pid": os.getpid()}))
+
+    # When an app is deployed with --local, twice, from the same source
+    code, out, err = cli("deploy", str(APP), "--local", "--app-name", "warm")
+    assert code == 0, err
+    assert f"on the local runtime `hivemind local serve` runs from this folder ({api.url})" in err
+    code, out, err = cli("deploy", str(APP), "--local", "--app-name", "warm", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+
+    # Then both ran on the served runtime (no runtime started in this process), and the second,
+    # which changes nothing the instance runs, was applied in place: no new release, no cut-over
+    assert again["created_by"].endswith(":user/local-developer") and again["stack_operation"] == "update"
+    names = [s["name"] for s in again["steps"]]
+    assert "Drain previous release" not in names and names[-1] == "Report"

@@ -275,7 +275,14 @@ def validate(
 @app.command()
 def deploy(
     source: Annotated[str, typer.Argument(help=_SOURCE_HELP)],
-    local: Annotated[bool, typer.Option("--local", help="run on a fresh offline local AWS runtime")] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="run on the offline local AWS runtime: the one `hivemind local serve` runs from this folder, "
+            "else a fresh one in this process",
+        ),
+    ] = False,
     app_name: Annotated[str | None, typer.Option("--app-name", help="defaults to the folder name")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", help="NAME=VALUE for the app (repeatable)")] = None,
     secret: Annotated[
@@ -304,8 +311,9 @@ def deploy(
 ) -> None:
     """Deploy SOURCE: plan, template, validate, create the stack, verify health, report.
 
-    With --local, on a fresh local runtime in this process; otherwise through a HiveMind's API:
-    the one `hivemind local serve` runs, --endpoint's, or HIVEMIND_STACK_NAME's on AWS."""
+    With --local, on the local runtime `hivemind local serve` runs from this folder, else on a fresh
+    one in this process (always a fresh one with --inject or --keep); otherwise through a HiveMind's
+    API: the one `hivemind local serve` runs, --endpoint's, or HIVEMIND_STACK_NAME's on AWS."""
     from hivemind.models import DeploymentRequest, PlanOverrides, S3Source
 
     is_git = bool(re.match(r"^[a-z][a-z0-9+.-]*://", source))
@@ -328,6 +336,14 @@ def deploy(
         DeploymentRequest(**request_fields, source=S3Source(bucket="placeholder", key="k"))
     except ValidationError as exc:
         raise _fail(_validation_message(exc)) from None
+    if local and not (inject or keep) and endpoint is None:
+        from hivemind.cli.remote import served_here
+
+        served = served_here()
+        if served:  # warm: no runtime to start, and an unchanged app is redeployed in place
+            if not as_json:
+                err.print(f"on the local runtime `hivemind local serve` runs from this folder ({served})")
+            local, endpoint = False, served
     if not local:
         _deploy_through_api(
             endpoint, source, request_fields, ref=ref, as_json=as_json, reports_dir=reports_dir, timeout_s=timeout
@@ -988,6 +1004,8 @@ def serve(
         ):
             SERVE_FILE.parent.mkdir(parents=True, exist_ok=True)
             SERVE_FILE.write_text(json.dumps({"url": api.url, "pid": os.getpid()}) + "\n")
+            # the validator's import (cfn-lint, 2 s) happens now, not in the first deployment
+            threading.Thread(target=_warm_validator, args=(aws.settings.region,), daemon=True).start()
             err.print(f"HiveMind API on [bold]{api.url}[/bold] (as {caller}); Ctrl-C stops it and every app it runs")
             err.print(f"  try: hivemind deploy examples/flask-app   |   curl {api.url}/deployments")
             try:
@@ -1002,6 +1020,12 @@ def serve(
         raise _fail(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     except (HiveMindError, ValueError) as exc:
         raise _fail(str(exc)) from None
+
+
+def _warm_validator(region: str) -> None:
+    from hivemind.policy.lint import lint_template
+
+    lint_template('{"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}', regions=(region,))
 
 
 # -------------------------------------------------------------------------------------- diagnose
