@@ -161,10 +161,10 @@ def test_a_failing_stack_ends_failed_with_the_stack_deleted_and_the_reason_repor
     # the Medic starts the deletion; the state machine, not its Lambda, waits for the stack to be gone
     assert [s.name for s in record.steps][-6:] == [
         "Handle failure",
-        "Medic waiting on its stack?",
+        "Medic's next step?",
         "Wait for the Medic's stack",
         "Finish handling failure",
-        "Retry with fix?",
+        "Medic's next step?",
         "Report failure",
     ]
     assert "Traceback" not in (record.error or "")

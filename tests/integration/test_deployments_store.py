@@ -48,3 +48,32 @@ def test_recent_deployments_come_newest_first(hivemind):
     for i in range(3):
         deployments.put_new(ddb, hivemind.deployments_table, _record(f"d-{i}"))
     assert [r.deployment_id for r in deployments.list_recent(ddb, hivemind.deployments_table)] == ["d-2", "d-1", "d-0"]
+
+
+def test_what_the_medic_has_pending_is_found_by_the_reconciler_and_holds_the_app_until_cleared(hivemind):
+    from hivemind.workflow.start import still_running
+
+    ddb, table = clients.client("dynamodb"), hivemind.deployments_table
+    for deployment_id in ("d-1", "d-2"):
+        deployments.put_new(ddb, table, _record(deployment_id))
+    deployments.update(ddb, table, "d-1", status="RUNNING")
+    deployments.park_task_token(ddb, table, "arn:stack", "d-2", "token-1")
+
+    # a restore the Medic started after d-1's execution ended: the record says so, the Waiting
+    # index lists it beside the parked tokens, and d-1 holds its app (no execution asked)
+    deployments.set_medic_pending(ddb, table, "d-1", "restore")
+    assert deployments.get(ddb, table, "d-1").medic_pending == "restore"
+    assert deployments.pending_ends(ddb, table) == ["d-1"]
+    assert [waiting for _, waiting, _ in deployments.parked(ddb, table)] == ["d-2"]
+    assert still_running(ddb, None, table, "d-1") is True
+
+    # once finished it is cleared (a None among update's fields would have left it as it was)
+    deployments.update(ddb, table, "d-1", status="FAILED", medic_pending=None)
+    assert deployments.get(ddb, table, "d-1").medic_pending == "restore"
+    deployments.update(ddb, table, "d-1", clear=deployments.PENDING_FIELDS)
+    assert deployments.get(ddb, table, "d-1").medic_pending is None
+    assert deployments.pending_ends(ddb, table) == [] and still_running(ddb, None, table, "d-1") is False
+    # the index's attribute never reaches the record users read
+    assert "waiting_on" not in deployments.get(ddb, table, "d-1").model_dump()
+    deployments.set_medic_pending(ddb, table, "d-1", "delete")
+    assert "parked_at" not in deployments.get(ddb, table, "d-1").model_dump()

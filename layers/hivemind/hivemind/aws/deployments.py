@@ -23,7 +23,7 @@ _de = TypeDeserializer()
 # Every record carries `listed` (one value), the key of the `Recent` index: listings are queries on
 # it, newest first, never scans of the table (which also holds the parked task tokens).
 RECENT_INDEX, LISTED = "Recent", "deployment"
-_INTERNAL: tuple[str, ...] = ("listed",)
+_INTERNAL: tuple[str, ...] = ("listed", "waiting_on", "parked_at")
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -72,20 +72,44 @@ def get(ddb: Any, table: str, deployment_id: str) -> DeploymentRecord:
     return DeploymentRecord.model_validate(values)
 
 
-def update(ddb: Any, table: str, deployment_id: str, **fields: Any) -> None:
-    """Set some fields of an existing record (and updated_at)."""
+def update(ddb: Any, table: str, deployment_id: str, *, clear: tuple[str, ...] = (), **fields: Any) -> None:
+    """Set some fields of an existing record (and updated_at); `clear` removes others (a None
+    among `fields` leaves that field as it was)."""
     fields["updated_at"] = now().isoformat()
     values = _to_item(fields)
     names = {f"#f{i}": k for i, k in enumerate(values)}
-    expr = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+    names.update({f"#c{i}": k for i, k in enumerate(clear)})
+    expr = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+    if clear:
+        expr += " REMOVE " + ", ".join(f"#c{i}" for i in range(len(clear)))
     ddb.update_item(
         TableName=table,
         Key={"deployment_id": {"S": deployment_id}},
-        UpdateExpression=f"SET {expr}",
+        UpdateExpression=expr,
         ExpressionAttributeNames=names,
         ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
         ConditionExpression="attribute_exists(deployment_id)",
     )
+
+
+# a record's fields while the Medic has a step pending (the last two put it in the Waiting index)
+PENDING_FIELDS = ("medic_pending", "waiting_on", "parked_at")
+
+
+def set_medic_pending(ddb: Any, table: str, deployment_id: str, pending: str | None) -> None:
+    """What the Medic started on a deployment's stack and finishes once it settles (None: done).
+    A pending record joins the sparse Waiting index, where the reconciler finds it."""
+    if pending is None:
+        update(ddb, table, deployment_id, clear=PENDING_FIELDS)
+    else:
+        since = datetime.now(UTC).isoformat()
+        update(ddb, table, deployment_id, medic_pending=pending, waiting_on=WAITING_KEY, parked_at=since)
+
+
+def pending_ends(ddb: Any, table: str) -> list[str]:
+    """The deployments whose end the Medic has started and not finished (the Waiting index's
+    records, beside the parked waiters)."""
+    return [key for key, _, _ in _waiting(ddb, table) if not key.startswith(WAITER_PREFIX)]
 
 
 def page(
@@ -171,6 +195,15 @@ def park_task_token(
 
 def parked(ddb: Any, table: str) -> list[tuple[str, str, str]]:
     """(stack id, deployment id, parked at) of every execution waiting on a stack, oldest first."""
+    return [
+        (key.removeprefix(WAITER_PREFIX), waiting, at)
+        for key, waiting, at in _waiting(ddb, table)
+        if key.startswith(WAITER_PREFIX)
+    ]
+
+
+def _waiting(ddb: Any, table: str) -> list[tuple[str, str, str]]:
+    """(key, deployment id, since) of every item in the sparse Waiting index."""
     found: list[tuple[str, str, str]] = []
     kwargs: dict[str, Any] = {
         "TableName": table,
@@ -181,9 +214,10 @@ def parked(ddb: Any, table: str) -> list[tuple[str, str, str]]:
     while True:
         page = ddb.query(**kwargs)
         for item in page["Items"]:
-            found.append(
-                (item["deployment_id"]["S"].removeprefix(WAITER_PREFIX), item["waiting"]["S"], item["parked_at"]["S"])
-            )
+            key = item["deployment_id"]["S"]
+            waiting = item.get("waiting", {}).get("S", key)
+            since = item["parked_at"]["S"]
+            found.append((key, waiting, since))
         if "LastEvaluatedKey" not in page:
             return found
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

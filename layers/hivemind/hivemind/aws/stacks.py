@@ -95,8 +95,11 @@ def update(
                 ChangeSetName=change_set, WaiterConfig={"Delay": poll_s, "MaxAttempts": max_attempts}
             )
         described = cfn.describe_change_set(ChangeSetName=change_set)
-        if not described.get("Changes"):
-            # CloudFormation marks an empty change set FAILED ("didn't contain changes"): nothing to do
+        reason = str(described.get("StatusReason") or "")
+        empty = described["Status"] == "FAILED" and ("didn't contain changes" in reason or "No updates" in reason)
+        if empty or (described["Status"] == "CREATE_COMPLETE" and not described.get("Changes")):
+            # CloudFormation marks an empty change set FAILED ("The submitted information didn't
+            # contain changes."): nothing to do. Any other FAILED one is a refusal, said below
             cfn.delete_change_set(ChangeSetName=change_set)
             return False
         if described["Status"] != "CREATE_COMPLETE":

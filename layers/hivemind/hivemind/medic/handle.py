@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -116,12 +116,19 @@ def handle_failure(
         deployments.update(
             ddb, settings.deployments_table, state.deployment_id, diagnosis=diagnosis.model_dump(mode="json")
         )
-        logger.info(
-            f"medic: {diagnosis.category}: {decision.pending} started, the state machine waits for the stack",
-            extra={"action": decision.action, "stack_id": decision.waiting_on},
-        )
-        return decision
+        return _pending(state, decision, ddb=ddb, settings=settings)
     return _conclude(state, decision, cfn=cfn, ddb=ddb, settings=settings)
+
+
+def _pending(state: WorkflowState, decision: MedicDecision, *, ddb: Any, settings: Settings) -> MedicDecision:
+    """A step started on the stack: the record says so (should the execution end meanwhile, a
+    cancel, the Medic finishes it from the stack's events: on_execution_ended)."""
+    deployments.set_medic_pending(ddb, settings.deployments_table, state.deployment_id, decision.pending)
+    logger.info(
+        f"medic: {decision.diagnosis.category}: {decision.pending} started, the state machine waits for the stack",
+        extra={"action": decision.action, "stack_id": decision.waiting_on},
+    )
+    return decision
 
 
 def finish_failure(state: WorkflowState, *, cfn: Any, elbv2: Any, ddb: Any, settings: Settings) -> MedicDecision:
@@ -131,13 +138,46 @@ def finish_failure(state: WorkflowState, *, cfn: Any, elbv2: Any, ddb: Any, sett
     if started is None or started.pending is None:
         raise ValueError("Finish handling failure needs what Handle failure started")
     record = deployments.get(ddb, settings.deployments_table, state.deployment_id)
-    decision = _finish(state, record, started, cfn=cfn, elbv2=elbv2, settings=settings)
+    if not _begun(cfn, started):  # the wait ended on the stack's status from before the Medic's call
+        if started.waits < MAX_WAITS:
+            return started.model_copy(update={"waits": started.waits + 1})
+        decision = started.model_copy(
+            update={
+                "action": "escalate",
+                "fix": f"the stack shows no sign of the Medic's {started.pending} after {started.waits} waits; "
+                "see its events",
+            }
+        )
+    else:
+        decision = _finish(state, record, started, cfn=cfn, elbv2=elbv2, settings=settings)
+    if decision.pending:  # a next step on the stack (a restore once an update settled): wait again
+        return _pending(state, decision, ddb=ddb, settings=settings)
     return _conclude(state, decision, cfn=cfn, ddb=ddb, settings=settings)
+
+
+# how many times the state machine waits again when the stack's status is still the one from
+# before the Medic's call (CloudFormation changes it a moment after the call returns)
+MAX_WAITS = 20
+
+
+def _begun(cfn: Any, started: MedicDecision) -> bool:
+    """Whether CloudFormation has begun what the Medic started: a stack-level event since the
+    call (a wait to settle needs none)."""
+    if started.pending == "settle" or started.started_at is None or started.waiting_on is None:
+        return True
+    since = started.started_at - timedelta(seconds=1)
+    try:
+        found = stacks.events_since(cfn, started.waiting_on, since)
+    except ClientError:
+        return True  # the stack is gone (and its events with it): what the Medic started happened
+    return any(e.get("PhysicalResourceId") == e.get("StackId") for e in found)
 
 
 def _finish(
     state: WorkflowState, record: DeploymentRecord, started: MedicDecision, *, cfn: Any, elbv2: Any, settings: Settings
 ) -> MedicDecision:
+    if started.pending == "settle":
+        return _restore(state, record, started.diagnosis, cfn=cfn, elbv2=elbv2, settings=settings)
     if started.pending == "delete":
         return _after_delete(state, started, cfn=cfn, settings=settings)
     if started.pending == "continue":
@@ -154,13 +194,16 @@ def _conclude(
     if decision.action == "escalate" and state.stack is not None:
         left = _why_left(cfn, state.stack.stack_id, decision.resources_left)
         diagnosis = diagnosis.model_copy(update={"left": left, "escalation": decision.fix})
-    decision = decision.model_copy(update={"diagnosis": diagnosis, "pending": None, "waiting_on": None})
+    decision = decision.model_copy(
+        update={"diagnosis": diagnosis, "pending": None, "waiting_on": None, "started_at": None, "waits": 0}
+    )
     deployments.update(
         ddb,
         settings.deployments_table,
         state.deployment_id,
         diagnosis=diagnosis.model_dump(mode="json"),
         attempts=decision.next_attempt,
+        clear=deployments.PENDING_FIELDS,
     )
     logger.warning(
         f"medic: {diagnosis.category}, {decision.action}: {decision.fix or diagnosis.summary}",
@@ -243,8 +286,9 @@ def _roll_back(state: WorkflowState, diagnosis: Diagnosis, *, cfn: Any, elbv2: A
 def _start_delete(state: WorkflowState, decision: MedicDecision, cfn: Any) -> MedicDecision:
     """DeleteStack, and say so: the state machine waits for the stack to be gone."""
     assert state.stack is not None
+    started = deployments.now()
     stacks.start_delete(cfn, state.stack.stack_id, token=f"{state.deployment_id}-delete-{state.attempt}")
-    return decision.model_copy(update={"pending": "delete", "waiting_on": state.stack.stack_id})
+    return decision.model_copy(update={"pending": "delete", "waiting_on": state.stack.stack_id, "started_at": started})
 
 
 def _after_delete(state: WorkflowState, started: MedicDecision, *, cfn: Any, settings: Settings) -> MedicDecision:
@@ -294,7 +338,16 @@ def _restore(
     CloudFormation could not finish is continued first (the stack takes no update until then)."""
     assert state.stack is not None
     status = _status(cfn, state.stack.stack_id)
+    if status not in stacks.SETTLED:  # CloudFormation takes no other change until this one ends
+        return MedicDecision(
+            action="rollback",
+            diagnosis=diagnosis,
+            next_attempt=state.attempt,
+            pending="settle",
+            waiting_on=state.stack.stack_id,
+        )
     if status == "UPDATE_ROLLBACK_FAILED":
+        started = deployments.now()
         cfn.continue_update_rollback(
             StackName=state.stack.stack_id, ClientRequestToken=f"{state.deployment_id}-continue"
         )
@@ -305,6 +358,7 @@ def _restore(
             next_attempt=state.attempt,
             pending="continue",
             waiting_on=state.stack.stack_id,
+            started_at=started,
         )
     return _restore_from(state, record, diagnosis, status, cfn=cfn, elbv2=elbv2, settings=settings)
 
@@ -365,6 +419,7 @@ def _restore_from(
     _serve_previous_first(state, record, cfn=cfn, elbv2=elbv2, settings=settings)
     url = artifacts.https_url(settings.artifacts_bucket, record.previous_template_key, settings.region)
     tags = {stacks.DEPLOYMENT_TAG: previous, "hivemind:app": state.request.app_name, "hivemind:managed-by": "hivemind"}
+    started = deployments.now()
     changed = stacks.update(
         cfn,
         stack_name=state.stack.stack_name,
@@ -382,6 +437,7 @@ def _restore_from(
         next_attempt=state.attempt,
         pending="restore",
         waiting_on=state.stack.stack_id,
+        started_at=started,
     )
 
 
@@ -635,15 +691,16 @@ def _end_of(
             stack=StackInfo(stack_name=description["StackName"], stack_id=description["StackId"], status=status),
         )
         why = Diagnosis(category="unknown", summary=f"the workflow ended {execution['status']}")
+        why = record.diagnosis or why
         decision = None
         if record.medic_pending == "continue":
             decision = _after_continue(state, record, why, cfn=cfn, elbv2=elbv2, settings=settings)
         elif record.medic_pending == "restore":
             decision = _restore_finished(state, record, why, cfn=cfn, elbv2=elbv2, settings=settings)
-        elif owned:
+        elif owned or record.medic_pending == "settle":
             decision = _restore(state, record, why, cfn=cfn, elbv2=elbv2, settings=settings)
         if decision is not None and decision.pending:
-            deployments.update(ddb, table, record.deployment_id, medic_pending=decision.pending)
+            deployments.set_medic_pending(ddb, table, record.deployment_id, decision.pending)
             return f"{decision.pending} started; the stack's status event continues"
         if decision is not None:
             actions.append(decision.fix or decision.action)
@@ -654,13 +711,12 @@ def _end_of(
         fields: dict[str, Any] = {
             "status": "FAILED",
             "error": f"the workflow ended {execution['status']}: {reason}{done}",
-            "medic_pending": None,
         }
         if escalation:
             fields["diagnosis"] = Diagnosis(
                 category="unknown", summary=f"the workflow ended {execution['status']}", escalation=escalation
             ).model_dump(mode="json")
-        deployments.update(ddb, table, record.deployment_id, **fields)
+        deployments.update(ddb, table, record.deployment_id, clear=deployments.PENDING_FIELDS, **fields)
         actions.append("marked FAILED")
     outcome = ", ".join(actions) or "nothing left to do"
     logger.info("execution ended", extra={"status": execution["status"], "outcome": outcome})
@@ -690,7 +746,8 @@ def reconcile(*, cfn: Any, ddb: Any, sfn: Any, settings: Settings, elbv2: Any = 
                 extra={"deployment_id": deployment_id, "stack_id": stack_id, "status": status, "parked_at": parked_at},
             )
     continued = []
-    for record in deployments.page(ddb, settings.deployments_table, status="RUNNING", limit=100)[0]:
+    for deployment_id in deployments.pending_ends(ddb, settings.deployments_table):
+        record = deployments.get(ddb, settings.deployments_table, deployment_id)
         if record.medic_pending is None or not record.execution_arn:
             continue
         execution = sfn.describe_execution(executionArn=record.execution_arn)

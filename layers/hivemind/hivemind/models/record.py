@@ -80,7 +80,7 @@ class DeploymentRecord(BaseModel):
     health: HealthInfo | None = None
     qa: list[QaCheck] = Field(default_factory=list)
     not_rehearsed: str | None = Field(default=None, description="why the app could not run on this machine")
-    medic_pending: Literal["delete", "restore", "continue"] | None = Field(
+    medic_pending: Literal["settle", "delete", "restore", "continue"] | None = Field(
         default=None,
         description="after the execution ended: what the Medic started on the stack, finished once it settles",
     )

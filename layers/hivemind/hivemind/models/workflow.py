@@ -193,12 +193,14 @@ class MedicDecision(_Part):
     fix: str | None = None
     stack_deleted: bool = False
     resources_left: list[str] = Field(default_factory=list)
-    pending: Literal["delete", "restore", "continue"] | None = Field(
+    pending: Literal["settle", "delete", "restore", "continue"] | None = Field(
         default=None,
         description="what the Medic started on the stack and finishes once it settled: the state machine waits "
         'for it ("Wait for the Medic\'s stack"), then "Finish handling failure"',
     )
     waiting_on: str | None = Field(default=None, description="the stack id the state machine waits on")
+    started_at: datetime | None = Field(default=None, description="when the Medic called CloudFormation")
+    waits: int = Field(default=0, description="waits for the stack so far (a stale settled status ends one early)")
 
 
 class WorkflowState(BaseModel):

@@ -86,7 +86,8 @@ def start_deployment(
 
 def still_running(ddb: Any, sfn: Any, table: str, deployment_id: str, *, claimed_at: str | None = None) -> bool:
     """Whether a deployment still holds its app: its execution runs (asked of Step Functions, not
-    of the record, which a crashed ending may leave RUNNING), or its stack is being destroyed. A
+    of the record, which a crashed ending may leave RUNNING), the Medic is still putting the app
+    back after its execution ended, or its stack is being destroyed. A
     deployment not recorded yet holds the app it claimed for UNSTARTED_HOLD_S (its start is under
     way: the claim comes before the record), then no longer (that start failed)."""
     try:
@@ -99,6 +100,8 @@ def still_running(ddb: Any, sfn: Any, table: str, deployment_id: str, *, claimed
         return (deployments.now() - datetime.fromisoformat(claimed_at)).total_seconds() < UNSTARTED_HOLD_S
     age = (deployments.now() - record.updated_at).total_seconds()
     if record.status in ("PENDING", "RUNNING"):
+        if record.medic_pending is not None:  # its execution ended; the Medic is putting the app back
+            return age < DELETING_HOLD_S
         if record.execution_arn:
             return bool(sfn.describe_execution(executionArn=record.execution_arn)["status"] == "RUNNING")
         return age < UNSTARTED_HOLD_S
