@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
@@ -339,27 +339,14 @@ def _restore(
     assert state.stack is not None
     status = _status(cfn, state.stack.stack_id)
     if status not in stacks.SETTLED:  # CloudFormation takes no other change until this one ends
-        return MedicDecision(
-            action="rollback",
-            diagnosis=diagnosis,
-            next_attempt=state.attempt,
-            pending="settle",
-            waiting_on=state.stack.stack_id,
-        )
+        return _waiting(state, diagnosis, "settle")
     if status == "UPDATE_ROLLBACK_FAILED":
         started = deployments.now()
         cfn.continue_update_rollback(
             StackName=state.stack.stack_id, ClientRequestToken=f"{state.deployment_id}-continue"
         )
         logger.warning("continued a failed update roll back", extra={"stack_id": state.stack.stack_id})
-        return MedicDecision(
-            action="rollback",
-            diagnosis=diagnosis,
-            next_attempt=state.attempt,
-            pending="continue",
-            waiting_on=state.stack.stack_id,
-            started_at=started,
-        )
+        return _waiting(state, diagnosis, "continue", started)
     return _restore_from(state, record, diagnosis, status, cfn=cfn, elbv2=elbv2, settings=settings)
 
 
@@ -431,11 +418,22 @@ def _restore_from(
     )
     if not changed:  # the stack runs the previous template already
         return _restore_finished(state, record, diagnosis, cfn=cfn, elbv2=elbv2, settings=settings)
+    return _waiting(state, diagnosis, "restore", started)
+
+
+def _waiting(
+    state: WorkflowState,
+    diagnosis: Diagnosis,
+    pending: Literal["settle", "restore", "continue"],
+    started: datetime | None = None,
+) -> MedicDecision:
+    """A roll back that goes on once the stack settles (what was started on it, and when)."""
+    assert state.stack is not None
     return MedicDecision(
         action="rollback",
         diagnosis=diagnosis,
         next_attempt=state.attempt,
-        pending="restore",
+        pending=pending,
         waiting_on=state.stack.stack_id,
         started_at=started,
     )
