@@ -26,10 +26,20 @@ def is_test(name: str) -> bool:
 
 
 def framework_of(tree: SourceTree, deps: Deps, sources: list[str]) -> Decision:
-    for name in FRAMEWORKS:
-        if name in deps:
-            file, line = deps[name]
-            return Decision(name, f"{name} is a declared dependency", file, line)
+    declared = [name for name in FRAMEWORKS if name in deps]
+    if len(declared) > 1:
+        # a lock file or a pip freeze declares what a framework pulls in (Gradio brings FastAPI and
+        # Starlette): of the declared ones, the code's own import names the app's
+        imports = rf"^\s*(?:from|import)\s+({'|'.join(declared)})\b"
+        hits = {hit.match.group(1): hit for hit in tree.search(imports, sources)}
+        name = next((n for n in declared if n in hits), None)
+        if name is not None:
+            others = ", ".join(n for n in declared if n != name)
+            reason = f"{name} is a declared dependency the code imports (also declared: {others})"
+            return Decision(name, reason, hits[name].file, hits[name].line)
+    if declared:
+        file, line = deps[declared[0]]
+        return Decision(declared[0], f"{declared[0]} is a declared dependency", file, line)
     if tree.has("manage.py"):
         return Decision("django", "manage.py is Django's entry point", "manage.py", 1)
     hit = tree.first(r"^\s*(?:from|import)\s+(flask|fastapi|django|streamlit|dash|gradio|sanic)\b", sources)
