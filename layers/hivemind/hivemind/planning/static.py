@@ -55,6 +55,11 @@ GENERATORS = (
 _JEKYLL_SIGNS = ("_layouts/", "_includes/", "_posts/", "_sass/")
 _HUGO_FOLDERS = ("content/", "layouts/", "themes/", "archetypes/")
 _ASTRO_SERVER = re.compile(r"""\boutput\s*:\s*['"](?:server|hybrid)['"]|@astrojs/(?:node|vercel|netlify|cloudflare)""")
+# Next.js's static export: `next build` writes plain files into out/ (distDir moves it), and
+# `next start` does not serve it
+_NEXT_EXPORT = re.compile(r"""\boutput\s*:\s*['"`]export['"`]""")
+_NEXT_DIST_DIR = re.compile(r"""\bdistDir\s*:\s*['"`](?:\./)?(?P<dir>[\w.@/-]+?)/?['"`]""")
+_NEXT_BUILD = re.compile(r"\bnext\s+build\b")
 
 
 def detect(tree: SourceTree) -> Detection | None:
@@ -122,15 +127,19 @@ def _single_page_app(tree: SourceTree, package: dict[str, Any]) -> Detection | N
         return None
     expanded = _expand(build, node.scripts_of(package))
     builder = next(((fw, out) for regex, fw, out in BUILDERS if regex.search(expanded)), None)
+    dependencies = {**table(package, "devDependencies"), **table(package, "dependencies")}
+    export = _next_export(tree, dependencies, expanded)
+    if export is not None:
+        builder = ("nextjs-export", export)
     if builder is None:
         return None
     framework, out = builder
-    dependencies = {**table(package, "devDependencies"), **table(package, "dependencies")}
-    if any(name in table(package, "dependencies") for name, _ in node.FRAMEWORKS):
-        return None  # a server framework: the Node detector plans it
     manager, install = node.install(tree, package)
-    if node.server_start(tree, package, manager, None).value is not None:
-        return None  # it starts a server of its own
+    if export is None:
+        if any(name in table(package, "dependencies") for name, _ in node.FRAMEWORKS):
+            return None  # a server framework: the Node detector plans it
+        if node.server_start(tree, package, manager, None).value is not None:
+            return None  # it starts a server of its own
     build_line = tree.line_of("package.json", '"build"')
     if "@sveltejs/kit" in dependencies:
         if "@sveltejs/adapter-static" not in dependencies:
@@ -242,6 +251,18 @@ def _port_and_health(folder: str, index: str) -> Detection:
     }
 
 
+def _next_export(tree: SourceTree, dependencies: dict[str, Any], build: str) -> str | None:
+    """The folder a Next.js static export writes (out/, or its distDir), when `next build`
+    builds one: next.config sets `output: "export"`. None otherwise (Next renders on a server)."""
+    if "next" not in dependencies or not _NEXT_BUILD.search(build):
+        return None
+    configs = _configs(tree, "next.config")
+    if tree.first(_NEXT_EXPORT, configs) is None:
+        return None
+    dist = tree.first(_NEXT_DIST_DIR, configs)
+    return dist.match.group("dir") if dist else "out"
+
+
 def _output(tree: SourceTree, build: str, framework: str, out: str, build_line: int | None) -> Decision:
     """The folder the build writes: a flag in the build script, the tool's config, else its default."""
     flag = _OUT_FLAG.search(build)
@@ -264,6 +285,11 @@ def _output(tree: SourceTree, build: str, framework: str, out: str, build_line: 
         angular = _angular_output(tree)
         if angular is not None:
             return angular
+    if framework == "nextjs-export":
+        hit = tree.first(_NEXT_EXPORT, _configs(tree, "next.config"))
+        assert hit is not None
+        said = f'{hit.file} sets output: "export": next build writes the site into {out}/'
+        return Decision(out, said, hit.file, hit.line)
     return Decision(out, f"{framework} builds into {out}/ by default", "package.json", build_line)
 
 
