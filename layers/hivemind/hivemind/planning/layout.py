@@ -8,6 +8,7 @@ from the root's own files, and `apps/web` from `apps/web`'s.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from hivemind.errors import PlanError
@@ -67,7 +68,7 @@ def find_app(tree: SourceTree, folders: dict[str, str], runnable: Callable[[Sour
     if not is_workspace_root(tree) and runnable(own_tree(tree, ".", folders)):
         return default(".", "the app is at the root of the source")
     found = [f for f in folders if runnable(own_tree(tree, f, folders))]
-    apps = [f for f in found if not is_aside(f)]
+    apps = [f for f in found if not is_aside(f) and not is_proxy(own_tree(tree, f, folders))]
     if len(apps) == 1:
         return Decision(apps[0], "the only app folder in the repository", folders[apps[0]], 1)
     with_recipe = [(f, r) for f in apps for r in RECIPES if tree.has(f"{f}/{r}")]
@@ -86,6 +87,30 @@ def find_app(tree: SourceTree, folders: dict[str, str], runnable: Callable[[Sour
             "choose one with subdir in the request (--subdir)"
         )
     return default(".", "the app is at the root of the source")
+
+
+# A reverse proxy's image: a folder that builds one of these and only configures it to pass
+# requests on (docker-compose's nginx in front of the app) is not an app of its own
+_PROXY_IMAGE = re.compile(
+    r"^\s*FROM\s+(?:\S+/)?(?:nginx|nginx-unprivileged|caddy|traefik|haproxy)(?::\S+)?\b", re.IGNORECASE | re.MULTILINE
+)
+_PROXY_CONFIG = re.compile(r"\bproxy_pass\b|\breverse_proxy\b|^\s*backend\s+\w+|traefik\.http\.routers", re.M)
+
+
+def is_proxy(tree: SourceTree) -> bool:
+    """Whether the folder is only a reverse proxy: its Dockerfile builds from nginx, Caddy,
+    Traefik or HAProxy, its other files are configuration that passes requests on, and it has no
+    manifest of a language (no code of its own to run)."""
+    dockerfile = tree.text("Dockerfile") if tree.has("Dockerfile") else None
+    if not dockerfile or not _PROXY_IMAGE.search(dockerfile):
+        return False
+    code = (".py", ".js", ".ts", ".go", ".rb", ".php", ".java", ".html")
+    if any(f.endswith(code) or f in _LANGUAGE_MANIFESTS for f in tree.files):
+        return False
+    return any(_PROXY_CONFIG.search(tree.text(f) or "") for f in tree.files if f != "Dockerfile")
+
+
+_LANGUAGE_MANIFESTS = ("package.json", "requirements.txt", "pyproject.toml", "go.mod", "Gemfile", "composer.json")
 
 
 def is_workspace_root(tree: SourceTree) -> bool:
