@@ -212,6 +212,7 @@ def test_every_planner_fixture_gets_a_stack_that_passes_lint_and_the_pack(tmp_pa
         repo.write(tmp_path),
         app_name="app",
         overrides=PlanOverrides(**repo.overrides),
+        environment=repo.environment,
         source_bundle="s3://artifacts/deployments/d-1/source.zip",
     )
     assert check_template(to_yaml(render_template(plan, deployment_id="d-1", stack_name="hivemind-app"))) == []

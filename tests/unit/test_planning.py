@@ -1,6 +1,7 @@
 """The planner on small repositories written for the test, each field checked with its evidence."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hivemind.errors import PlanError, SourceError
 from hivemind.models import PlanOverrides
 from hivemind.planning import make_plan
 from tests.conftest import EXAMPLES
+from tests.fixtures.repo import real_files
 from tests.fixtures.repo import write_files as repo
 from tests.fixtures.repos import CORPUS
 
@@ -159,7 +161,9 @@ def test_vendored_folders_are_never_read(tmp_path):
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_corpus_repository_plans_as_expected(tmp_path, name):
     repo_ = CORPUS[name]
-    plan = plan_of(repo_.write(tmp_path), **repo_.overrides)
+    plan = make_plan(
+        repo_.write(tmp_path), app_name="app", overrides=PlanOverrides(**repo_.overrides), environment=repo_.environment
+    )
     got = {field: getattr(plan, field) for field in repo_.expected}
     assert got == repo_.expected
     for field in ("language", "start_command", "port"):
@@ -641,20 +645,45 @@ def test_an_nx_node_app_runs_what_its_build_writes_with_prisma_generated(tmp_pat
     assert any("postgresql database that DATABASE_URL names" in w for w in plan.warnings)
 
 
-def test_what_the_app_reads_with_no_default_is_named_unless_the_request_gives_it(tmp_path):
-    # Azure-Samples/msdocs-flask-postgresql-sample-app's azureproject/development.py (its rehearsal:
-    # "KeyError: 'DBUSER'"), borys25ol/fastapi-todo-example-app's pydantic settings (secret_key and
-    # database_url with no default), and heroku/python-getting-started's guarded dj_database_url
-    development = (
-        "import os\n\nDATABASE_URI = 'postgresql+psycopg2://{dbuser}:{dbpass}@{dbhost}/{dbname}'.format(\n"
-        "    dbuser=os.environ['DBUSER'],\n    dbpass=os.environ['DBPASS'],\n"
-        "    dbhost=os.environ['DBHOST'],\n    dbname=os.environ['DBNAME']\n)\n"
-    )
-    settings = (
-        "class AppSettings(BaseAppSettings):\n    debug: bool = False\n\n    secret_key: str\n\n"
-        '    api_prefix: str = "/api/v1"\n    database_url: str\n\n'
-        "    class Config:\n        validate_assignment = True\n"
-    )
+NEEDED_AT_START = {
+    # the rehearsal of each, before: "KeyError: 'DBUSER'"; "AttributeError: 'NoneType' object has no
+    # attribute 'split'" (settings.py:29); create_engine(None) at app/db.py:19; int(os.getenv("REDIS_PORT"))
+    "azure-samples-msdocs-flask-postgresql": {
+        "DBUSER": "azureproject/development.py:4",
+        "DBNAME": "azureproject/development.py:7",
+    },
+    "testdrivenio-django-on-docker": {
+        "SECRET_KEY": "hello_django/settings.py:23",
+        "DJANGO_ALLOWED_HOSTS": "hello_django/settings.py:29",
+    },
+    "testdrivenio-fastapi-crud-async": {"DATABASE_URL": "app/db.py:16"},
+    "yanliu1111-fastapi-crud-app": {
+        "DATABASE_URL": "src/config.py:10",
+        "REDIS_PORT": "src/config.py:14",
+        "DOMAIN": "src/config.py:30",  # the eleventh
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEEDED_AT_START))
+def test_what_the_app_cannot_start_without_stops_the_plan_unless_the_request_gives_it(tmp_path, name):
+    # real repositories (tests/fixtures/real/README.md), which were planned and then failed at start
+    source = repo(tmp_path, real_files(name))
+    with pytest.raises(PlanError, match="cannot start without") as stopped:
+        make_plan(source, app_name="x")
+    message = str(stopped.value)
+    named = re.findall(r"\b([A-Z][A-Z0-9_]+)\b(?= \(|,|\))", message)
+    for variable, where in NEEDED_AT_START[name].items():
+        # the first eight with where they are read, the rest by name
+        assert f"{variable} ({where})" in message or (variable in named and named.index(variable) >= 8), variable
+    # given them (one as a secret), the same repository plans
+    plan = make_plan(source, app_name="x", environment=dict.fromkeys(named[1:], "v"), secrets={named[0]: "ssm:/x"})
+    assert plan.language == "python"
+
+
+def test_what_runs_only_in_a_branch_or_a_script_is_not_needed_at_start(tmp_path):
+    # heroku/python-getting-started's settings read DATABASE_URL only `if IS_HEROKU_APP:`; a
+    # seeding script (not imported by the app) reads MONGODB_URI; a value checked with `in os.environ`
     guarded = (
         'if IS_HEROKU_APP:\n    DATABASES = {\n        "default": dj_database_url.config(\n'
         '            env="DATABASE_URL",\n        ),\n    }\n'
@@ -662,27 +691,15 @@ def test_what_the_app_reads_with_no_default_is_named_unless_the_request_gives_it
     repo(
         tmp_path,
         {
-            "requirements.txt": "Flask==3.1.3\ngunicorn==23.0.0\n",
-            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
-            "azureproject/development.py": development,
-            "main/core/settings/app.py": settings,
-            "gettingstarted/settings.py": guarded,
+            "requirements.txt": "Flask==3.1.3\ngunicorn==23.0.0\ndj-database-url==2.3.0\n",
+            "Procfile": "web: gunicorn app:app\n",
+            "app.py": "import os\nfrom flask import Flask\nimport settings\napp = Flask(__name__)\n"
+            "KEY = os.environ['KEY'] if 'KEY' in os.environ else 'dev'\n",
+            "settings.py": guarded,
+            "db_seeds.py": "import os\nURI = os.environ['MONGODB_URI']\n",
         },
     )
-    warning = next(w for w in make_plan(tmp_path, app_name="x").warnings if "with no default" in w)
-    assert "DBUSER (azureproject/development.py:4)" in warning and "DBNAME" in warning
-    assert (
-        "SECRET_KEY (main/core/settings/app.py:4)" in warning
-        and "DATABASE_URL (main/core/settings/app.py:7)" in warning
-    )
-    assert "gettingstarted" not in warning
-    given = make_plan(
-        tmp_path,
-        app_name="x",
-        environment={"DBUSER": "u", "DBPASS": "p", "DBHOST": "h", "DBNAME": "n", "SECRET_KEY": "s"},
-        secrets={"DATABASE_URL": "ssm:/x/db"},
-    )
-    assert not any("with no default" in w for w in given.warnings)
+    assert make_plan(tmp_path, app_name="x").start_command == "gunicorn app:app"
 
 
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):

@@ -105,12 +105,16 @@ def make_plan(
         )
     except ValidationError as exc:
         raise PlanError(f"the plan is not valid: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
-    needed = [w for w in (missing_secret(plan, root), _missing_environment(decisions, plan)) if w]
-    return plan.model_copy(update={"warnings": [*plan.warnings, *needed]}) if needed else plan
+    missing = _missing_environment(decisions, plan)
+    if missing:
+        raise PlanError(missing)
+    secret = missing_secret(plan, root)
+    return plan.model_copy(update={"warnings": [*plan.warnings, secret]}) if secret else plan
 
 
 def _missing_environment(decisions: Detection, plan: DeploymentPlan) -> str | None:
-    """One warning naming the variables the app reads with no default that nothing gives it."""
+    """The Plan's error naming the variables the app reads at start with no default that
+    nothing gives it: without them it cannot start, so the deployment stops before any stack."""
     # (a committed .env does not count: gunicorn, uvicorn and node do not read it)
     given = {*plan.environment, *plan.environment_refs, *plan.secrets}
     if plan.port_env:
@@ -120,10 +124,10 @@ def _missing_environment(decisions: Detection, plan: DeploymentPlan) -> str | No
     if not missing:
         return None
     named = ", ".join(f"{name} ({d.file}:{d.line})" if d.file else name for name, d in missing[:8])
-    more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+    more = f" and {len(missing) - 8} more ({', '.join(name for name, _ in missing[8:])})" if len(missing) > 8 else ""
     return (
-        f"the app reads {named}{more} with no default: pass each in the environment (--env NAME=VALUE) or as a "
-        "secret, or it fails when it starts"
+        f"the app cannot start without {named}{more}: it reads them with no default. Pass each in the "
+        "deployment's environment (--env NAME=VALUE) or as a secret (--secret NAME=ssm:/parameter/name)"
     )
 
 

@@ -32,7 +32,7 @@ WARNING = "warning:"
 # hivemind.toml or the request, when detection found none): their reason becomes the Plan's error.
 REQUIRED = "required:"
 # Entries named "env:<NAME>" are variables the app reads at start with no default (its evidence
-# says where): the plan warns about those that neither the request nor the repository gives.
+# says where): the Plan stops naming those that the request does not give.
 NEEDS_ENV = "env:"
 
 

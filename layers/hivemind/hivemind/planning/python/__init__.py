@@ -8,20 +8,21 @@ app does not declare it), unless the app says how it starts (`if __name__ == "__
 a Procfile, hivemind.toml).
 
 One module a role: project (dependencies and the install), version, framework, server (what
-starts the app), port, routes (and the health path), settings (what keeps a started app from
-working).
+starts the app), port, routes (and the health path), environment (what it cannot start without), settings
+(what keeps a started app from working).
 """
 
 from __future__ import annotations
 
 from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, WARNING, Decision, Detection, default
 from hivemind.planning.procfile import web_command
+from hivemind.planning.python.environment import needed_environment
 from hivemind.planning.python.framework import framework_of, is_test
 from hivemind.planning.python.port import GUNICORN_READS_PORT, port_of
 from hivemind.planning.python.project import dependencies, install_of, needs_installing, system_packages
 from hivemind.planning.python.routes import health_of
 from hivemind.planning.python.server import start_of
-from hivemind.planning.python.settings import allowed_hosts, needed_environment
+from hivemind.planning.python.settings import allowed_hosts
 from hivemind.planning.python.version import version_of
 from hivemind.planning.tree import SourceTree
 
@@ -89,7 +90,7 @@ def detect(tree: SourceTree) -> Detection | None:
             decisions["framework"].line,
         )
     for name, needed in needed_environment(
-        tree, [f for f in tree.with_suffix(".py", top_levels=5) if not is_test(f)]
+        tree, [f for f in tree.with_suffix(".py", top_levels=5) if not is_test(f)], start.value
     ).items():
         decisions[f"{NEEDS_ENV}{name}"] = needed
     if framework == "django" and (hosts := allowed_hosts(tree, sources)) is not None:
