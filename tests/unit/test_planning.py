@@ -639,10 +639,11 @@ def test_an_nx_node_app_runs_what_its_build_writes_with_prisma_generated(tmp_pat
             "src/prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n',
         },
     )
-    plan = make_plan(tmp_path, app_name="api")
+    with pytest.raises(PlanError, match=r"without DATABASE_URL \(src/prisma/schema.prisma:3\)"):
+        make_plan(tmp_path, app_name="api")
+    plan = make_plan(tmp_path, app_name="api", secrets={"DATABASE_URL": "ssm:/api/database-url"})
     assert plan.start_command == "node dist/api/main.js"
     assert plan.build_command == "npx prisma generate --schema src/prisma/schema.prisma && npm run build"
-    assert any("postgresql database that DATABASE_URL names" in w for w in plan.warnings)
 
 
 NEEDED_AT_START = {
@@ -657,6 +658,15 @@ NEEDED_AT_START = {
         "DJANGO_ALLOWED_HOSTS": "hello_django/settings.py:29",
     },
     "testdrivenio-fastapi-crud-async": {"DATABASE_URL": "app/db.py:16"},
+    # mongoose.connect(CONNECTION_STRING) -> MongooseError; Redis ECONNREFUSED 127.0.0.1:6379; zod's
+    # "Some .env variables are invalid!"
+    "koyeb-example-mern-application": {"CONNECTION_STRING": "app.js:8"},
+    "fly-apps-node-dictaphone": {"REDIS_URL": "pubsub.js:3", "DATABASE_URL": "db.js:8"},
+    "madanimatronic-simple-express-api-pg": {
+        "APP_NAME": "src/config/env.ts:10",
+        "JWT_ACCESS_SECRET": "src/config/env.ts:16",
+        "POSTGRES_DB": "src/config/env.ts:29",
+    },
     "yanliu1111-fastapi-crud-app": {
         "DATABASE_URL": "src/config.py:10",
         "REDIS_PORT": "src/config.py:14",
@@ -678,7 +688,7 @@ def test_what_the_app_cannot_start_without_stops_the_plan_unless_the_request_giv
         assert f"{variable} ({where})" in message or (variable in named and named.index(variable) >= 8), variable
     # given them (one as a secret), the same repository plans
     plan = make_plan(source, app_name="x", environment=dict.fromkeys(named[1:], "v"), secrets={named[0]: "ssm:/x"})
-    assert plan.language == "python"
+    assert plan.language in ("python", "node")
 
 
 def test_what_runs_only_in_a_branch_or_a_script_is_not_needed_at_start(tmp_path):
@@ -700,6 +710,24 @@ def test_what_runs_only_in_a_branch_or_a_script_is_not_needed_at_start(tmp_path)
         },
     )
     assert make_plan(tmp_path, app_name="x").start_command == "gunicorn app:app"
+
+
+def test_a_node_read_with_a_fallback_an_optional_key_or_a_committed_env_is_not_needed(tmp_path):
+    repo(
+        tmp_path,
+        {
+            "package.json": '{"scripts": {"start": "node server.js"}, "dependencies": {"express": "4.21.2"}}',
+            "server.js": "require('dotenv').config();\nconst mongoose = require('mongoose');\n"
+            "mongoose.connect(process.env.MONGO_URI || 'mongodb://localhost/app');\n"
+            "const redis = createClient({ url: process.env.REDIS_URL ?? undefined });\n"
+            "const pool = new Pool({ connectionString: process.env.DATABASE_URL });\n"
+            "const env = z.object({\n  NODE_ENV: z.string(),\n  SENTRY_DSN: z.string().optional(),\n"
+            "  LOG_LEVEL: z\n    .string()\n    .default('info'),\n}).parse(process.env);\n"
+            "require('http').createServer().listen(process.env.PORT || 3000);\n",
+            ".env": "DATABASE_URL=postgres://localhost/app\n",
+        },
+    )
+    assert make_plan(tmp_path, app_name="x").start_command == "npm start"
 
 
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):

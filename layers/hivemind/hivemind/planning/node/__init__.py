@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from hivemind.planning.decisions import WARNING, Decision, Detection
-from hivemind.planning.node.build import build_of, built_server, built_start, prisma_database
+from hivemind.planning.decisions import NEEDS_ENV, WARNING, Decision, Detection
+from hivemind.planning.node.build import build_of, built_server, built_start
+from hivemind.planning.node.environment import needed_environment
 from hivemind.planning.node.framework import FRAMEWORKS, LARGE_BUILDS, framework_of
 from hivemind.planning.node.port import built_port, fastify_without_host, host_by_env, port_of
 from hivemind.planning.node.project import in_workspace, install, read_package, run_script, scripts_of
@@ -66,8 +67,8 @@ def detect(tree: SourceTree) -> Detection | None:
     manager, install_decision = install(tree, package)
     decisions["install_command"] = install_decision
     decisions["build_command"] = build_of(tree, scripts, manager, sources)
-    if (database := prisma_database(tree)) is not None:
-        decisions[f"{WARNING}database"] = database
+    for name, needed in needed_environment(tree, sources).items():
+        decisions[f"{NEEDS_ENV}{name}"] = needed
     built = built_server(tree, package, label)
     decisions["start_command"] = server_start(tree, package, manager, label)
     if built is not None:

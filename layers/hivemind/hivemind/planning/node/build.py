@@ -47,25 +47,6 @@ def build_of(tree: SourceTree, scripts: dict[str, str], manager: str, sources: l
     return Decision(command, f"{prisma.reason}; {own.reason}" if own.value else prisma.reason, prisma.file, prisma.line)
 
 
-_PRISMA_DATASOURCE = re.compile(r"""^\s*provider\s*=\s*"(?P<provider>\w+)"\s*$|^\s*url\s*=\s*env\("(?P<env>\w+)"\)""")
-
-
-def prisma_database(tree: SourceTree) -> Decision | None:
-    """A warning naming the database a Prisma schema connects to and the variable that says where."""
-    for schema in (f for f in tree.files if f.endswith("schema.prisma")):
-        found = {k: v for h in tree.search(_PRISMA_DATASOURCE, [schema]) for k, v in h.match.groupdict().items() if v}
-        line = tree.line_of(schema, "env(")
-        if "env" in found and found.get("provider") != "sqlite":
-            return Decision(
-                None,
-                f"the app's data is in a {found.get('provider', 'database')} database that {found['env']} names: "
-                f"set {found['env']} (as a secret) to one the instance can reach, and run its migrations",
-                schema,
-                line,
-            )
-    return None
-
-
 def _prisma_generate(tree: SourceTree, scripts: dict[str, str]) -> Decision | None:
     """`npx prisma generate` when the app uses Prisma's client and no script generates it: without
     it the server fails at its first query ("@prisma/client did not initialize yet")."""

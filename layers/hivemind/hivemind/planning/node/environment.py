@@ -1,0 +1,104 @@
+"""What a Node app reads from its environment and cannot work without.
+
+- `process.env.X` with no fallback (`||`, `??`, a ternary or a comparison) handed to what opens a
+  database or a cache: `mongoose.connect(process.env.X)`, `createClient({ url: process.env.X })`,
+  `new pg.Client({ connectionString: process.env.X })`, directly or through a `const` bound to it;
+- the keys of a schema the whole environment is checked against at start, that have no default
+  and are not optional: zod's `z.object({...}).parse(process.env)` and envalid's
+  `cleanEnv(process.env, {...})`;
+- the variable a Prisma schema's datasource reads (`url = env("DATABASE_URL")`), unless SQLite.
+
+A name a committed `.env` sets is given when the app loads it (dotenv); NODE_ENV is given
+(HiveMind starts Node apps with NODE_ENV=production).
+"""
+
+from __future__ import annotations
+
+import re
+
+from hivemind.planning.decisions import Decision
+from hivemind.planning.tree import SourceTree
+
+_READ = re.compile(r"""process\.env(?:\.(?P<a>[A-Za-z_]\w*)|\[\s*['"](?P<b>\w+)['"]\s*\])""")
+# what follows a read that gives it a fallback or only tests it
+_FALLBACK = re.compile(r"^\s*(?:\|\||\?\?|\?(?![.?])|[!=]==?|&&)")
+# what precedes a read handed to a connection: the call, and maybe the option naming its address
+_CONNECTS = re.compile(
+    r"(?:\bconnect|\bcreateClient|\bcreatePool|\bcreateConnection|\bPool|\bClient|\bSequelize|\bMongoClient"
+    r"|\bRedis|\bIORedis|\bknex|\bpostgres|\bneon|\bdrizzle)\s*\(\s*(?:\{[^}]*?\b(?:url|uri|connectionString)\s*:\s*)?$"
+)
+_BOUND = re.compile(r"^\s*(?:export\s+)?(?:const|let|var)\s+(?P<name>[A-Za-z_$][\w$]*)\s*=\s*$")
+_SCHEMA_PARSE = re.compile(r"\.parse\(\s*process\.env\s*[,)]|\bcleanEnv\(\s*process\.env\s*,")
+_SCHEMA_KEY = re.compile(r"^(?P<indent>\s*)(?P<name>[A-Z][A-Z0-9_]*)\s*:\s*(?P<value>\S.*)$")
+_OPTIONAL = re.compile(r"\.optional\(|\.default\(|\.nullish\(|\.catch\(|\bdefault\s*:|\bdevDefault\s*:")
+_PRISMA_URL = re.compile(r"""^\s*url\s*=\s*env\(\s*"(?P<name>\w+)"\s*\)""", re.MULTILINE)
+_PRISMA_PROVIDER = re.compile(r"""^\s*provider\s*=\s*"(?P<provider>\w+)\"""", re.MULTILINE)
+_DOTENV_NAME = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_]\w*)\s*=", re.MULTILINE)
+_TEST = re.compile(r"(?:^|/)(?:__tests__|tests?|spec|e2e)/|\.(?:test|spec)\.[cm]?[jt]s$")
+
+
+def needed_environment(tree: SourceTree, sources: list[str]) -> dict[str, Decision]:
+    """NAME -> where the app reads it and cannot work without it (see the module's docstring)."""
+    found: dict[str, Decision] = {}
+    loads_dotenv = False
+    for file in (f for f in sources if not _TEST.search(f)):
+        text = tree.text(file) or ""
+        loads_dotenv = loads_dotenv or "dotenv" in text
+        for name, line, how in [*_connections(text), *_schema(text)]:
+            found.setdefault(name, Decision(None, f"{how} reads {name} with no default", file, line))
+    for schema in (f for f in tree.files if f.endswith(".prisma")):
+        text = tree.text(schema) or ""
+        url, provider = _PRISMA_URL.search(text), _PRISMA_PROVIDER.search(text.split("datasource", 1)[-1])
+        if url and (provider is None or provider.group("provider") != "sqlite"):
+            where = text.count("\n", 0, url.start()) + 1
+            kind = provider.group("provider") if provider else "database"
+            found.setdefault(url.group("name"), Decision(None, f"the Prisma schema's {kind} datasource", schema, where))
+    found.pop("NODE_ENV", None)  # HiveMind sets it (production) when the app starts
+    if loads_dotenv and tree.has(".env"):
+        for name in _DOTENV_NAME.findall(tree.text(".env") or ""):
+            found.pop(name, None)
+    return found
+
+
+def _connections(text: str) -> list[tuple[str, int, str]]:
+    needed = []
+    bound: dict[str, tuple[str, int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        for read in _READ.finditer(line):
+            name = read.group("a") or read.group("b")
+            if _FALLBACK.match(line[read.end() :]):
+                continue
+            before = line[: read.start()]
+            if _CONNECTS.search(before):
+                needed.append((name, number, "a connection opened with process.env"))
+            elif (binding := _BOUND.match(before)) is not None and not line[read.end() :].strip(" ;"):
+                bound[binding.group("name")] = (name, number)
+        for variable, (name, at) in bound.items():
+            use = re.search(rf"(?<![\w$.]){re.escape(variable)}(?![\w$])", line)
+            if use and number != at and _CONNECTS.search(line[: use.start()]):
+                needed.append((name, at, f"a connection opened with {variable}, which"))
+    return needed
+
+
+def _schema(text: str) -> list[tuple[str, int, str]]:
+    """The required keys of the schema the file checks process.env against."""
+    if not _SCHEMA_PARSE.search(text):
+        return []
+    lines = text.splitlines()
+    keys = [(n, m) for n, line in enumerate(lines) if (m := _SCHEMA_KEY.match(line))]
+    needed = []
+    for number, key in keys:
+        # a key's value runs on to the next line at its indentation or less (z.union([...]) spans lines)
+        depth = len(key.group("indent"))
+        end = next(
+            (n for n in range(number + 1, len(lines)) if lines[n].strip() and _indent(lines[n]) <= depth),
+            len(lines),
+        )
+        value = "\n".join([key.group("value"), *lines[number + 1 : end]])
+        if not _OPTIONAL.search(value):
+            needed.append((key.group("name"), number + 1, "the environment schema"))
+    return needed
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
