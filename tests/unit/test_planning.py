@@ -653,10 +653,8 @@ NEEDED_AT_START = {
         "DBUSER": "azureproject/development.py:4",
         "DBNAME": "azureproject/development.py:7",
     },
-    "testdrivenio-django-on-docker": {
-        "SECRET_KEY": "hello_django/settings.py:23",
-        "DJANGO_ALLOWED_HOSTS": "hello_django/settings.py:29",
-    },
+    # (its DJANGO_ALLOWED_HOSTS, read with no default too, HiveMind sets: see the next test)
+    "testdrivenio-django-on-docker": {"SECRET_KEY": "hello_django/settings.py:23"},
     "testdrivenio-fastapi-crud-async": {"DATABASE_URL": "app/db.py:16"},
     # mongoose.connect(CONNECTION_STRING) -> MongooseError; Redis ECONNREFUSED 127.0.0.1:6379; zod's
     # "Some .env variables are invalid!"
@@ -689,6 +687,25 @@ def test_what_the_app_cannot_start_without_stops_the_plan_unless_the_request_giv
     # given them (one as a secret), the same repository plans
     plan = make_plan(source, app_name="x", environment=dict.fromkeys(named[1:], "v"), secrets={named[0]: "ssm:/x"})
     assert plan.language in ("python", "node")
+
+
+@pytest.mark.parametrize(
+    ("name", "environment"),
+    [("koyeb-example-django", {}), ("testdrivenio-django-on-docker", {"SECRET_KEY": "s"})],
+)
+def test_the_variable_django_reads_its_allowed_hosts_from_lets_the_load_balancer_in(tmp_path, name, environment):
+    # koyeb/example-django's rehearsal: the health checks answered 400 (DisallowedHost), its
+    # ALLOWED_HOSTS = os.getenv("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    source = repo(tmp_path, real_files(name))
+    plan = make_plan(source, app_name="x", environment=environment)
+    assert plan.environment["DJANGO_ALLOWED_HOSTS"] == "*"
+    why = plan.why("environment.DJANGO_ALLOWED_HOSTS")
+    assert why is not None and why.file.endswith("settings.py") and why.line == 29
+    assert not any("ALLOWED_HOSTS" in w for w in plan.warnings)
+    # the request's own value wins
+    mine = make_plan(source, app_name="x", environment={**environment, "DJANGO_ALLOWED_HOSTS": "example.com"})
+    assert mine.environment["DJANGO_ALLOWED_HOSTS"] == "example.com"
+    assert mine.why("environment.DJANGO_ALLOWED_HOSTS") is None
 
 
 def test_what_runs_only_in_a_branch_or_a_script_is_not_needed_at_start(tmp_path):
@@ -728,6 +745,16 @@ def test_a_node_read_with_a_fallback_an_optional_key_or_a_committed_env_is_not_n
         },
     )
     assert make_plan(tmp_path, app_name="x").start_command == "npm start"
+
+
+def test_a_django_too_old_for_any_installable_python_stops_at_plan(tmp_path):
+    # jukanntenn/django-blog-tutorial pins Django==1.10.6 (README: "Django 1.10 和 Python 3.5") and
+    # names no Python: it was planned on 3.12, where its Markdown==2.6.8 fails to build (`import imp`)
+    source = repo(tmp_path, real_files("jukanntenn-django-blog-tutorial"))
+    with pytest.raises(PlanError, match=r"Django 1\.10\.6 \(requirements.txt:1\) runs on Python 3\.5 at most"):
+        make_plan(source, app_name="blog")
+    (source / ".python-version").write_text("3.7\n")  # the owner's word wins
+    assert make_plan(source, app_name="blog").runtime_version == "3.7"
 
 
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):

@@ -183,6 +183,9 @@ def plan(
         value = getattr(the_plan, name)
         shown = "-" if value is None else str(value)
         table.add_row(name, shown, why.source if why else "", f"{where}{why.reason if why else ''}")
+    for why in (e for e in the_plan.evidence if e.field.startswith("environment.")):
+        where = f"{why.file}:{why.line} " if why.file else ""
+        table.add_row(why.field, str(why.value), why.source, f"{where}{why.reason}")
     out.print(table)
     for warning in the_plan.warnings:
         out.print(f"[yellow]warning:[/yellow] {warning}", markup=True)

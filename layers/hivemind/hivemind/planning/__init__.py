@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import docker, go, java, layout, node, php, python, ruby, static
-from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, WARNING, Decision, Detection, default
+from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, SETS_ENV, WARNING, Decision, Detection, default
 from hivemind.planning.procfile import release_command, web_command
 from hivemind.planning.procfile import warnings as procfile_warnings
 from hivemind.planning.tree import SourceTree
@@ -91,14 +91,21 @@ def make_plan(
         decisions[name] = Decision(value, "set in the deployment request", source="request")  # type: ignore[arg-type]
     _require(decisions, app_root)
     values: dict[str, Any] = {name: decisions[name].value for name in PLAN_FIELDS if name in decisions}
+    given = {*(environment or {}), *(environment_refs or {}), *(secrets or {})}
+    planned = {
+        name.removeprefix(SETS_ENV): d
+        for name, d in decisions.items()
+        if name.startswith(SETS_ENV) and name.removeprefix(SETS_ENV) not in given
+    }
     try:
         plan = DeploymentPlan(
             app_name=app_name,
-            environment=dict(environment or {}),
+            environment={**{name: str(d.value) for name, d in planned.items()}, **(environment or {})},
             environment_refs=dict(environment_refs or {}),
             secrets=dict(secrets or {}),
             source_bundle=source_bundle,
-            evidence=[decisions[name].evidence(name) for name in PLAN_FIELDS if name in decisions],
+            evidence=[decisions[name].evidence(name) for name in PLAN_FIELDS if name in decisions]
+            + [d.evidence(f"environment.{name}") for name, d in planned.items()],
             warnings=_warnings(tree, decisions),
             routes=[r for r in routes if "health_path" not in decisions or r != decisions["health_path"].value],
             **values,

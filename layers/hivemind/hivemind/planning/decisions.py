@@ -34,6 +34,9 @@ REQUIRED = "required:"
 # Entries named "env:<NAME>" are variables the app reads at start with no default (its evidence
 # says where): the Plan stops naming those that the request does not give.
 NEEDS_ENV = "env:"
+# Entries named "set-env:<NAME>" are values HiveMind gives a variable the app reads (Django's
+# allowed hosts behind the load balancer): the request's own value wins.
+SETS_ENV = "set-env:"
 
 
 def default(value: str | int | None, reason: str) -> Decision:

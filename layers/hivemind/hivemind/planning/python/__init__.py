@@ -19,11 +19,17 @@ from hivemind.planning.procfile import web_command
 from hivemind.planning.python.environment import needed_environment
 from hivemind.planning.python.framework import framework_of, is_test
 from hivemind.planning.python.port import GUNICORN_READS_PORT, port_of
-from hivemind.planning.python.project import dependencies, install_of, needs_installing, system_packages
+from hivemind.planning.python.project import (
+    dependencies,
+    install_of,
+    needs_installing,
+    system_packages,
+    with_pkg_resources,
+)
 from hivemind.planning.python.routes import health_of
 from hivemind.planning.python.server import start_of
 from hivemind.planning.python.settings import allowed_hosts
-from hivemind.planning.python.version import version_of
+from hivemind.planning.python.version import version_of, within_framework
 from hivemind.planning.tree import SourceTree
 
 LANGUAGE = "python"
@@ -55,7 +61,7 @@ def detect(tree: SourceTree) -> Detection | None:
     decisions: Detection = {
         "language": Decision("python", f"{evidence_file} is a Python project file", evidence_file, 1),
         "framework": framework_of(tree, deps, sources),
-        "runtime_version": version_of(tree),
+        "runtime_version": within_framework(tree, version_of(tree)),
         "install_command": install_of(tree),
         "build_command": default(None, "Python apps need no build step"),
     }
@@ -80,6 +86,7 @@ def detect(tree: SourceTree) -> Detection | None:
         decisions["port_env"] = Decision(
             "PORT", "gunicorn binds 0.0.0.0:$PORT when given no --bind", procfile.file, procfile.line
         )
+    decisions["install_command"] = with_pkg_resources(tree, decisions["install_command"])
     needs = needs_installing(framework, server)
     if decisions["install_command"].value is None and needs:
         decisions[f"{REQUIRED}install_command"] = Decision(
@@ -94,7 +101,7 @@ def detect(tree: SourceTree) -> Detection | None:
     ).items():
         decisions[f"{NEEDS_ENV}{name}"] = needed
     if framework == "django" and (hosts := allowed_hosts(tree, sources)) is not None:
-        decisions[f"{WARNING}allowed-hosts"] = hosts
+        decisions[hosts[0]] = hosts[1]
     junk = system_packages(tree)
     if junk is not None:
         decisions[f"{WARNING}system-packages"] = junk

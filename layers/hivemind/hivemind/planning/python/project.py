@@ -70,6 +70,19 @@ def _requirement_lines(tree: SourceTree, name: str, depth: int) -> list[tuple[st
     return lines
 
 
+_PIN = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*(?P<version>\d+(?:\.\d+)*)")
+
+
+def pinned(tree: SourceTree, name: str) -> tuple[tuple[int, ...], str, int] | None:
+    """The version a requirements file pins `name` to exactly (`Django==1.10.6`), with where."""
+    requirements = requirements_file(tree)
+    for file, number, line in _requirement_lines(tree, requirements, 0) if requirements else ():
+        match = _PIN.match(line)
+        if match and _normal(match.group("name")) == name:
+            return tuple(int(p) for p in match.group("version").split(".")), file, number
+    return None
+
+
 def _normal(name: str) -> str:
     return name.lower().replace("_", "-")
 
@@ -184,3 +197,20 @@ def _installable(tree: SourceTree, pyproject: dict[str, Any]) -> bool:
     """Whether `pip install .` builds the project: a setup.py, or a pyproject.toml with a [project]
     or [build-system] table (one with tool settings only builds nothing)."""
     return tree.has("setup.py") or "project" in pyproject or "build-system" in pyproject
+
+
+def with_pkg_resources(tree: SourceTree, install: Decision) -> Decision:
+    """The install, keeping setuptools below 81 when the app pins a gunicorn older than 21 (20.1.0's
+    util.py imports pkg_resources at start; 21.0.0's wheel no longer does): setuptools 81 and later no longer ship it, and pip resolves
+    gunicorn's unbounded `setuptools>=3.0` to the newest ("No module named 'pkg_resources'")."""
+    pin = pinned(tree, "gunicorn")
+    if pin is None or pin[0][0] >= 21 or not str(install.value or "").startswith("pip install -r "):
+        return install
+    version, file, line = pin
+    return Decision(
+        f'{install.value} "setuptools<81"',
+        f"{install.reason}; gunicorn {'.'.join(map(str, version))} imports pkg_resources, which setuptools 81 "
+        "and later no longer have",
+        file,
+        line,
+    )

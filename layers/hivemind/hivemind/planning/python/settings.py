@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import re
 
-from hivemind.planning.decisions import Decision
+from hivemind.planning.decisions import SETS_ENV, WARNING, Decision
 from hivemind.planning.tree import SourceTree
 
 _ALLOWED_HOSTS = re.compile(r"^\s*ALLOWED_HOSTS\s*(?:=|\+=|\.append\(|\.extend\()\s*(?P<value>.*)$")
 
 
-def allowed_hosts(tree: SourceTree, sources: list[str]) -> Decision | None:
-    """A warning when no setting of Django's ALLOWED_HOSTS lets in the Host header of the load
-    balancer's health checks (the instance's private IP and port): Django answers them 400."""
+_HOSTS_VARIABLE = re.compile(r"""(?:getenv|environ\.get|env\.list|env\.str|env|config)\(\s*['"](?P<name>\w+)['"]""")
+
+
+def allowed_hosts(tree: SourceTree, sources: list[str]) -> tuple[str, Decision] | None:
+    """When no setting of Django's ALLOWED_HOSTS lets in the Host header of the load balancer's
+    health checks (the instance's private IP and port), Django answers them 400. When the setting
+    reads a variable (`os.getenv("DJANGO_ALLOWED_HOSTS", "localhost").split(",")`), HiveMind sets
+    it to `*` (the load balancer is the only way in): ("set-env:NAME", why); else a warning."""
     hits = list(tree.search(_ALLOWED_HOSTS, [f for f in sources if "settings" in f or f.endswith("production.py")]))
     if not hits or any("*" in h.match.group("value") for h in hits):
         return None
     first = hits[0]
-    return Decision(
+    variable = _HOSTS_VARIABLE.search(first.match.group("value"))
+    if variable is not None:
+        return f"{SETS_ENV}{variable.group('name')}", Decision(
+            "*",
+            f"Django's ALLOWED_HOSTS reads it ({first.match.group(0).strip()}): the load balancer's health checks "
+            "come with the instance's private IP as Host, and only the load balancer reaches the instance",
+            first.file,
+            first.line,
+        )
+    return f"{WARNING}allowed-hosts", Decision(
         None,
         f"Django's ALLOWED_HOSTS ({first.match.group(0).strip()}) never allows the load balancer's health "
         "checks, whose Host is the instance's private IP: Django answers them 400 (DisallowedHost) and the "

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
+from hivemind.errors import PlanError
 from hivemind.planning.decisions import Decision, default
 from hivemind.planning.documents import entry
-from hivemind.planning.python.project import read_toml
+from hivemind.planning.python.project import pinned, read_toml
 from hivemind.planning.tree import SourceTree
 
 DEFAULT_VERSION = "3.12"
@@ -124,3 +125,32 @@ def _allows(alternative: str, version: tuple[int, int]) -> bool:
         if not ok:
             return False
     return True
+
+
+# The newest Python each Django release supports (Django's own FAQ, "What Python version can I
+# use with Django?"): a pinned Django sets the ceiling when nothing else names a version.
+DJANGO_NEWEST_PYTHON = {
+    (1, 8): (3, 5), (1, 9): (3, 5), (1, 10): (3, 5), (1, 11): (3, 7), (2, 0): (3, 7), (2, 1): (3, 7),
+    (2, 2): (3, 9), (3, 0): (3, 9), (3, 1): (3, 9), (3, 2): (3, 10), (4, 0): (3, 10), (4, 1): (3, 11),
+}  # fmt: skip
+# the oldest Python that can be installed exactly on the instance (uv's python-build-standalone builds)
+OLDEST_INSTALLABLE = (3, 7)
+
+
+def within_framework(tree: SourceTree, chosen: Decision) -> Decision:
+    """The version when a default would be newer than a pinned Django supports: the newest it
+    does; a PlanError when that Python is too old to install."""
+    pin = pinned(tree, "django")
+    if chosen.source != "default" or pin is None or pin[0][:2] not in DJANGO_NEWEST_PYTHON:
+        return chosen
+    (version, file, line), newest = pin, DJANGO_NEWEST_PYTHON[pin[0][:2]]
+    django = ".".join(str(p) for p in version)
+    if newest < OLDEST_INSTALLABLE:
+        raise PlanError(
+            f"Django {django} ({file}:{line}) runs on Python {newest[0]}.{newest[1]} at most, and no Python "
+            f"older than {OLDEST_INSTALLABLE[0]}.{OLDEST_INSTALLABLE[1]} can be installed on the instance: "
+            "upgrade Django (and what it pins), or name a Python in .python-version if it does run on a newer one"
+        )
+    return Decision(
+        f"{newest[0]}.{newest[1]}", f"Django {django} runs on Python {newest[0]}.{newest[1]} at most", file, line
+    )
