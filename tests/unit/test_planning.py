@@ -35,7 +35,7 @@ def test_flask_example():
 
 def test_express_example():
     plan = plan_of(EXAMPLES / "express-app")
-    assert (plan.language, plan.framework, plan.runtime_version) == ("node", "express", "20")
+    assert (plan.language, plan.framework, plan.runtime_version) == ("node", "express", "22")
     assert (plan.install_command, plan.build_command, plan.start_command) == ("npm install", None, "npm start")
     assert (plan.port, plan.port_env, plan.health_path) == (3000, "PORT", "/")
     assert plan.why("port").file == "server.js"

@@ -73,7 +73,7 @@ def test_spa_config_falls_back_to_index_and_arrives_byte_for_byte(tmp_path):
     assert "gzip on;" in written and f"listen {plan.port};" in written
     assert "dnf install -y nginx" in script and f"install -d -o app -g app -m 0750 {STATE_DIR}" in script
     # and Node is installed for the build, before the build runs as the app user
-    assert script.index("dnf install -y nodejs20") < script.index("runuser -u app -- /opt/hivemind/build.sh")
+    assert script.index("dnf install -y nodejs22") < script.index("runuser -u app -- /opt/hivemind/build.sh")
     assert plan.start_command.startswith("nginx ") and "http.server" not in script
 
 
@@ -276,12 +276,12 @@ def test_node_port_forms(tmp_path, code, port, env):
         ("lts/iron", None, "20"),
         ("lts/*", None, "22"),
         ("v18.19.1", None, "18"),
-        (None, ">=18", "20"),
+        (None, ">=18", "22"),
         (None, "^18 || ^20", "20"),
         (None, ">=16 <19", "18"),
         (None, "22.x", "22"),
         (None, "~18.17.0", "18"),
-        (None, "18 - 22", "20"),
+        (None, "18 - 22", "22"),
         (None, ">=24", "24"),
     ],
 )

@@ -1,4 +1,5 @@
-"""The Node version: engines, .nvmrc, .node-version, .tool-versions, else the default LTS."""
+"""The Node version: .nvmrc, .node-version, engines.node, the image a Dockerfile builds on, else
+the default LTS."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 from hivemind.planning.decisions import Decision, default
 from hivemind.planning.tree import SourceTree
 
-DEFAULT_VERSION = "20"
+# the LTS line Amazon Linux 2023 packages that Node's makers still maintain (20 ended 2026-04-30;
+# 22 is maintained until 2027-04-30)
+DEFAULT_VERSION = "22"
 
 
 # Node majors Amazon Linux 2023 packages (nodejs18, nodejs20, nodejs22): a version range is met
@@ -55,7 +58,16 @@ def version(tree: SourceTree, package: dict[str, Any]) -> Decision:
             return Decision(
                 str(chosen), f"engines.node is {engines!r}", "package.json", tree.line_of("package.json", '"node"')
             )
-    return default(DEFAULT_VERSION, "no version file or engines.node; the current LTS on Amazon Linux 2023")
+    # the image the repository builds in (Dockerfile, Dockerfile.client, web.Dockerfile, ...)
+    dockerfiles = [f for f in tree.files if _DOCKERFILE.fullmatch(f)]
+    hit = tree.first(_DOCKER_FROM, sorted(dockerfiles, key=lambda f: (f.count("/"), f)))
+    if hit:
+        return Decision(hit.match.group("major"), "the Dockerfile's base image", hit.file, hit.line)
+    return default(DEFAULT_VERSION, "no version file, engines.node or Dockerfile; a maintained LTS on AL2023")
+
+
+_DOCKERFILE = re.compile(r"(?:.*/)?(?:Dockerfile(?:\.[\w-]+)?|[\w-]+\.Dockerfile)")
+_DOCKER_FROM = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(?:\S+/)?node:(?P<major>\d+)\b", re.IGNORECASE)
 
 
 _COMPARATOR = re.compile(

@@ -201,8 +201,9 @@ def _installable(tree: SourceTree, pyproject: dict[str, Any]) -> bool:
 
 def with_pkg_resources(tree: SourceTree, install: Decision) -> Decision:
     """The install, keeping setuptools below 81 when the app pins a gunicorn older than 21 (20.1.0's
-    util.py imports pkg_resources at start; 21.0.0's wheel no longer does): setuptools 81 and later no longer ship it, and pip resolves
-    gunicorn's unbounded `setuptools>=3.0` to the newest ("No module named 'pkg_resources'")."""
+    util.py imports pkg_resources at start; 21.0.0's wheel no longer does): setuptools 81 and later
+    no longer ship it, and pip resolves gunicorn's unbounded `setuptools>=3.0` to the newest ("No
+    module named 'pkg_resources'")."""
     pin = pinned(tree, "gunicorn")
     if pin is None or pin[0][0] >= 21 or not str(install.value or "").startswith("pip install -r "):
         return install
