@@ -757,6 +757,20 @@ def test_a_django_too_old_for_any_installable_python_stops_at_plan(tmp_path):
     assert make_plan(source, app_name="blog").runtime_version == "3.7"
 
 
+def test_a_django_project_migrates_before_it_starts_and_a_hosts_setting_built_around_a_variable_is_a_warning(
+    tmp_path,
+):
+    # fly-apps/django-dictaphone: its rehearsal answered 500 "no such table: clips_clip" (nothing
+    # ran migrate); its ALLOWED_HOSTS = [f'{os.environ.get("FLY_APP_NAME")}.fly.dev'] is no
+    # variable HiveMind can set to let the load balancer in
+    plan = make_plan(repo(tmp_path, real_files("fly-apps-django-dictaphone")), app_name="x")
+    assert plan.release_command == "python manage.py migrate --noinput"
+    assert plan.why("release_command").file == "manage.py"
+    assert plan.start_command == "uvicorn dictaphone.asgi:application --host 0.0.0.0 --port $PORT"
+    assert plan.environment == {}
+    assert any("ALLOWED_HOSTS" in w and "settings.py:36" in w for w in plan.warnings)
+
+
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):
     # fly-apps/django-dictaphone: dictaphone/asgi.py (Channels' ProtocolTypeRouter) and no wsgi.py; it was
     # planned as `manage.py runserver`, Django's development server

@@ -97,9 +97,18 @@ def detect(tree: SourceTree) -> Detection | None:
             decisions["framework"].line,
         )
     for name, needed in needed_environment(
-        tree, [f for f in tree.with_suffix(".py", top_levels=5) if not is_test(f)], start.value
+        tree, [f for f in tree.with_suffix(".py", top_levels=5) if not is_test(f)], str(start.value or "")
     ).items():
         decisions[f"{NEEDS_ENV}{name}"] = needed
+    if framework == "django" and tree.has("manage.py"):
+        # Django keeps its tables in migrations (its own admin, auth and sessions too): applied
+        # before each start, as Elastic Beanstalk's Django guide and Render's build script do
+        decisions["release_command"] = Decision(
+            "python manage.py migrate --noinput",
+            "a Django project's migrations create its tables before it starts",
+            "manage.py",
+            1,
+        )
     if framework == "django" and (hosts := allowed_hosts(tree, sources)) is not None:
         decisions[hosts[0]] = hosts[1]
     junk = system_packages(tree)

@@ -10,7 +10,10 @@ from hivemind.planning.tree import SourceTree
 _ALLOWED_HOSTS = re.compile(r"^\s*ALLOWED_HOSTS\s*(?:=|\+=|\.append\(|\.extend\()\s*(?P<value>.*)$")
 
 
-_HOSTS_VARIABLE = re.compile(r"""(?:getenv|environ\.get|env\.list|env\.str|env|config)\(\s*['"](?P<name>\w+)['"]""")
+# the whole setting is one variable's value, split or not (not a host built around one: f"{APP}.fly.dev")
+_HOSTS_VARIABLE = re.compile(
+    r"""^(?:os\.)?(?:getenv|environ\.get|env\.list|env\.str|env|config)\(\s*['"](?P<name>\w+)['"]"""
+)
 
 
 def allowed_hosts(tree: SourceTree, sources: list[str]) -> tuple[str, Decision] | None:

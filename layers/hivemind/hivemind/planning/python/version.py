@@ -141,9 +141,10 @@ def within_framework(tree: SourceTree, chosen: Decision) -> Decision:
     """The version when a default would be newer than a pinned Django supports: the newest it
     does; a PlanError when that Python is too old to install."""
     pin = pinned(tree, "django")
-    if chosen.source != "default" or pin is None or pin[0][:2] not in DJANGO_NEWEST_PYTHON:
+    series = (pin[0] + (0, 0))[:2] if pin else None
+    if chosen.source != "default" or pin is None or series not in DJANGO_NEWEST_PYTHON:
         return chosen
-    (version, file, line), newest = pin, DJANGO_NEWEST_PYTHON[pin[0][:2]]
+    (version, file, line), newest = pin, DJANGO_NEWEST_PYTHON[(series[0], series[1])]
     django = ".".join(str(p) for p in version)
     if newest < OLDEST_INSTALLABLE:
         raise PlanError(
