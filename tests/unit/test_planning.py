@@ -751,7 +751,7 @@ def test_a_django_too_old_for_any_installable_python_stops_at_plan(tmp_path):
     # jukanntenn/django-blog-tutorial pins Django==1.10.6 (README: "Django 1.10 和 Python 3.5") and
     # names no Python: it was planned on 3.12, where its Markdown==2.6.8 fails to build (`import imp`)
     source = repo(tmp_path, real_files("jukanntenn-django-blog-tutorial"))
-    with pytest.raises(PlanError, match=r"Django 1\.10\.6 \(requirements.txt:1\) runs on Python 3\.5 at most"):
+    with pytest.raises(PlanError, match=r"Django 1\.10\.6 runs on Python 3\.5 at most.*\(requirements.txt:1\)"):
         make_plan(source, app_name="blog")
     (source / ".python-version").write_text("3.7\n")  # the owner's word wins
     assert make_plan(source, app_name="blog").runtime_version == "3.7"
@@ -769,6 +769,14 @@ def test_a_django_project_migrates_before_it_starts_and_a_hosts_setting_built_ar
     assert plan.start_command == "uvicorn dictaphone.asgi:application --host 0.0.0.0 --port $PORT"
     assert plan.environment == {}
     assert any("ALLOWED_HOSTS" in w and "settings.py:36" in w for w in plan.warnings)
+
+
+def test_a_requirement_over_git_protocol_stops_at_plan_naming_the_line(tmp_path):
+    # honnisha/sanic-sqlalchemy-example's backend/requirements.txt:16: its rehearsal failed at pip
+    # ("git clone ... did not run successfully, exit code 128"): GitHub no longer serves git://
+    source = repo(tmp_path, real_files("honnisha-sanic-sqlalchemy-example"))
+    with pytest.raises(PlanError, match=r"over git://, which GitHub no longer serves.*\(requirements.txt:16\)"):
+        make_plan(source, app_name="x")
 
 
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):

@@ -160,6 +160,9 @@ def port_of(
             Decision(env, f"the app reads {env}", hit.file, hit.line),
         )
     env_hit = tree.first(_ENV_PORT_ONLY, sources)
+    configured = _config_port(tree, sources)
+    if configured is not None:
+        return configured, Decision(None, "the config object fixes the port", configured.file, configured.line)
     for regex in (_LISTEN, _CONST_PORT):
         hit = tree.first(regex, sources)
         if hit:
@@ -183,6 +186,34 @@ def port_of(
     return default(fallback, f"the default port of {framework or 'Node web servers'}"), default(
         None, "no port variable"
     )
+
+
+# `.listen(config.apiPort)`, `.listen(port)` after `const port = config.apiPort`
+_LISTEN_ARGUMENT = re.compile(r"""\.listen\(\s*(?P<arg>[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*[,)]""")
+
+
+def _config_port(tree: SourceTree, sources: list[str]) -> Decision | None:
+    """The number a config object's property holds when listen() is given that property
+    (li-kuan-gi/todo-list-express-api: `apiPort: 3001` in src/config.ts, `app.listen(config.apiPort)`)."""
+    for hit in tree.search(_LISTEN_ARGUMENT, sources):
+        argument = hit.match.group("arg")
+        if "." not in argument:
+            bound = re.search(
+                rf"""\b(?:const|let|var)\s+{re.escape(argument)}\s*=\s*(?P<value>[A-Za-z_$][\w$]*\.[\w$.]+)\s*;?\s*$""",
+                tree.text(hit.file) or "",
+                re.MULTILINE,
+            )
+            argument = bound.group("value") if bound else argument
+        if "." not in argument or argument.startswith("process.env"):
+            continue
+        prop = argument.rsplit(".", 1)[1]
+        literal = tree.first(re.compile(rf"""(?<![\w$.]){re.escape(prop)}\s*:\s*(?P<port>\d{{2,5}})\b"""), sources)
+        if literal is not None:
+            port = int(literal.match.group("port"))
+            return Decision(
+                port, f"the app listens on {argument}, which {literal.file} sets to {port}", literal.file, literal.line
+            )
+    return None
 
 
 def _flag_port(start: str, line: int | None) -> tuple[Decision, Decision] | None:

@@ -65,6 +65,9 @@ def detect(tree: SourceTree) -> Detection | None:
         "install_command": install_of(tree),
         "build_command": default(None, "Python apps need no build step"),
     }
+    for field in ("runtime_version", "install_command"):
+        if decisions[field].value is None and decisions[field].source == "detected":
+            decisions[f"{REQUIRED}{field}"] = decisions[field]  # what stops it names why
     framework = decisions["framework"].value
     port, port_env = port_of(tree, sources, framework)
     decisions["port"], decisions["port_env"] = port, port_env
@@ -88,7 +91,7 @@ def detect(tree: SourceTree) -> Detection | None:
         )
     decisions["install_command"] = with_pkg_resources(tree, decisions["install_command"])
     needs = needs_installing(framework, server)
-    if decisions["install_command"].value is None and needs:
+    if decisions["install_command"].value is None and needs and f"{REQUIRED}install_command" not in decisions:
         decisions[f"{REQUIRED}install_command"] = Decision(
             None,
             f"the app needs {' and '.join(needs)}, which no requirements.txt, pyproject.toml or Pipfile lists, "

@@ -152,7 +152,21 @@ def system_packages(tree: SourceTree) -> Decision | None:
     return Decision(None, reason, found[0][0], found[0][1])
 
 
+_GIT_PROTOCOL = re.compile(r"\bgit\+git://(?P<host>[^/\s]+)")
+
+
 def install_of(tree: SourceTree) -> Decision:
+    requirements = requirements_file(tree)
+    for file, number, line in _requirement_lines(tree, requirements, 0) if requirements else ():
+        # GitHub stopped serving the unauthenticated git:// protocol in March 2022: pip's clone fails
+        if (old := _GIT_PROTOCOL.search(line)) and not line.lstrip().startswith("#") and "github" in old.group("host"):
+            return Decision(
+                None,
+                f"{file} installs {line.strip()} over git://, which GitHub no longer serves (since March 2022): "
+                "write git+https:// instead",
+                file,
+                number,
+            )
     pyproject = read_toml(tree, "pyproject.toml")
     if tree.has("uv.lock"):
         return Decision(

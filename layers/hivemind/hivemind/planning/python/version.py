@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from hivemind.errors import PlanError
 from hivemind.planning.decisions import Decision, default
 from hivemind.planning.documents import entry
 from hivemind.planning.python.project import pinned, read_toml
@@ -139,7 +138,8 @@ OLDEST_INSTALLABLE = (3, 7)
 
 def within_framework(tree: SourceTree, chosen: Decision) -> Decision:
     """The version when a default would be newer than a pinned Django supports: the newest it
-    does; a PlanError when that Python is too old to install."""
+    does. When that Python is too old to install, no version (its reason says why: the Plan's
+    error unless hivemind.toml names one)."""
     pin = pinned(tree, "django")
     series = (pin[0] + (0, 0))[:2] if pin else None
     if chosen.source != "default" or pin is None or series not in DJANGO_NEWEST_PYTHON:
@@ -147,10 +147,13 @@ def within_framework(tree: SourceTree, chosen: Decision) -> Decision:
     (version, file, line), newest = pin, DJANGO_NEWEST_PYTHON[(series[0], series[1])]
     django = ".".join(str(p) for p in version)
     if newest < OLDEST_INSTALLABLE:
-        raise PlanError(
-            f"Django {django} ({file}:{line}) runs on Python {newest[0]}.{newest[1]} at most, and no Python "
-            f"older than {OLDEST_INSTALLABLE[0]}.{OLDEST_INSTALLABLE[1]} can be installed on the instance: "
-            "upgrade Django (and what it pins), or name a Python in .python-version if it does run on a newer one"
+        return Decision(
+            None,
+            f"Django {django} runs on Python {newest[0]}.{newest[1]} at most, and no Python older than "
+            f"{OLDEST_INSTALLABLE[0]}.{OLDEST_INSTALLABLE[1]} can be installed on the instance: upgrade Django "
+            "(and what it pins)",
+            file,
+            line,
         )
     return Decision(
         f"{newest[0]}.{newest[1]}", f"Django {django} runs on Python {newest[0]}.{newest[1]} at most", file, line
