@@ -120,6 +120,22 @@ def test_a_build_that_failed_at_the_registry_or_for_its_own_reasons_is_the_apps_
     assert instances._unreachable_host(log, {"npm_config_registry": "https://registry.example.internal/"}) is None
 
 
+def test_an_app_that_answers_500_for_want_of_the_internet_is_not_rehearsed_not_failed(tmp_path):
+    # Given the real app log of koyeb/example-remix-tailwind-application (GET / -> 500: its loader
+    # fetches hacker-news.firebaseio.com)
+    instance = instances.Instance(instance_id="i-1", private_ip="10.0.0.9", folder=tmp_path)
+    (tmp_path / "var/log").mkdir(parents=True)
+    app_log = tmp_path / "var/log/app.log"
+    app_log.write_text((FIXTURES / "remix-tailwind.app.log").read_text())
+    # Then the 500 is this machine's, named; a 404 or an answer is the app's
+    why = instances.unreachable_while_answering(instance, 500)
+    assert why is not None and why.startswith("not rehearsable here: ") and "hacker-news.firebaseio.com" in why
+    assert instances.unreachable_while_answering(instance, 404) is None
+    # a compose service's name (no dot) is the app's own requirement: a database it was not given
+    app_log.write_text("Error: getaddrinfo ENOTFOUND db\n    at GetAddrInfoReqWrap.onlookup\nGET / 500\n")
+    assert instances.unreachable_while_answering(instance, 500) is None
+
+
 def test_a_static_site_with_a_build_step_gets_the_node_its_user_data_installs(tmp_path, monkeypatch):
     plan = DeploymentPlan(
         app_name="site",

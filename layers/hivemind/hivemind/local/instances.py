@@ -393,6 +393,28 @@ def _unreachable_host(bootstrap_log: Path, env: dict[str, str]) -> str | None:
     return next((host for host in reversed(hosts) if host not in reachable), None)
 
 
+def unreachable_while_answering(instance: Instance, status: int | None) -> str | None:
+    """Why a health check that failed with a 5xx is not the app's fault but this machine's: the
+    app's log (its last lines) shows it could not resolve a public host it reached for while
+    answering (koyeb/example-remix-tailwind-application's index loader fetches
+    hacker-news.firebaseio.com). A name with no dot (`db`, `redis`: a compose service) or a
+    private one is the app's own requirement, not the internet."""
+    if status is None or status < 500:
+        return None
+    try:
+        lines = (instance.folder / "var/log/app.log").read_text(errors="replace").splitlines()[-FAILURE_LINES:]
+    except OSError:
+        return None
+    hosts = [next(g for g in m.groups() if g) for m in _UNRESOLVED.finditer("\n".join(lines))]
+    public = [h for h in hosts if "." in h and not h.endswith((".local", ".internal", ".localhost"))]
+    if not public:
+        return None
+    return (
+        f"not rehearsable here: the app answered its health check {status} after failing to reach {public[-1]}, "
+        "which this machine cannot reach (an instance on AWS has the internet)"
+    )
+
+
 def _differences(toolchain: toolchains.Toolchain, root: Path, bootstrap_log: Path) -> list[str]:
     """Where this instance's commands ran unlike on AWS, as far as they reached the difference."""
     found = []
@@ -479,6 +501,10 @@ def _wait_until_answering(instance: Instance, deadline: float, time_scale: float
         if now - started > window:
             break
         time.sleep(POLL_S)
+    offline = unreachable_while_answering(instance, instance.status_code)
+    if offline is not None:
+        instance.not_rehearsed = offline
+        return
     path = urllib.parse.urlsplit(instance.health_url).path or "/"
     # the user data's own last line
     last = str(instance.status_code) if instance.status_code else "000 (no answer within 4 s, or no connection)"

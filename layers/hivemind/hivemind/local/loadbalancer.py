@@ -139,6 +139,10 @@ def _check_loop(target_group: Any, target_id: str, port: int, health: TargetHeal
                 health.state, health.reason, health.description = "healthy", None, None
         else:
             health.failures, health.successes = health.failures + 1, 0
+            offline = instances.unreachable_while_answering(instance, status) if instance is not None else None
+            if offline is not None and instance is not None:
+                instance.not_rehearsed = offline  # the next round reports it: not rehearsed, not unhealthy
+                continue
             if health.failures >= unhealthy_after:
                 health.state, health.reason = "unhealthy", reason
                 health.description = (
