@@ -779,6 +779,19 @@ def test_a_requirement_over_git_protocol_stops_at_plan_naming_the_line(tmp_path)
         make_plan(source, app_name="x")
 
 
+def test_a_node_app_without_a_root_route_is_checked_on_a_route_it_has_or_warned_it_has_none(tmp_path):
+    # koyeb/example-koa-prisma defines @koa/router GET /notes and /notes/:id and no /: Koa answers / with
+    # 404, where the plan said "/" ("no route found in the code")
+    koa = make_plan(
+        repo(tmp_path / "koa", real_files("koyeb-example-koa-prisma")), app_name="x", secrets={"DATABASE_URL": "ssm:/x"}
+    )
+    assert (koa.health_path, koa.why("health_path").file, koa.why("health_path").line) == ("/notes", "src/index.js", 12)
+    # li-kuan-gi/todo-list-express-api has no GET route at all (POST /signup, /login): its rehearsal with
+    # the right port got 404 on / for 450 s
+    todo = make_plan(repo(tmp_path / "todo", real_files("li-kuan-gi-todo-list-express-api")), app_name="x")
+    assert any(w.startswith("the app defines no GET route") and "src/app.ts" in w for w in todo.warnings)
+
+
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):
     # fly-apps/django-dictaphone: dictaphone/asgi.py (Channels' ProtocolTypeRouter) and no wsgi.py; it was
     # planned as `manage.py runserver`, Django's development server

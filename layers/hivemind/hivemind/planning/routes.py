@@ -39,6 +39,22 @@ def pick_from_paths(routes: list[tuple[str, Hit]], names: tuple[str, ...] = HEAL
     return replace(chosen, routes=tuple(others[:SMOKE_ROUTES]))
 
 
+def simplest_get(routes: list[Hit]) -> Decision | None:
+    """For an app that defines no / and no health route (and serves no files at /): its simplest
+    GET route without parameters, where / would answer 404."""
+    plain = sorted(
+        (("/" + h.match.group("path").lstrip("/"), h) for h in routes if _answers_get(h)),
+        key=lambda found: (found[0].count("/"), len(found[0]), found[0]),
+    )
+    plain = [(p, h) for p, h in plain if re.fullmatch(r"/[\w.~/-]*", p) and p != "/"]
+    if not plain:
+        return None
+    path, hit = plain[0]
+    return Decision(
+        path, f"the app defines no / and no health route; {path} is its simplest GET route", hit.file, hit.line
+    )
+
+
 # how many routes besides / and the health path the smoke test tries
 SMOKE_ROUTES = 5
 # a route declared for other methods only: `methods=["POST"]`, `.post(`, `Route::delete(`

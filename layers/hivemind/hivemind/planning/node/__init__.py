@@ -9,6 +9,7 @@ build, server (which command starts it in production), port.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from hivemind.planning.decisions import NEEDS_ENV, WARNING, Decision, Detection
 from hivemind.planning.node.build import build_of, built_server, built_start
@@ -18,7 +19,7 @@ from hivemind.planning.node.port import built_port, fastify_without_host, host_b
 from hivemind.planning.node.project import in_workspace, install, read_package, run_script, scripts_of
 from hivemind.planning.node.server import DEV_SERVERS, server_start
 from hivemind.planning.node.version import DEFAULT_VERSION, NODE_FILE, version
-from hivemind.planning.routes import pick_health_path
+from hivemind.planning.routes import pick_health_path, simplest_get
 from hivemind.planning.tree import SourceTree
 
 __all__ = [
@@ -47,6 +48,12 @@ MANIFESTS: tuple[str, ...] = ("package.json",)
 PROCFILE_WORDS = frozenset({"node", "npm", "yarn", "pnpm", "npx", "next", "bun"})
 
 
+# what serves files at / (a built front end, a public folder), or answers every path
+_SERVES_FILES = re.compile(
+    r"""\.static\(|serveStatic\(|serve-static|koa-static|@fastify/static|fastify-static|\.sendFile\(|"""
+    r"""\.(?:get|all|use)\(\s*['"`](?:\*|/\*)['"`]"""
+)
+_OTHER_ROUTE = re.compile(r"""\b(?:app|router|server|fastify|api)\.(?:post|put|patch|delete)\(\s*['"`]/[^'"`]*['"`]""")
 _ROUTE = re.compile(r"""\b(?:app|router|server|fastify|api)\.(?:get|all|route)\(\s*['"`](?P<path>/[^'"`]*)['"`]""")
 
 
@@ -79,7 +86,20 @@ def detect(tree: SourceTree) -> Detection | None:
     ):
         port, port_env = built_port(tree, built, scripts, decisions["framework"].line)
     decisions["port"], decisions["port_env"] = port, port_env
-    decisions["health_path"] = pick_health_path(list(tree.search(_ROUTE, sources)))
+    routes = list(tree.search(_ROUTE, sources))
+    decisions["health_path"] = pick_health_path(routes)
+    if decisions["health_path"].source == "default" and tree.first(_SERVES_FILES, sources) is None:
+        if (simplest := simplest_get(routes)) is not None:
+            decisions["health_path"] = replace(simplest, routes=decisions["health_path"].routes)
+        elif (other := tree.first(_OTHER_ROUTE, sources)) is not None:
+            decisions[f"{WARNING}no-get-route"] = Decision(
+                None,
+                f"the app defines no GET route (only {other.match.group(0).strip()}...), so the load balancer's "
+                "GET health check gets 404 and the target never turns healthy: add one (a /health that answers "
+                "200) and set health_path",
+                other.file,
+                other.line,
+            )
     if built is not None and built[1].health != "/" and decisions["health_path"].source == "default":
         decisions["health_path"] = Decision(
             built[1].health,
