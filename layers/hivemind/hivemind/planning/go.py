@@ -58,9 +58,10 @@ _LISTEN = re.compile(
 )
 # Fiber v1 takes the port as a number: `app.Listen(3000)`.
 _LISTEN_INT = re.compile(r"""\.Listen\(\s*(?P<port>\d{2,5})\s*\)""")
-# Beego's `beego.Run()` binds conf/app.conf's httpport: `httpport = 8080`, `httpport = ${PORT||8080}`.
+# Beego's `beego.Run()` binds conf/app.conf's httpport: `httpport = 8080`, `httpport = ${PORT||8080}`,
+# quoted or not (koyeb/example-beego: `httpport = "${PORT||8000}"`).
 _BEEGO_PORT = re.compile(
-    r"""^\s*httpport\s*=\s*(?:\$\{(?P<env>\w+)(?:\|\|(?P<default>\d{2,5}))?\}|(?P<port>\d{2,5}))"""
+    r"""^\s*httpport\s*=\s*["']?(?:\$\{(?P<env>\w+)(?:\|\|(?P<default>\d{2,5}))?\}|(?P<port>\d{2,5}))"""
 )
 # chi's `r.Route("/v1", func(r chi.Router) {`: routes inside the block are served under /v1.
 _CHI_ROUTE_BLOCK = re.compile(r"""\.Route\(\s*"(?P<prefix>[^"]*)"\s*,\s*func\s*\(\s*(?P<var>\w+)""")

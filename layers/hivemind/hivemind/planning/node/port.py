@@ -42,6 +42,10 @@ _ENV_HELPER = re.compile(
 _ENV_PORT_ONLY = re.compile(_ENV)
 
 
+# `.listen(env.API_PORT)`: a field of the checked environment (a zod/envalid schema's result)
+_LISTEN_ENV_FIELD = re.compile(r"""\.listen\(\s*(?:env|ENV|config\.env)\.(?P<env>""" + PORT_VAR + r""")\b""")
+
+
 # `.listen(4000)`, `.listen({ port: 4000, host: '::' })`, `.listen({ host: '::', port: 4000 })`,
 # Hapi's `Hapi.server({ port: 3000 })`
 _LISTEN = re.compile(r"""\.(?:listen|server)\(\s*(?:\{[^}]*?\bport\s*:\s*)?(?P<port>\d{2,5})\b""")
@@ -177,6 +181,7 @@ def port_of(
     if flagged:
         return flagged
     fallback = DEFAULT_PORTS.get(framework or "", 3000)
+    env_hit = env_hit or tree.first(_LISTEN_ENV_FIELD, sources)
     if env_hit:
         env = _env_name(env_hit.match)
         return (
