@@ -243,6 +243,11 @@ def _node(version: str, cache: Path) -> Toolchain | str:
     return toolchain
 
 
+# A corepack that runs on these older Nodes (the host's needs Node 18.17 or later: `URL.canParse
+# is not a function` on Node 16): 0.17.0's engines are node >=14.14.0, as Node 14 and 16 shipped it.
+COREPACK_FOR_NODE = {"14": "0.17.0", "16": "0.17.0"}
+
+
 # the npm major each Node major ships with (what AL2023's nodejsN-npm, or nodejs.org's build, brings:
 # v4.9.1 bundles npm 2.15, v6.17.1 npm 3.10, v8.17.0 npm 6.13, v10.24.1 npm 6.14)
 NPM_FOR_NODE = {
@@ -328,7 +333,8 @@ def _node_from_registry(major: str, cache: Path) -> Path | str:
     bin_dir = folder / "node_modules" / f"node-linux-{arch}" / "bin"
     # a Node cached before its npm was (an older HiveMind) is completed, not used without it
     npm_missing = major in NPM_FOR_NODE and not (folder / "node_modules" / "npm" / "bin" / "npm-cli.js").exists()
-    if not (bin_dir / "node").exists() or npm_missing:
+    corepack_missing = major in COREPACK_FOR_NODE and not (folder / "node_modules" / "corepack").exists()
+    if not (bin_dir / "node").exists() or npm_missing or corepack_missing:
         folder.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [
@@ -341,6 +347,7 @@ def _node_from_registry(major: str, cache: Path) -> Path | str:
                 "--no-fund",
                 f"node-linux-{arch}@{major}",
                 *([f"npm@{NPM_FOR_NODE[major]}"] if major in NPM_FOR_NODE else []),
+                *([f"corepack@{COREPACK_FOR_NODE[major]}"] if major in COREPACK_FOR_NODE else []),
             ],
             capture_output=True,
             text=True,
@@ -366,7 +373,15 @@ def _with_corepack(bin_dir: Path, *, host_npm: bool = True) -> Toolchain:
     """The user data runs `corepack enable`; here its shims go to the instance's own folder."""
 
     def enable(app: Path, env: dict[str, str], log: Path) -> str | None:
+        # one installed beside a registry Node: <cache>/node/<major>/node_modules/corepack
+        own = bin_dir.parents[1] / "corepack" / "dist" / "corepack.js" if len(bin_dir.parents) > 2 else None
         found = bin_dir / "corepack" if (bin_dir / "corepack").exists() else shutil.which("corepack")
+        if own is not None and own.exists():
+            shim = bin_dir.parents[2] / "corepack-shim" / "corepack"
+            shim.parent.mkdir(exist_ok=True)
+            shim.write_text(f'#!/bin/sh\nexec "{bin_dir / "node"}" "{own}" "$@"\n')
+            shim.chmod(0o755)
+            found = str(shim)
         if found is None:
             return None
         corepack = Path(found)

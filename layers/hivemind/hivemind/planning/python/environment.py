@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
@@ -40,46 +41,50 @@ _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 _SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]?\s*,?\s*[:=]?\s*['"](?P<module>[\w.]+)['"]""")
 
 
+# at most this many modules are read: the settings and database modules sit near the entry
+MAX_MODULES = 120
+# a module that mentions none of these reads nothing this reader looks for
+_MENTIONS = re.compile(r"environ|getenv|Settings|dj_database_url|\benv\b|\bconfig\(|\bEnv\(")
+
+
 def needed_environment(tree: SourceTree, sources: list[str], start: str | None) -> dict[str, Decision]:
     """NAME -> where the app reads it at start with no default (see the module's docstring)."""
     found: dict[str, Decision] = {}
-    for file in started_modules(tree, sources, start):
-        try:
-            module = ast.parse(tree.text(file) or "", filename=file)
-        except (SyntaxError, ValueError):
-            continue  # not Python this interpreter reads: nothing to say about it
-        for name, line, how in _Reader(file).read(module):
+    parsed: dict[str, ast.Module | None] = {}
+    for file in started_modules(tree, sources, start, parsed):
+        module = _parse(tree, file, parsed) if _MENTIONS.search(tree.text(file) or "") else None
+        for name, line, how in _Reader(file).read(module) if module is not None else ():
             found.setdefault(name, Decision(None, f"{how} reads {name} with no default", file, line))
     return found
 
 
-def started_modules(tree: SourceTree, sources: list[str], start: str | None) -> list[str]:
+def started_modules(
+    tree: SourceTree, sources: list[str], start: str | None, parsed: dict[str, ast.Module | None] | None = None
+) -> list[str]:
     """The app's own modules that run when it starts: those the start command names (a
     `module:object` argument, a `.py` file; for Django its settings module too) and, in turn,
-    the app's modules they import or name in a string. Every source when the start command
-    names none of them."""
+    the app's modules they import at import time or name in a string, nearest first. Every
+    source when the start command names none of them. At most MAX_MODULES."""
+    parsed = {} if parsed is None else parsed
     known = set(sources)
-    entries = [f for f in _named_by(start or "", known)]
+    entries = list(_named_by(start or "", known))
     if any(f.endswith(("manage.py", "wsgi.py", "asgi.py")) for f in entries) or not entries:
         for file in [f for f in sources if f.endswith(("manage.py", "wsgi.py", "asgi.py"))][:4]:
             match = _SETTINGS_MODULE.search(tree.text(file) or "")
             if match:
                 entries += _module_files(match.group("module"), known, ".")
     if not entries:
-        return sorted(sources)
-    seen: list[str] = []
-    queue = list(dict.fromkeys(entries))
-    while queue:
-        file = queue.pop(0)
+        return sorted(sources)[:MAX_MODULES]
+    seen: dict[str, None] = {}
+    queue = deque(dict.fromkeys(entries))
+    while queue and len(seen) < MAX_MODULES:
+        file = queue.popleft()
         if file in seen:
             continue
-        seen.append(file)
-        try:
-            module = ast.parse(tree.text(file) or "", filename=file)
-        except (SyntaxError, ValueError):
-            continue
+        seen[file] = None
+        module = _parse(tree, file, parsed)
         here = str(PurePosixPath(file).parent)
-        for node in ast.walk(module):
+        for node in _at_import(module.body if module else []):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     queue += _module_files(alias.name, known, here)
@@ -94,7 +99,30 @@ def started_modules(tree: SourceTree, sources: list[str], start: str | None) -> 
                 queue += _module_files(node.value, known, ".") or _module_files(
                     node.value.rsplit(".", 1)[0], known, "."
                 )
-    return seen
+    return list(seen)
+
+
+def _parse(tree: SourceTree, file: str, parsed: dict[str, ast.Module | None]) -> ast.Module | None:
+    if file not in parsed:
+        try:
+            parsed[file] = ast.parse(tree.text(file) or "", filename=file)
+        except (SyntaxError, ValueError):
+            parsed[file] = None  # not Python this interpreter reads: nothing to say about it
+    return parsed[file]
+
+
+def _at_import(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The nodes of what runs when the module is imported, whichever branch: not function bodies."""
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(statement, (ast.ClassDef, ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            for part in ("body", "orelse", "finalbody"):
+                yield from _at_import(getattr(statement, part, []))
+            for handler in getattr(statement, "handlers", []):
+                yield from _at_import(handler.body)
+            continue
+        yield from ast.walk(statement)
 
 
 def _named_by(start: str, known: set[str]) -> Iterator[str]:
@@ -136,7 +164,7 @@ class _Reader:
         self.decouple: set[str] = set()  # from decouple import config
 
     def read(self, module: ast.Module) -> Iterator[tuple[str, int, str]]:
-        for node in ast.walk(module):
+        for node in _at_import(module.body):
             if isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
                 self.checked.add(_constant(node.left) or "")
             if isinstance(node, ast.ImportFrom) and node.module == "decouple":
@@ -179,9 +207,10 @@ class _Reader:
             yield unset, value.lineno, "Django's SECRET_KEY (which must not be empty)"
 
     def _reads(self, statement: ast.stmt) -> Iterator[tuple[str, int, str]]:
-        if any(isinstance(n, ast.IfExp) for n in ast.walk(statement)):
+        nodes = list(ast.walk(statement))
+        if any(isinstance(n, ast.IfExp) for n in nodes):
             return  # `a if "X" in os.environ else b`: what it reads depends
-        for node in ast.walk(statement):
+        for node in nodes:
             if isinstance(node, ast.Subscript) and _dotted(node.value) in ("os.environ", "environ"):
                 key = node.slice
                 if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value not in self.checked:
