@@ -133,8 +133,9 @@ def _missing_environment(decisions: Detection, plan: DeploymentPlan) -> str | No
     named = ", ".join(f"{name} ({d.file}:{d.line})" if d.file else name for name, d in missing[:8])
     more = f" and {len(missing) - 8} more ({', '.join(name for name, _ in missing[8:])})" if len(missing) > 8 else ""
     return (
-        f"the app cannot start without {named}{more}: it reads them with no default. Pass each in the "
-        "deployment's environment (--env NAME=VALUE) or as a secret (--secret NAME=ssm:/parameter/name)"
+        f"the app cannot start without {named}{more}: it reads {'them' if len(missing) > 1 else 'it'} with no "
+        "default. Pass each in the deployment's environment (--env NAME=VALUE) or as a secret "
+        "(--secret NAME=ssm:/parameter/name)"
     )
 
 
