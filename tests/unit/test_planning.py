@@ -792,6 +792,14 @@ def test_a_node_app_without_a_root_route_is_checked_on_a_route_it_has_or_warned_
     assert any(w.startswith("the app defines no GET route") and "src/app.ts" in w for w in todo.warnings)
 
 
+def test_the_example_in_a_django_urls_docstring_is_not_a_route(tmp_path):
+    # koyeb/example-django's urls.py is Django's generated one: its docstring shows
+    # `path('', views.home, name='home')`, and the plan cited that line as the app's /
+    plan = make_plan(repo(tmp_path, real_files("koyeb-example-django")), app_name="x")
+    why = plan.why("health_path")
+    assert (plan.health_path, why.file) == ("/", None) and why.reason == "no route found in the code"
+
+
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):
     # fly-apps/django-dictaphone: dictaphone/asgi.py (Channels' ProtocolTypeRouter) and no wsgi.py; it was
     # planned as `manage.py runserver`, Django's development server

@@ -3,6 +3,7 @@ and the health path chosen from them."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 from hivemind.planning.decisions import Decision
@@ -28,7 +29,7 @@ _INCLUDE = re.compile(
 )
 
 
-_DJANGO_PATH = re.compile(r"""\b(?:re_)?path\(\s*r?['"]\^?(?P<path>[^'"$]*)\$?['"]""")
+_DJANGO_PATH = re.compile(r"""\b(?:re_path|path|url)\(\s*r?['"]\^?(?P<path>[^'"$]*)\$?['"]""")
 
 
 def health_of(tree: SourceTree, sources: list[str], framework: object) -> Decision:
@@ -39,7 +40,9 @@ def health_of(tree: SourceTree, sources: list[str], framework: object) -> Decisi
             routes.append((prefix.rstrip("/") + "/" + hit.match.group("path").lstrip("/"), hit))
     if framework == "django":
         routes += [
-            (h.match.group("path"), h) for h in tree.search(_DJANGO_PATH, [f for f in sources if f.endswith("urls.py")])
+            (h.match.group("path"), h)
+            for h in tree.search(_DJANGO_PATH, [f for f in sources if f.endswith("urls.py")])
+            if h.line not in _docstring_lines(tree, h.file)
         ]
     chosen = pick_from_paths(routes)
     if chosen.source == "default" and framework == "streamlit":
@@ -53,6 +56,21 @@ def health_of(tree: SourceTree, sources: list[str], framework: object) -> Decisi
                 app.line,
             )  # fmt: skip
     return chosen
+
+
+def _docstring_lines(tree: SourceTree, file: str) -> set[int]:
+    """The lines of a module's string statements (its docstring: Django's generated urls.py shows
+    `path('', views.home, name='home')` there as an example, not a route)."""
+    try:
+        module = ast.parse(tree.text(file) or "")
+    except (SyntaxError, ValueError):
+        return set()
+    return {
+        line
+        for node in ast.walk(module)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
 
 
 def _streamlit_health(tree: SourceTree) -> Decision:
