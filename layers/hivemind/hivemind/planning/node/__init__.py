@@ -74,7 +74,8 @@ def detect(tree: SourceTree) -> Detection | None:
     manager, install_decision = install(tree, package)
     decisions["install_command"] = install_decision
     decisions["build_command"] = build_of(tree, scripts, manager, sources)
-    for name, needed in needed_environment(tree, sources).items():
+    deeper = [f for f in tree.with_suffix(".js", ".mjs", ".cjs", ".ts", top_levels=5) if not f.endswith(".d.ts")]
+    for name, needed in needed_environment(tree, list(dict.fromkeys([*sources, *deeper]))).items():
         decisions[f"{NEEDS_ENV}{name}"] = needed
     built = built_server(tree, package, label)
     decisions["start_command"] = server_start(tree, package, manager, label)

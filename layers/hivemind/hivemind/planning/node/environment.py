@@ -6,6 +6,8 @@
 - the keys of a schema the whole environment is checked against at start, that have no default
   and are not optional: zod's `z.object({...}).parse(process.env)` and envalid's
   `cleanEnv(process.env, {...})`;
+- where and as whom a database connection's options connect (TypeORM, Sequelize, knex, a pool:
+  `host: configService.get('MYSQL_DB_HOST')`) when read with no fallback;
 - the variable a Prisma schema's datasource reads (`url = env("DATABASE_URL")`), unless SQLite.
 
 A name a committed `.env` sets is given when the app loads it (dotenv); NODE_ENV is given
@@ -27,6 +29,16 @@ _CONNECTS = re.compile(
     r"(?:\bconnect|\bcreateClient|\bcreatePool|\bcreateConnection|\bPool|\bClient|\bSequelize|\bMongoClient"
     r"|\bRedis|\bIORedis|\bknex|\bpostgres|\bneon|\bdrizzle)\s*\(\s*(?:\{[^}]*?\b(?:url|uri|connectionString)\s*:\s*)?$"
 )
+# a file that configures a database connection (TypeORM, Sequelize, knex, a pg/mysql pool), and the
+# options of it that say where and as whom: read with no fallback, the app cannot connect at start
+_CONNECTION_FILE = re.compile(
+    r"TypeOrmModule\.forRoot|new\s+DataSource\(|new\s+Sequelize\(|\bknex\(|createPool\(|MikroOrmModule\.forRoot"
+)
+_CONNECTION_OPTION = re.compile(
+    r"""^\s*(?P<key>host|url|username|user|password|database)\s*:\s*(?:(?:this\.)?config(?:Service)?\.get"""
+    r"""(?:<[^>]*>)?\(\s*['"](?P<a>[A-Z][A-Z0-9_]*)['"]\s*\)|process\.env\.(?P<b>[A-Z][A-Z0-9_]*))\s*,?\s*$""",
+    re.MULTILINE,
+)
 _BOUND = re.compile(r"^\s*(?:export\s+)?(?:const|let|var)\s+(?P<name>[A-Za-z_$][\w$]*)\s*=\s*$")
 _SCHEMA_PARSE = re.compile(r"\.parse\(\s*process\.env\s*[,)]|\bcleanEnv\(\s*process\.env\s*,")
 _SCHEMA_KEY = re.compile(r"^(?P<indent>\s*)(?P<name>[A-Z][A-Z0-9_]*)\s*:\s*(?P<value>\S.*)$")
@@ -44,7 +56,8 @@ def needed_environment(tree: SourceTree, sources: list[str]) -> dict[str, Decisi
     for file in (f for f in sources if not _TEST.search(f)):
         text = tree.text(file) or ""
         loads_dotenv = loads_dotenv or "dotenv" in text
-        for name, line, how in [*_connections(text), *_schema(text)]:
+        options = _connection_options(text) if _imported(tree, file, sources) else []
+        for name, line, how in [*_connections(text), *_schema(text), *options]:
             found.setdefault(name, Decision(None, f"{how} reads {name} with no default", file, line))
     for schema in (f for f in tree.files if f.endswith(".prisma")):
         text = tree.text(schema) or ""
@@ -78,6 +91,32 @@ def _connections(text: str) -> list[tuple[str, int, str]]:
             if use and number != at and _CONNECTS.search(line[: use.start()]):
                 needed.append((name, at, f"a connection opened with {variable}, which"))
     return needed
+
+
+def _connection_options(text: str) -> list[tuple[str, int, str]]:
+    """The variables a database connection's options read with no fallback (a TypeORM config's
+    `host: configService.get('MYSQL_DB_HOST')`)."""
+    if not _CONNECTION_FILE.search(text):
+        return []
+    return [
+        (
+            m.group("a") or m.group("b"),
+            text.count("\n", 0, m.start()) + 1,
+            f"the database connection's {m.group('key')}",
+        )
+        for m in _CONNECTION_OPTION.finditer(text)
+    ]
+
+
+def _imported(tree: SourceTree, file: str, sources: list[str]) -> bool:
+    """Whether another source imports `file` on a line that is not commented out (a NestJS
+    module left out of the app's imports configures a connection nobody opens)."""
+    stem = re.escape(file.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    importing = re.compile(
+        rf"""^(?!\s*(?://|/?\*)).*?(?:\bfrom\s*|\brequire\(\s*|\bimport\(\s*)['"][^'"]*/{stem}(?:\.[cm]?[jt]s)?['"]""",
+        re.MULTILINE,
+    )
+    return any(importing.search(tree.text(other) or "") for other in sources if other != file)
 
 
 def _schema(text: str) -> list[tuple[str, int, str]]:
