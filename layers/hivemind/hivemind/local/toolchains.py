@@ -230,6 +230,17 @@ def _node(version: str, cache: Path) -> Toolchain | str:
     if isinstance(installed, str):
         return installed
     toolchain = _with_corepack(installed, host_npm=major not in NPM_FOR_NODE)
+    package = installed.parent  # the registry's package is the whole build: include/node is there
+    if (package / "include/node/node_api.h").exists():
+        toolchain.env["npm_config_nodedir"] = str(package)
+        toolchain.differences.append(
+            (
+                compiled_native_module,
+                f"native Node modules were compiled against the headers of the Node {major} package from the npm "
+                "registry (npm's nodedir setting); on AWS node-gyp downloads prebuilt binaries or headers from the "
+                "internet",
+            )
+        )
     # that Node's own npm: the host's may need a newer Node (npm 11 runs on Node 20 and later only)
     cli = installed.parents[1] / "npm" / "bin"
     if (cli / "npm-cli.js").exists():
