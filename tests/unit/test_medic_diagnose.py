@@ -84,6 +84,10 @@ def test_step_errors_are_diagnosed_by_their_error_name():
     d = diagnose_error(ErrorInfo(Error="TemplateInvalid", Cause="x"), "TemplateInvalid: 1 blocking finding")
     assert (d.category, d.failed_step) == ("template", "Validate template")
     assert diagnose_error(ErrorInfo(Error="Weird", Cause=""), "Weird").category == "unknown"
+    # a Plan that stopped is not a missing source bundle: its own error says what to give
+    stopped = diagnose_error(ErrorInfo(Error="PlanError", Cause="x"), "PlanError: the app cannot start without X")
+    assert stopped.failed_step == "Plan deployment" and "source bundle" not in stopped.fix
+    assert "--env" in stopped.fix
 
 
 def test_alternative_instance_types_keep_the_size_and_run_out():

@@ -110,7 +110,15 @@ def diagnose_stack(cfn: Any, stack_id: str, status: str | None = None) -> Diagno
     return diagnose_events(stacks.events(cfn, stack_id), status)
 
 
+# step errors whose own message says what to do: the category's general fix would mislead
+_STEP_FIXES = {
+    "PlanError": "the Plan stopped before anything was created: do what its error says (give the variables it "
+    "names with --env or --secret, set hivemind.toml, or fix the source), then deploy again",
+}
+
+
 def diagnose_error(error: ErrorInfo, message: str) -> Diagnosis:
     """A failure that happened outside CloudFormation (plan, validate, target health, timeouts)."""
     category, step = _STEP_ERRORS.get(error.error, ("unknown", None))
-    return Diagnosis(category=category, summary=message, failed_step=step, fix=KINDS[category].fix)  # type: ignore[arg-type]
+    fix = _STEP_FIXES.get(error.error) or KINDS[category].fix
+    return Diagnosis(category=category, summary=message, failed_step=step, fix=fix)  # type: ignore[arg-type]
