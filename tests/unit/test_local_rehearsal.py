@@ -107,6 +107,23 @@ def test_a_build_that_failed_for_a_host_this_machine_cannot_reach_is_named(tmp_p
     assert instances._unreachable_host(log, {}) == "nodejs.org"
 
 
+def test_an_optional_dependency_dropped_for_want_of_the_internet_is_named_where_the_build_misses_it(tmp_path):
+    # Given koyeb/example-astro's real build: sharp's install script fails on github.com, npm drops the
+    # optional package, and the build fails later on `Rollup failed to resolve import "sharp"`
+    real = (FIXTURES / "astro-sharp.build.log").read_text()
+    log = tmp_path / "bootstrap.log"
+    log.write_text("+ runuser -u app -- /opt/hivemind/build.sh\n" + real)
+    assert instances._unreachable_host(log, {}) == "github.com"
+    # however far above the failure the dropped install is
+    script, rest = real.split("> esbuild@0.19.12 postinstall", 1)
+    log.write_text(script + "x\n" * (2 * instances.FAILURE_LINES) + "> esbuild@0.19.12 postinstall" + rest)
+    assert instances._unreachable_host(log, {}) == "github.com"
+    # a failure that does not miss that package is the app's own
+    failure = "src/pages/index.astro(3,1): error TS2304: Cannot find name 'y'.\n"
+    log.write_text(script + "added 474 packages in 29s\n" + failure)
+    assert instances._unreachable_host(log, {}) is None
+
+
 def test_a_build_that_failed_at_the_registry_or_for_its_own_reasons_is_the_apps_failure(tmp_path):
     log = tmp_path / "bootstrap.log"
     # a recovered download early in the log does not excuse a later compile error

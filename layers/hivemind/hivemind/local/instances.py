@@ -380,17 +380,62 @@ def _unreachable_host(bootstrap_log: Path, env: dict[str, str]) -> str | None:
     """The host a failed build could not resolve, when it is not the package registry this
     machine does reach (a failure to reach the registry is the app's own problem)."""
     try:  # the failure's own lines: a download that failed earlier and was recovered from does not count
-        text = "\n".join(bootstrap_log.read_text(errors="replace").splitlines()[-FAILURE_LINES:])
+        lines = bootstrap_log.read_text(errors="replace").splitlines()
     except OSError:
         return None
+    scripts = _in_install_scripts(lines)
+    text = "\n".join(line for n, line in enumerate(lines) if n >= len(lines) - FAILURE_LINES and n not in scripts)
     reachable = {"registry.npmjs.org", "pypi.org", "files.pythonhosted.org"}
     for name in ("npm_config_registry", "PIP_INDEX_URL"):
         if env.get(name):
             reachable.add(urllib.parse.urlsplit(env[name]).hostname or "")
+    # ... unless what it failed to install is what the failure misses: an optional dependency whose
+    # install script could not download (sharp's libvips from github.com), which npm drops silently
+    for package, host in reversed(_dropped_installs(lines)):
+        mentioned = rf"""["']{re.escape(package)}["']|node_modules/{re.escape(package)}\b"""
+        if host not in reachable and re.search(mentioned, text):
+            return host
     hosts = [next(g for g in m.groups() if g) for m in _UNRESOLVED.finditer(text)]
     if "is related to network connectivity" in text:  # node-gyp names no host in its error, only its GETs
         hosts += re.findall(r"gyp http GET https?://([\w.-]+)/", text)
     return next((host for host in reversed(hosts) if host not in reachable), None)
+
+
+# npm's header for a dependency's install script (shown with foreground-scripts): `> sharp@0.32.6 install`
+_SCRIPT_HEADER = re.compile(r"^> (?P<package>(?:@[\w.-]+/)?[\w.-]+)@\S+ (?:preinstall|install|postinstall)$")
+
+
+# what ends a script's output: npm's own lines, its summary, or the header of a script that is not an
+# install (`> example-astro@0.0.1 build`; the command a header echoes, `> node install.js`, does not)
+_SCRIPTS_DONE = re.compile(
+    r"^(?:added|removed|changed|up to date|audited) \d*|^npm (?:error|ERR!|warn|WARN)\b"
+    r"|^> (?:@[\w.-]+/)?[\w.-]+@\S+ (?!(?:pre|post)?install$)\S+$"
+)
+
+
+def _in_install_scripts(lines: list[str]) -> dict[int, str]:
+    """Line number -> the package whose install script printed it (npm's foreground output)."""
+    inside: dict[int, str] = {}
+    package = None
+    for number, line in enumerate(lines):
+        header = _SCRIPT_HEADER.match(line.strip())
+        if header:
+            package = header.group("package")
+        elif _SCRIPTS_DONE.match(line.strip()):
+            package = None
+        elif package:
+            inside[number] = package
+    return inside
+
+
+def _dropped_installs(lines: list[str]) -> list[tuple[str, str]]:
+    """(package, host) for each dependency install script that failed to resolve a host (its
+    download failed; it may have built another way, or npm dropped it if optional)."""
+    return [
+        (package, next(g for g in unresolved.groups() if g))
+        for number, package in _in_install_scripts(lines).items()
+        if (unresolved := _UNRESOLVED.search(lines[number]))
+    ]
 
 
 def unreachable_while_answering(instance: Instance, status: int | None) -> str | None:

@@ -403,6 +403,9 @@ def _with_corepack(bin_dir: Path, *, host_npm: bool = True) -> Toolchain:
         return None
 
     toolchain = Toolchain(path=[str(bin_dir)], prepare=enable)
+    # dependencies' install scripts print into the log (only the order of the output differs): a
+    # failed optional install (sharp's download) is otherwise dropped without a word
+    toolchain.env["npm_config_foreground_scripts"] = "true"
     blocking = _npm_blocks_install_scripts() if host_npm else None
     if blocking:
         toolchain.env["npm_config_dangerously_allow_all_scripts"] = "true"
