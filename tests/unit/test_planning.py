@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import PlanOverrides
-from hivemind.planning import make_plan
+from hivemind.planning import make_plan, python
+from hivemind.planning.tree import SourceTree
 from tests.conftest import EXAMPLES
 from tests.fixtures.repo import real_files
 from tests.fixtures.repo import write_files as repo
@@ -760,22 +761,35 @@ def test_a_django_too_old_for_any_installable_python_stops_at_plan(tmp_path):
     source = repo(tmp_path, real_files("jukanntenn-django-blog-tutorial"))
     with pytest.raises(PlanError, match=r"Django 1\.10\.6 runs on Python 3\.5 at most.*\(requirements.txt:1\)"):
         make_plan(source, app_name="blog")
-    (source / ".python-version").write_text("3.7\n")  # the owner's word wins
-    assert make_plan(source, app_name="blog").runtime_version == "3.7"
+    (source / ".python-version").write_text("3.7\n")  # the owner's word wins: what stops it next is its
+    with pytest.raises(PlanError, match=r"ALLOWED_HOSTS = \[\]\) never allows.*\(blogproject/settings.py:27\)"):
+        make_plan(source, app_name="blog")  # ALLOWED_HOSTS = [], which refuses every health check
 
 
-def test_a_django_project_migrates_before_it_starts_and_a_hosts_setting_built_around_a_variable_is_a_warning(
+def test_a_django_project_migrates_before_it_starts_and_hosts_that_refuse_every_health_check_stop_the_plan(
     tmp_path,
 ):
     # fly-apps/django-dictaphone: its rehearsal answered 500 "no such table: clips_clip" (nothing
-    # ran migrate); its ALLOWED_HOSTS = [f'{os.environ.get("FLY_APP_NAME")}.fly.dev'] is no
-    # variable HiveMind can set to let the load balancer in
-    plan = make_plan(repo(tmp_path, real_files("fly-apps-django-dictaphone")), app_name="x")
-    assert plan.release_command == "python manage.py migrate --noinput"
-    assert plan.why("release_command").file == "manage.py"
-    assert plan.start_command == "uvicorn dictaphone.asgi:application --host 0.0.0.0 --port $PORT"
-    assert plan.environment == {}
-    assert any("ALLOWED_HOSTS" in w and "settings.py:36" in w for w in plan.warnings)
+    # ran migrate); then, migrated, 400 to every health check: its ALLOWED_HOSTS is
+    # [f'{os.environ.get("FLY_APP_NAME")}.fly.dev'] or [] (settings.py:36-39), names only, no variable
+    # HiveMind can set to let the load balancer in
+    source = repo(tmp_path, real_files("fly-apps-django-dictaphone"))
+    detected = python.detect(SourceTree.scan(source))
+    assert detected is not None
+    assert (detected["release_command"].value, detected["release_command"].file) == (
+        "python manage.py migrate --noinput",
+        "manage.py",
+    )
+    assert detected["start_command"].value == "uvicorn dictaphone.asgi:application --host 0.0.0.0 --port $PORT"
+    with pytest.raises(PlanError, match=r"ALLOWED_HOSTS .* never allows .*\(dictaphone/settings.py:36\)"):
+        make_plan(source, app_name="x")
+
+
+def test_hosts_computed_at_start_are_only_a_warning(tmp_path):
+    # render-examples/django appends RENDER_EXTERNAL_HOSTNAME to ALLOWED_HOSTS = [] (mysite/settings.py:30-33):
+    # what it holds is not known before it runs
+    plan = make_plan(repo(tmp_path, real_files("render-examples-django")), app_name="x")
+    assert any("ALLOWED_HOSTS" in w for w in plan.warnings)
 
 
 def test_a_requirement_over_git_protocol_stops_at_plan_naming_the_line(tmp_path):

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from hivemind.errors import PlanError, SourceError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import docker, go, java, layout, node, php, python, ruby, static
-from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, SETS_ENV, WARNING, Decision, Detection, default
+from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, SETS_ENV, STOP, WARNING, Decision, Detection, default
 from hivemind.planning.procfile import release_command, web_command
 from hivemind.planning.procfile import warnings as procfile_warnings
 from hivemind.planning.tree import SourceTree
@@ -338,6 +338,8 @@ def _require(decisions: Detection, app_root: Path) -> None:
             "or set start_command in hivemind.toml"
         )
     for name, needed in decisions.items():
+        if name.startswith(STOP):
+            raise PlanError(f"{needed.reason} ({needed.file}:{needed.line})" if needed.file else needed.reason)
         field = name.removeprefix(REQUIRED)
         if name.startswith(REQUIRED) and (field not in decisions or decisions[field].value is None):
             where = f" ({needed.file}:{needed.line})" if needed.file else ""

@@ -37,6 +37,9 @@ NEEDS_ENV = "env:"
 # Entries named "set-env:<NAME>" are values HiveMind gives a variable the app reads (Django's
 # allowed hosts behind the load balancer): the request's own value wins.
 SETS_ENV = "set-env:"
+# Entries named "stop:<topic>" are what makes the plan certain to fail once deployed (a setting that
+# refuses every health check): their reason becomes the Plan's error, after the app's folder is found.
+STOP = "stop:"
 
 
 def default(value: str | int | None, reason: str) -> Decision:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
-from hivemind.planning.decisions import SETS_ENV, WARNING, Decision
+from hivemind.planning.decisions import SETS_ENV, STOP, WARNING, Decision
 from hivemind.planning.tree import SourceTree
 
 _ALLOWED_HOSTS = re.compile(r"^\s*ALLOWED_HOSTS\s*(?:=|\+=|\.append\(|\.extend\()\s*(?P<value>.*)$")
@@ -34,12 +35,34 @@ def allowed_hosts(tree: SourceTree, sources: list[str]) -> tuple[str, Decision] 
             first.file,
             first.line,
         )
-    return f"{WARNING}allowed-hosts", Decision(
+    certain = all(_names_only(h.match.group("value")) for h in hits)
+    return f"{STOP if certain else WARNING}allowed-hosts", Decision(
         None,
         f"Django's ALLOWED_HOSTS ({first.match.group(0).strip()}) never allows the load balancer's health "
         "checks, whose Host is the instance's private IP: Django answers them 400 (DisallowedHost) and the "
-        "target never turns healthy; allow that host (ALLOWED_HOSTS = ['*'] behind the load balancer, or the "
-        "instance's private IP read at start)",
+        "target never turns healthy; allow that host (ALLOWED_HOSTS = ['*'] behind the load balancer, or read "
+        "it from a variable, os.getenv('DJANGO_ALLOWED_HOSTS', 'localhost').split(','), which HiveMind sets)",
         first.file,
         first.line,
     )
+
+
+def _names_only(value: str) -> bool:
+    """Whether an ALLOWED_HOSTS value is a literal list of host names: strings, or f-strings around
+    a domain (`f"{APP}.fly.dev"`), none `*` and none an address computed at start. Only then is it
+    certain that no health check gets in (a stop at Plan, not a warning)."""
+    try:
+        node = ast.parse(value.strip().rstrip(")").strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return False
+    for element in node.elts:
+        if isinstance(element, ast.Constant) and isinstance(element.value, str) and "*" not in element.value:
+            continue
+        if isinstance(element, ast.JoinedStr) and any(
+            isinstance(part, ast.Constant) and re.search(r"\.[a-z]", str(part.value), re.I) for part in element.values
+        ):
+            continue
+        return False
+    return True
