@@ -821,6 +821,20 @@ def test_the_example_in_a_django_urls_docstring_is_not_a_route(tmp_path):
     assert (plan.health_path, why.file) == ("/", None) and why.reason == "no route found in the code"
 
 
+def test_the_fixed_values_of_app_json_env_are_the_apps_environment(tmp_path):
+    # jelmerdejong/flask-app-blueprint's app.json sets APP_SETTINGS=config.ProductionConfig (Heroku
+    # sets it on creating the app); without it the app ran config.DevelopmentConfig, DEBUG on.
+    # Its SECRET_KEY is `generator: secret`: not a value to plan (config.py falls back to one)
+    source = repo(tmp_path, real_files("jelmerdejong-flask-app-blueprint"))
+    plan = make_plan(source, app_name="x")
+    assert plan.environment == {"APP_SETTINGS": "config.ProductionConfig"}
+    why = plan.why("environment.APP_SETTINGS")
+    assert (why.file, why.line) == ("app.json", 11)
+    assert make_plan(source, app_name="x", environment={"APP_SETTINGS": "config.Mine"}).environment == {
+        "APP_SETTINGS": "config.Mine"
+    }
+
+
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):
     # fly-apps/django-dictaphone: dictaphone/asgi.py (Channels' ProtocolTypeRouter) and no wsgi.py; it was
     # planned as `manage.py runserver`, Django's development server

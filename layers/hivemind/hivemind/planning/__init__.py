@@ -18,7 +18,7 @@ from hivemind.errors import PlanError, SourceError
 from hivemind.models import DeploymentPlan, PlanOverrides
 from hivemind.planning import docker, go, java, layout, node, php, python, ruby, static
 from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, SETS_ENV, STOP, WARNING, Decision, Detection, default
-from hivemind.planning.procfile import release_command, web_command
+from hivemind.planning.procfile import app_json_environment, release_command, web_command
 from hivemind.planning.procfile import warnings as procfile_warnings
 from hivemind.planning.tree import SourceTree
 
@@ -256,6 +256,7 @@ def _detect(tree: SourceTree, named: str | None = None) -> Detection:
     decisions = {**best, **procfile_warnings(tree)}
     if (release := release_command(tree)) is not None:
         decisions["release_command"] = release
+    decisions.update(app_json_environment(tree))
     if procfile is not None:
         # a Procfile command that runs only on Heroku becomes its equivalent here
         language = decisions["language"].value

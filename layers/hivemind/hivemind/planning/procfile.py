@@ -1,12 +1,15 @@
-"""Procfile: a `web:` process is the strongest signal of how an app starts. HiveMind runs that
-process only: the others (a worker, a release phase) are named in a warning, and a web process
-that changes into a folder the source does not have is set aside for detection."""
+"""Heroku's files. Procfile: a `web:` process is the strongest signal of how an app starts.
+HiveMind runs that process only: the others (a worker, a release phase) are named in a warning,
+and a web process that changes into a folder the source does not have is set aside for
+detection. app.json: the fixed values of its `env` are the app's environment, as Heroku sets
+them when it creates the app (a `generator: secret` is not: HiveMind does not generate secrets)."""
 
 from __future__ import annotations
 
+import json
 import re
 
-from hivemind.planning.decisions import WARNING, Decision, Detection
+from hivemind.planning.decisions import SETS_ENV, WARNING, Decision, Detection
 from hivemind.planning.tree import SourceTree
 
 _WEB = re.compile(r"^web:\s*(?P<command>\S.*?)\s*$")
@@ -60,4 +63,22 @@ def warnings(tree: SourceTree) -> Detection:
             web.file,
             web.line,
         )
+    return found
+
+
+def app_json_environment(tree: SourceTree) -> Detection:
+    """`set-env:NAME` decisions for the fixed values of app.json's `env`."""
+    if not tree.has("app.json"):
+        return {}
+    try:
+        env = json.loads(tree.text("app.json") or "").get("env")
+    except (ValueError, AttributeError):
+        return {}  # not a manifest HiveMind can read: nothing planned from it
+    found: Detection = {}
+    for name, spec in (env or {}).items() if isinstance(env, dict) else ():
+        value = spec.get("value") if isinstance(spec, dict) else spec
+        if isinstance(value, str) and value and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            found[f"{SETS_ENV}{name}"] = Decision(
+                value, "app.json sets it (Heroku's app manifest)", "app.json", tree.line_of("app.json", f'"{name}"')
+            )
     return found
