@@ -835,6 +835,16 @@ def test_the_fixed_values_of_app_json_env_are_the_apps_environment(tmp_path):
     }
 
 
+def test_a_front_end_whose_build_another_folder_serves_is_not_deployed_alone_unasked(tmp_path):
+    # miguelgrinberg/react-flask-app: its api/api.py is Flask with static_folder='../build' (Dockerfile.combo
+    # builds the React app and runs gunicorn there). Planned as the front end alone, its rehearsal served /
+    # while /api/time answered index.html: half the app, silently
+    source = repo(tmp_path, real_files("miguelgrinberg-react-flask-app"))
+    with pytest.raises(PlanError, match=r"the app in api/ serves the build of the app at the root \(api/api.py:4"):
+        make_plan(source, app_name="x")
+    assert make_plan(source, app_name="x", overrides=PlanOverrides(subdir=".")).language == "static"
+
+
 def test_an_asgi_only_django_project_runs_under_an_asgi_server(tmp_path):
     # fly-apps/django-dictaphone: dictaphone/asgi.py (Channels' ProtocolTypeRouter) and no wsgi.py; it was
     # planned as `manage.py runserver`, Django's development server

@@ -66,6 +66,18 @@ def find_app(tree: SourceTree, folders: dict[str, str], runnable: Callable[[Sour
     (or the one of several with its own deploy recipe); else a PlanError naming the candidates.
     Folders of examples, docs or tests are never chosen on their own."""
     if not is_workspace_root(tree) and runnable(own_tree(tree, ".", folders)):
+        for folder in (f for f in folders if not is_aside(f) and runnable(own_tree(tree, f, folders))):
+            serving = own_tree(tree, folder, folders).first(
+                _SERVES_PARENT_BUILD, _code(own_tree(tree, folder, folders))
+            )
+            if serving is not None:
+                raise PlanError(
+                    f"the app in {folder}/ serves the build of the app at the root ({folder}/{serving.file}:"
+                    f"{serving.line} {serving.match.group(0).strip()}): together they are one app, which HiveMind "
+                    "does not deploy as one (it runs one app's build and server); deploy one with subdir in the "
+                    f"request (--subdir . for the front end alone, --subdir {folder} for the other, which then "
+                    "needs that build)"
+                )
         return default(".", "the app is at the root of the source")
     found = [f for f in folders if runnable(own_tree(tree, f, folders))]
     apps = [f for f in found if not is_aside(f) and not is_proxy(own_tree(tree, f, folders))]
@@ -87,6 +99,18 @@ def find_app(tree: SourceTree, folders: dict[str, str], runnable: Callable[[Sour
             "choose one with subdir in the request (--subdir)"
         )
     return default(".", "the app is at the root of the source")
+
+
+# a folder's app that serves what the root builds: Flask's static_folder='../build', Express's
+# express.static('../dist'), send_from_directory('../build', ...)
+_SERVES_PARENT_BUILD = re.compile(
+    r"""(?:static_folder\s*=|send_from_directory\(|static\(|sendFile\()\s*(?:path\.join\(\s*__dirname\s*,\s*)?"""
+    r"""['"]\.\./(?:build|dist|out|public)/?['"]"""
+)
+
+
+def _code(tree: SourceTree) -> list[str]:
+    return [f for f in tree.files if f.endswith((".py", ".js", ".ts", ".mjs", ".cjs")) and f.count("/") < 3][:200]
 
 
 # A reverse proxy's image: a folder that builds one of these and only configures it to pass
