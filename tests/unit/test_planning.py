@@ -730,7 +730,9 @@ def test_what_runs_only_in_a_branch_or_a_script_is_not_needed_at_start(tmp_path)
             "Procfile": "web: gunicorn app:app\n",
             "app.py": "import os\nfrom flask import Flask\nimport settings\napp = Flask(__name__)\n"
             "KEY = os.environ['KEY'] if 'KEY' in os.environ else 'dev'\n",
-            "settings.py": guarded,
+            # a default given when the variable is missing, then read
+            "settings.py": guarded + "if 'SENTRY_DSN' not in os.environ:\n    os.environ['SENTRY_DSN'] = ''\n"
+            "SENTRY_DSN = os.environ['SENTRY_DSN']\n",
             "db_seeds.py": "import os\nURI = os.environ['MONGODB_URI']\n",
         },
     )

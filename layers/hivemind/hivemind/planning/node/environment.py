@@ -56,7 +56,8 @@ def needed_environment(tree: SourceTree, sources: list[str]) -> dict[str, Decisi
     for file in (f for f in sources if not _TEST.search(f)):
         text = tree.text(file) or ""
         loads_dotenv = loads_dotenv or "dotenv" in text
-        options = _connection_options(text) if _imported(tree, file, sources) else []
+        options = _connection_options(text)  # cheap; whether another file imports it is not
+        options = options if options and _imported(tree, file, sources) else []
         for name, line, how in [*_connections(text), *_schema(text), *options]:
             found.setdefault(name, Decision(None, f"{how} reads {name} with no default", file, line))
     for schema in (f for f in tree.files if f.endswith(".prisma")):

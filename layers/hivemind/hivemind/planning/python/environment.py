@@ -117,12 +117,19 @@ def _at_import(body: list[ast.stmt]) -> Iterator[ast.AST]:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         if isinstance(statement, (ast.ClassDef, ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            for header in ("test", "iter", "items"):  # `if "X" in os.environ:` runs too
+                for node in _as_list(getattr(statement, header, [])):
+                    yield from ast.walk(node)
             for part in ("body", "orelse", "finalbody"):
                 yield from _at_import(getattr(statement, part, []))
             for handler in getattr(statement, "handlers", []):
                 yield from _at_import(handler.body)
             continue
         yield from ast.walk(statement)
+
+
+def _as_list(value: ast.AST | list[ast.AST]) -> list[ast.AST]:
+    return value if isinstance(value, list) else [value]
 
 
 def _named_by(start: str, known: set[str]) -> Iterator[str]:
