@@ -66,11 +66,10 @@ def find_app(tree: SourceTree, folders: dict[str, str], runnable: Callable[[Sour
     (or the one of several with its own deploy recipe); else a PlanError naming the candidates.
     Folders of examples, docs or tests are never chosen on their own."""
     if not is_workspace_root(tree) and runnable(own_tree(tree, ".", folders)):
-        for folder in (f for f in folders if not is_aside(f) and runnable(own_tree(tree, f, folders))):
-            serving = own_tree(tree, folder, folders).first(
-                _SERVES_PARENT_BUILD, _code(own_tree(tree, folder, folders))
-            )
-            if serving is not None:
+        for folder in (f for f in folders if not is_aside(f)):
+            inner = own_tree(tree, folder, folders)
+            serving = inner.first(_SERVES_PARENT_BUILD, _code(inner))
+            if serving is not None and runnable(inner):
                 raise PlanError(
                     f"the app in {folder}/ serves the build of the app at the root ({folder}/{serving.file}:"
                     f"{serving.line} {serving.match.group(0).strip()}): together they are one app, which HiveMind "
