@@ -266,6 +266,28 @@ def test_an_app_bound_to_the_loopback_address_never_turns_healthy_and_is_rolled_
     assert stacks == []
 
 
+POST_ONLY_SERVER = """const express = require("express");
+const app = express();
+app.use(express.json());
+app.post("/echo", (req, res) => res.json(req.body));
+app.listen(process.env.PORT || 3000);
+"""
+
+
+def test_an_api_with_no_get_route_is_up_when_it_answers_below_500(deploy, tmp_path):
+    # Given an Express API of POST routes only (li-kuan-gi/todo-list-express-api's shape): every GET it
+    # answers is Express's 404
+    source = write_files(
+        tmp_path / "post-only",
+        {"package.json": (EXAMPLES / "express-app" / "package.json").read_text(), "server.js": POST_ONLY_SERVER},
+    )
+    record, report, _ = deploy("post-only-app", source=source)
+    # Then the plan says so, and the app's own 404 through the load balancer is what shows it is up
+    assert record.status == "SUCCEEDED", record.error
+    assert report["plan"]["health_codes"] == "200-499"
+    assert record.health.status_code == 404 and record.qa[0].status_code == 404
+
+
 ORG_RULE = (
     "let instances = Resources.*[ Type == 'AWS::EC2::Instance' ]\n"
     "rule ORG_ONLY_NANO when %instances !empty {\n"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from hivemind.local import instances, toolchains
-from hivemind.local.loadbalancer import matches
 from hivemind.models import DeploymentPlan
+from hivemind.models.plan import accepts
 from hivemind.templating.userdata import user_data
 from tests.fixtures.plans import plan as flask_plan
 
@@ -77,7 +77,7 @@ def test_paths_of_the_instance_point_into_its_folder_and_nothing_else_moves(tmp_
     ],
 )
 def test_a_target_group_matcher_is_read_as_aws_reads_it(matcher, status, passed):
-    assert matches(matcher, status) is passed
+    assert accepts(matcher, status) is passed
 
 
 def test_a_python_version_this_machine_lacks_is_named_with_what_it_has(tmp_path):

@@ -684,7 +684,7 @@ NEEDED_AT_START = {
 def test_what_the_app_cannot_start_without_stops_the_plan_unless_the_request_gives_it(tmp_path, name):
     # real repositories (tests/fixtures/real/README.md), which were planned and then failed at start
     source = repo(tmp_path, real_files(name))
-    with pytest.raises(PlanError, match="cannot start without") as stopped:
+    with pytest.raises(PlanError, match="cannot work without") as stopped:
         make_plan(source, app_name="x")
     message = str(stopped.value)
     named = re.findall(r"\b([A-Z][A-Z0-9_]+)\b(?= \(|,|\))", message)
@@ -810,9 +810,29 @@ def test_a_node_app_without_a_root_route_is_checked_on_a_route_it_has_or_warned_
     )
     assert (koa.health_path, koa.why("health_path").file, koa.why("health_path").line) == ("/notes", "src/index.js", 12)
     # li-kuan-gi/todo-list-express-api has no GET route at all (POST /signup, /login): its rehearsal with
-    # the right port got 404 on / for 450 s
-    todo = make_plan(repo(tmp_path / "todo", real_files("li-kuan-gi-todo-list-express-api")), app_name="x")
-    assert any(w.startswith("the app defines no GET route") and "src/app.ts" in w for w in todo.warnings)
+    # the right port got 404 on / for 450 s, the app up. An answer below 500 is what shows it is up
+    todo_source = repo(tmp_path / "todo", real_files("li-kuan-gi-todo-list-express-api"))
+    todo = make_plan(todo_source, app_name="x", environment={"MONGODB_URI": "mongodb://db/todo"})
+    why = todo.why("health_codes")
+    assert (todo.health_path, todo.health_codes, why.file, why.line) == ("/", "200-499", "src/app.ts", 13)
+    assert why.reason.startswith('the app defines no GET route (only app.post("/signup"')
+    # a health path the request gives is checked with the usual statuses, unless it gives those too
+    given = make_plan(
+        todo_source, app_name="x", environment={"MONGODB_URI": "m"}, overrides=PlanOverrides(health_path="/signup")
+    )
+    assert (given.health_codes, given.why("health_codes")) == ("200-399", None)
+    both = PlanOverrides(health_path="/signup", health_codes="200,405")
+    assert (
+        make_plan(todo_source, app_name="x", environment={"MONGODB_URI": "m"}, overrides=both).health_codes == "200,405"
+    )
+
+
+def test_a_connection_opened_with_a_config_objects_property_names_the_variable_it_holds(tmp_path):
+    # li-kuan-gi/todo-list-express-api: src/config.ts:2 `mongodbUri: process.env.MONGODB_URI`, and
+    # src/mongodb-client.ts:9 `MongoClient.connect(config.mongodbUri as string)` on every request
+    source = repo(tmp_path, real_files("li-kuan-gi-todo-list-express-api"))
+    with pytest.raises(PlanError, match=r"cannot work without MONGODB_URI \(src/config.ts:2\)"):
+        make_plan(source, app_name="x")
 
 
 def test_the_example_in_a_django_urls_docstring_is_not_a_route(tmp_path):

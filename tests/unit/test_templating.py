@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hivemind.models.plan import accepts
 from hivemind.policy import blocking, lint_template
 from hivemind.templating import render_template, to_yaml
 from hivemind.templating.shell import exec_last
@@ -209,6 +210,18 @@ def test_user_data_runs_the_plan_as_a_service_and_signals_on_health():
     assert "systemctl enable --now hivemind-app" in script
     assert "http://127.0.0.1:5000/health" in script
     assert script.index("systemctl enable") < script.index("signal 0")
+
+
+@pytest.mark.parametrize("codes", ["200-399", "200-499", "200,302", "250-310,404"])
+def test_the_statuses_that_count_as_up_are_the_plans_in_the_matcher_and_the_bootstraps_check(codes):
+    template = render_template(_plan(health_codes=codes), deployment_id="d-1", stack_name="s")
+    assert template["Resources"]["TargetGroup"]["Properties"]["Matcher"] == {"HttpCode": codes}
+    script = release_resource(template, "WebInstance")["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    check = next(line for line in script.splitlines() if line.strip().startswith("case $code in"))
+    # bash itself says which statuses its `case` accepts: the same as the load balancer's matcher
+    program = f"for code in 000 $(seq 100 599); do {check.replace('signal 0; exit 0', 'echo $code')} done"
+    ran = subprocess.run(["bash", "-c", program], capture_output=True, text=True, check=True)
+    assert [int(c) for c in ran.stdout.split()] == [c for c in range(100, 600) if accepts(codes, c)]
 
 
 @pytest.mark.parametrize(("language", "timeout"), [("python", "PT15M"), ("java", "PT30M"), ("docker", "PT30M")])

@@ -104,10 +104,8 @@ def _source_dir(source: str) -> Path:
     return path
 
 
-def _overrides(
-    port: int | None, health_path: str | None, instance_type: str | None, subdir: str | None = None
-) -> dict[str, Any]:
-    values = {"port": port, "health_path": health_path, "instance_type": instance_type, "subdir": subdir}
+def _overrides(**values: Any) -> dict[str, Any]:
+    """The plan fields the command line set."""
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -156,7 +154,7 @@ def plan(
     """Decide how to build and run SOURCE, with the evidence for each decision."""
     from hivemind.templating.cost import estimate
 
-    the_plan = _plan(source, app_name, _overrides(None, None, None, subdir), ref)
+    the_plan = _plan(source, app_name, _overrides(subdir=subdir), ref)
     the_plan = the_plan.model_copy(update={"cost": estimate(the_plan)})
     if as_json:
         out.print_json(the_plan.model_dump_json())
@@ -175,6 +173,7 @@ def plan(
         "port",
         "port_env",
         "health_path",
+        "health_codes",
         "subdir",
         "instance_type",
     ):
@@ -238,7 +237,7 @@ def template(
     from hivemind.templating import render_template, to_yaml
 
     options = _stack_options(certificate_arn, vpc_id, subnet_id)
-    the_plan = _plan(source, app_name, _overrides(None, None, None, subdir), ref)
+    the_plan = _plan(source, app_name, _overrides(subdir=subdir), ref)
     stack_name = f"hivemind-{the_plan.app_name}"
     body = to_yaml(render_template(the_plan, deployment_id="preview", stack_name=stack_name, options=options))
     _emit(body, output)
@@ -294,6 +293,9 @@ def deploy(
     ] = None,
     port: Annotated[int | None, typer.Option(help="override the detected port")] = None,
     health_path: Annotated[str | None, typer.Option(help="override the detected health path")] = None,
+    health_codes: Annotated[
+        str | None, typer.Option(help="the health path's statuses that count as up: 200-399 unless planned")
+    ] = None,
     instance_type: Annotated[str | None, typer.Option(help="override the instance type")] = None,
     subdir: Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")] = None,
     certificate_arn: Annotated[str | None, typer.Option(help="ACM certificate: HTTPS, and HTTP redirects")] = None,
@@ -333,7 +335,15 @@ def deploy(
             "app_name": app_name or default_app_name(root),
             "environment": _parse_env(env or []),
             "secrets": _parse_env(secret or [], "--secret"),
-            "overrides": PlanOverrides(**_overrides(port, health_path, instance_type, subdir)),
+            "overrides": PlanOverrides(
+                **_overrides(
+                    port=port,
+                    health_path=health_path,
+                    health_codes=health_codes,
+                    instance_type=instance_type,
+                    subdir=subdir,
+                )
+            ),
             "stack": _stack_options(certificate_arn, vpc_id, subnet_id),
         }
         DeploymentRequest(**request_fields, source=S3Source(bucket="placeholder", key="k"))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fnmatch
 import functools
 import io
 import json
@@ -219,6 +220,12 @@ def header(script: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in match.group(1).split() if "=" in part) if match else {}
 
 
+def health_codes(script: str) -> list[str] | None:
+    """The `case` patterns of the statuses the bootstrap's curl loop signals SUCCESS on."""
+    match = re.search(r"^\s*case \$code in ([0-9?|]+)\) signal 0", script, re.MULTILINE)
+    return match.group(1).split("|") if match else None
+
+
 def health_url(script: str) -> str | None:
     """The URL the bootstrap's curl loop checks before signalling SUCCESS."""
     match = re.search(r"curl -sS -o /dev/null -w '%\{http_code\}' --max-time \d+ (.*)$", script, re.MULTILINE)
@@ -280,11 +287,11 @@ def _boot(
     deadline = time.monotonic() + timeout_s
     facts = header(script)
     files = written_files(script)
-    url = health_url(script)
+    url, codes = health_url(script), health_codes(script)
     missing = [
         p for p in ("/opt/hivemind/build.sh", "/opt/hivemind/start.sh", "/etc/hivemind/app.env.sh") if p not in files
     ]
-    if not facts or url is None or missing:
+    if not facts or url is None or codes is None or missing:
         instance.not_rehearsed = "its user data is not a HiveMind app bootstrap (no app scripts to run)"
         return
     instance.port = int(facts["port"])
@@ -365,7 +372,7 @@ def _boot(
         instance.process = _spawn(root, "start.sh", env, app_out)
     _start_cloudwatch_agent(instance, files, {"/var/log/hivemind/app.log": app_log, BOOTSTRAP_LOG: bootstrap_log})
     instance.health_url = re.sub(r"^http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{instance.local_port}", url)
-    _wait_until_answering(instance, deadline, time_scale, bootstrap_log)
+    _wait_until_answering(instance, codes, deadline, time_scale, bootstrap_log)
     instance.timings["start"] = time.perf_counter() - mark
 
 
@@ -521,8 +528,10 @@ def _spawn(root: Path, script: str, env: dict[str, str], out: Any) -> subprocess
     )
 
 
-def _wait_until_answering(instance: Instance, deadline: float, time_scale: float, bootstrap_log: Path) -> None:
-    """The bootstrap's curl loop: SUCCESS at the first answer below 400; FAILURE when the app exits,
+def _wait_until_answering(
+    instance: Instance, codes: list[str], deadline: float, time_scale: float, bootstrap_log: Path
+) -> None:
+    """The bootstrap's curl loop: SUCCESS at the first answer its `case` accepts; FAILURE when the app exits,
     answers only with errors for the (scaled) window, or nothing answers within the window."""
     started = time.monotonic()
     window = min(BOOT_WINDOW_S, max(0.0, deadline - started))
@@ -537,7 +546,7 @@ def _wait_until_answering(instance: Instance, deadline: float, time_scale: float
         instance.checks += 1
         instance.status_code = status
         now = time.monotonic()
-        if status is not None and status < 400:
+        if status is not None and any(fnmatch.fnmatchcase(str(status), code) for code in codes):
             return
         if status is not None:
             first_error = first_error if first_error is not None else now

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from hivemind.local import instances
+from hivemind.models.plan import accepts
 
 log = logging.getLogger("hivemind.local")
 
@@ -85,15 +86,6 @@ _lock = threading.Lock()
 
 
 # ----------------------------------------------------------------------------------- health checks
-def matches(matcher: str, status: int) -> bool:
-    """A target group's HttpCode matcher ("200", "200,302", "200-399") against a status."""
-    for part in matcher.split(","):
-        low, _, high = part.strip().partition("-")
-        if low.isdigit() and (int(low) <= status <= int(high) if high.isdigit() else status == int(low)):
-            return True
-    return False
-
-
 def check_once(
     target_group: Any, instance: instances.Instance | None, port: int
 ) -> tuple[bool, str | None, int | None]:
@@ -118,7 +110,7 @@ def check_once(
     finally:
         connection.close()
     matcher = (target_group.matcher or {}).get("HttpCode", "200")
-    return (True, None, status) if matches(matcher, status) else (False, "Target.ResponseCodeMismatch", status)
+    return (True, None, status) if accepts(matcher, status) else (False, "Target.ResponseCodeMismatch", status)
 
 
 def _check_loop(target_group: Any, target_id: str, port: int, health: TargetHealth) -> None:

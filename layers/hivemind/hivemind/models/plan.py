@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 RUNTIME_VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$"
+DEFAULT_HEALTH_CODES = "200-399"
+
+
+def _ranges_ascend(value: str) -> str:
+    if any(low > high for low, _, high in (part.partition("-") for part in value.split(",")) if high):
+        raise ValueError(f"{value}: a range's first code must not be above its last")
+    return value
+
+
+# an Application Load Balancer's HTTP health check matcher: codes and ranges from 200 to 499
+HealthCodes = Annotated[
+    str, Field(pattern=r"^[2-4]\d\d(?:-[2-4]\d\d)?(?:,[2-4]\d\d(?:-[2-4]\d\d)?){0,9}$"), AfterValidator(_ranges_ascend)
+]
 DecisionSource = Literal["detected", "request", "hivemind.toml", "default", "medic"]
 
 
@@ -67,6 +80,10 @@ class DeploymentPlan(BaseModel):
     port: int = Field(ge=1, le=65535)
     port_env: str | None = None
     health_path: str = "/"
+    health_codes: HealthCodes = Field(
+        default=DEFAULT_HEALTH_CODES,
+        description="the statuses of the health path that count as up (the target group's matcher)",
+    )
     routes: list[str] = Field(
         default_factory=list, description="GET routes the planner found (no parameters): the smoke test tries them"
     )
@@ -86,6 +103,10 @@ class DeploymentPlan(BaseModel):
     )
     cost: CostEstimate | None = Field(default=None, description="monthly cost of the stack for this plan")
 
+    def healthy(self, status: int | None) -> bool:
+        """Whether the health path answering `status` counts as up."""
+        return status is not None and accepts(self.health_codes, status)
+
     def why(self, field: str) -> Evidence | None:
         """The evidence recorded for a field, if any."""
         return next((e for e in self.evidence if e.field == field), None)
@@ -101,3 +122,12 @@ class DeploymentPlan(BaseModel):
         for names in ("environment", "environment_refs", "secrets"):
             decided[names] = sorted(decided[names])  # names only: values are secret or per deployment
         return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def accepts(matcher: str, status: int) -> bool:
+    """A target group's HttpCode matcher ("200", "200,302", "200-399") against a status."""
+    for part in matcher.split(","):
+        low, _, high = part.strip().partition("-")
+        if low.isdigit() and (int(low) <= status <= int(high) if high.isdigit() else status == int(low)):
+            return True
+    return False

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hivemind.models.plan import HealthCodes
+
 APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # A secret is a reference, never a value: an SSM SecureString parameter or a Secrets Manager secret.
@@ -88,6 +90,7 @@ class PlanOverrides(_Strict):
     port: int | None = Field(default=None, ge=1, le=65535)
     port_env: str | None = Field(default=None, pattern=ENV_NAME_PATTERN)
     health_path: str | None = Field(default=None, pattern=r"^/[^\s]{0,255}$")
+    health_codes: HealthCodes | None = None
     subdir: str | None = Field(default=None, max_length=255)
     instance_type: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
 

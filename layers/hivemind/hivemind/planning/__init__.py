@@ -89,6 +89,9 @@ def make_plan(
         )
     for name, value in overrides.provided().items():
         decisions[name] = Decision(value, "set in the deployment request", source="request")  # type: ignore[arg-type]
+    path, codes = decisions.get("health_path"), decisions.get("health_codes")
+    if path and codes and path.source in ("request", "hivemind.toml") and codes.source == "detected":
+        del decisions["health_codes"]  # the statuses detected were for the path detected, not the one given
     _require(decisions, app_root)
     values: dict[str, Any] = {name: decisions[name].value for name in PLAN_FIELDS if name in decisions}
     given = {*(environment or {}), *(environment_refs or {}), *(secrets or {})}
@@ -133,7 +136,7 @@ def _missing_environment(decisions: Detection, plan: DeploymentPlan) -> str | No
     named = ", ".join(f"{name} ({d.file}:{d.line})" if d.file else name for name, d in missing[:8])
     more = f" and {len(missing) - 8} more ({', '.join(name for name, _ in missing[8:])})" if len(missing) > 8 else ""
     return (
-        f"the app cannot start without {named}{more}: it reads {'them' if len(missing) > 1 else 'it'} with no "
+        f"the app cannot work without {named}{more}: it reads {'them' if len(missing) > 1 else 'it'} with no "
         "default. Pass each in the deployment's environment (--env NAME=VALUE) or as a secret "
         "(--secret NAME=ssm:/parameter/name)"
     )

@@ -55,6 +55,20 @@ def simplest_get(routes: list[Hit]) -> Decision | None:
     )
 
 
+def any_answer(only: Hit) -> Decision:
+    """health_codes for an app that defines no GET route at all (an API of POST routes): every
+    GET it answers is a 404, so an answer below 500 on the health path is what shows it is up
+    (Render and Fly.io check such apps by their port alone)."""
+    return Decision(
+        "200-499",
+        f"the app defines no GET route (only {only.match.group(0).strip()}...): any answer below 500 shows it "
+        "is up; for a check that it works, add a GET route that answers 200 and set health_path and "
+        "health_codes 200-399",
+        only.file,
+        only.line,
+    )
+
+
 # how many routes besides / and the health path the smoke test tries
 SMOKE_ROUTES = 5
 # a route declared for other methods only: `methods=["POST"]`, `.post(`, `Route::delete(`

@@ -283,7 +283,7 @@ def _load_balancer(plan: DeploymentPlan, tags: Any, *, https: bool, new_network:
                 "HealthCheckTimeoutSeconds": HEALTH_CHECK["timeout"],
                 "HealthyThresholdCount": HEALTH_CHECK["healthy"],
                 "UnhealthyThresholdCount": HEALTH_CHECK["unhealthy"],
-                "Matcher": {"HttpCode": "200-399"},
+                "Matcher": {"HttpCode": plan.health_codes},
                 "TargetGroupAttributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
                 "Tags": tags("tg"),
             },

@@ -25,6 +25,22 @@ MAX_USER_DATA_BYTES = 15 * 1024
 FAILURE_LINES, FAILURE_LINE_CHARS = 60, 400  # of each log, in the failure log the Medic reads
 
 
+def case_patterns(codes: str) -> str:
+    """A matcher ("200-399", "200,302") as the patterns of a bash `case` ("2??|3??", "200|302")."""
+    wanted = {status for part in codes.split(",") for status in range(int(part[:3]), int(part.rpartition("-")[2]) + 1)}
+    patterns = []
+    for hundred in sorted({s // 100 for s in wanted}):
+        if all(hundred * 100 + n in wanted for n in range(100)):
+            patterns.append(f"{hundred}??")
+            continue
+        for ten in range(hundred * 10, hundred * 10 + 10):
+            if all(ten * 10 + n in wanted for n in range(10)):
+                patterns.append(f"{ten}?")
+            else:
+                patterns += [str(s) for s in range(ten * 10, ten * 10 + 10) if s in wanted]
+    return "|".join(patterns)
+
+
 def _secret_exports(plan: DeploymentPlan, refs: dict[str, str] | None = None) -> list[str]:
     """start.sh lines that read each secret when the app starts (so a restart picks up rotation);
     with `refs`, those references instead (app.env.sh: the environment kept in SSM)."""
@@ -151,10 +167,10 @@ def user_data(plan: DeploymentPlan, suffix: str = "") -> str:
             "systemctl daemon-reload",
             "systemctl enable --now hivemind-app",
             _cloudwatch_agent(),
-            # curl -f's rule: a status below 400 (redirects not followed) is an answer; 000 is none
+            # the target group's matcher decides (redirects are not followed); 000 is no answer
             f"for attempt in $(seq 1 {HEALTH_TRIES}); do",
             f"  code=$(curl -sS -o /dev/null -w '%{{http_code}}' --max-time 4 {literal(health_url)} || true)",
-            "  case $code in 2??|3??) signal 0; exit 0 ;; esac",
+            f"  case $code in {case_patterns(plan.health_codes)}) signal 0; exit 0 ;; esac",
             f"  sleep {HEALTH_SLEEP_S}",
             "done",
             "if [ \"$code\" = 000 ]; then code='000 (no answer within 4 s, or no connection)'; fi",

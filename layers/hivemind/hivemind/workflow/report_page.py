@@ -194,6 +194,7 @@ def _plan(report: Report) -> str:
         ("start_command", plan.start_command),
         ("port", str(plan.port)),
         ("health_path", plan.health_path),
+        ("health_codes", plan.health_codes),
         ("instance_type", plan.instance_type),
         ("commit", plan.source_commit),
     ]

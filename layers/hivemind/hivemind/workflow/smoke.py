@@ -1,6 +1,6 @@
 """Smoke test (the QA agent): GETs through the load balancer's URL, as a user's browser would.
 
-The health path must answer with a status the target group accepts (200-399), or the
+The health path must answer with a status the target group accepts (the plan's health_codes), or the
 deployment fails with a diagnosis; `/` and the routes the planner found are checked too, and
 their failures (no answer, or a 5xx) are warnings in the report. Redirects are not followed
 (a 3xx is an answer). The ALB's DNS name never matches the certificate of an HTTPS listener,
@@ -64,7 +64,7 @@ def smoke_test(state: WorkflowState, *, opener: urllib.request.OpenerDirector | 
     checks = [get(opener, url, path, required=index == 0) for index, path in enumerate(paths)]
     health = checks[0]
     logger.info("smoke test: " + ", ".join(f"{c.path} {_seen(c)}" for c in checks), extra={"url": url})
-    if health.status_code is None or not 200 <= health.status_code < 400:
+    if not state.plan.healthy(health.status_code):
         raise SmokeTestFailed(f"the health path {health.path} answered {_seen(health)} through {url}")
     warnings = [
         f"{c.path} answered {_seen(c)} through the load balancer"

@@ -19,7 +19,7 @@ from hivemind.planning.node.port import built_port, fastify_without_host, host_b
 from hivemind.planning.node.project import in_workspace, install, read_package, run_script, scripts_of
 from hivemind.planning.node.server import DEV_SERVERS, server_start
 from hivemind.planning.node.version import DEFAULT_VERSION, NODE_FILE, version
-from hivemind.planning.routes import pick_health_path, simplest_get
+from hivemind.planning.routes import any_answer, pick_health_path, simplest_get
 from hivemind.planning.tree import SourceTree
 
 __all__ = [
@@ -55,6 +55,9 @@ _SERVES_FILES = re.compile(
 )
 _OTHER_ROUTE = re.compile(r"""\b(?:app|router|server|fastify|api)\.(?:post|put|patch|delete)\(\s*['"`]/[^'"`]*['"`]""")
 _ROUTE = re.compile(r"""\b(?:app|router|server|fastify|api)\.(?:get|all|route)\(\s*['"`](?P<path>/[^'"`]*)['"`]""")
+# a GET route on any object (`userRouter.get("/me")`), or a client's GET of a path: when none is seen
+# anywhere, the app has no GET route at all
+_ANY_GET = re.compile(r"""\.(?:get|all|route)\(\s*['"`]/""")
 
 
 def detect(tree: SourceTree) -> Detection | None:
@@ -92,15 +95,8 @@ def detect(tree: SourceTree) -> Detection | None:
     if decisions["health_path"].source == "default" and tree.first(_SERVES_FILES, sources) is None:
         if (simplest := simplest_get(routes)) is not None:
             decisions["health_path"] = replace(simplest, routes=decisions["health_path"].routes)
-        elif (other := tree.first(_OTHER_ROUTE, sources)) is not None:
-            decisions[f"{WARNING}no-get-route"] = Decision(
-                None,
-                f"the app defines no GET route (only {other.match.group(0).strip()}...), so the load balancer's "
-                "GET health check gets 404 and the target never turns healthy: add one (a /health that answers "
-                "200) and set health_path",
-                other.file,
-                other.line,
-            )
+        elif built is None and not tree.first(_ANY_GET, sources) and (other := tree.first(_OTHER_ROUTE, sources)):
+            decisions["health_codes"] = any_answer(other)
     if built is not None and built[1].health != "/" and decisions["health_path"].source == "default":
         decisions["health_path"] = Decision(
             built[1].health,

@@ -39,6 +39,12 @@ _CONNECTION_OPTION = re.compile(
     r"""(?:<[^>]*>)?\(\s*['"](?P<a>[A-Z][A-Z0-9_]*)['"]\s*\)|process\.env\.(?P<b>[A-Z][A-Z0-9_]*))\s*,?\s*$""",
     re.MULTILINE,
 )
+# a config object's property read from the environment with no fallback: `mongodbUri: process.env.MONGODB_URI,`
+_PROPERTY = re.compile(
+    r"""^\s*(?P<key>[A-Za-z_$][\w$]*)\s*:\s*process\.env(?:\.(?P<a>[A-Za-z_]\w*)|\[\s*['"](?P<b>\w+)['"]\s*\])"""
+    r"""\s*!?\s*(?:as\s+string\s*)?,?\s*(?://.*)?$""",
+    re.MULTILINE,
+)
 _BOUND = re.compile(r"^\s*(?:export\s+)?(?:const|let|var)\s+(?P<name>[A-Za-z_$][\w$]*)\s*=\s*$")
 _SCHEMA_PARSE = re.compile(r"\.parse\(\s*process\.env\s*[,)]|\bcleanEnv\(\s*process\.env\s*,")
 _SCHEMA_KEY = re.compile(r"^(?P<indent>\s*)(?P<name>[A-Z][A-Z0-9_]*)\s*:\s*(?P<value>\S.*)$")
@@ -53,13 +59,16 @@ def needed_environment(tree: SourceTree, sources: list[str]) -> dict[str, Decisi
     """NAME -> where the app reads it and cannot work without it (see the module's docstring)."""
     found: dict[str, Decision] = {}
     loads_dotenv = False
-    for file in (f for f in sources if not _TEST.search(f)):
+    files = [f for f in sources if not _TEST.search(f)]
+    for file in files:
         text = tree.text(file) or ""
         loads_dotenv = loads_dotenv or "dotenv" in text
         options = _connection_options(text)  # cheap; whether another file imports it is not
         options = options if options and _imported(tree, file, sources) else []
         for name, line, how in [*_connections(text), *_schema(text), *options]:
             found.setdefault(name, Decision(None, f"{how} reads {name} with no default", file, line))
+    for name, decision in _connections_through_config(tree, files).items():
+        found.setdefault(name, decision)
     for schema in (f for f in tree.files if f.endswith(".prisma")):
         text = tree.text(schema) or ""
         url, provider = _PRISMA_URL.search(text), _PRISMA_PROVIDER.search(text.split("datasource", 1)[-1])
@@ -92,6 +101,31 @@ def _connections(text: str) -> list[tuple[str, int, str]]:
             if use and number != at and _CONNECTS.search(line[: use.start()]):
                 needed.append((name, at, f"a connection opened with {variable}, which"))
     return needed
+
+
+def _connections_through_config(tree: SourceTree, files: list[str]) -> dict[str, Decision]:
+    """A connection opened with a config object's property (`MongoClient.connect(config.mongodbUri)`)
+    that the object sets to `process.env.X` with no fallback (`mongodbUri: process.env.MONGODB_URI,`)."""
+    properties: dict[str, tuple[str, str, int]] = {}  # property -> (NAME, file, line)
+    for file in files:
+        text = tree.text(file) or ""
+        if "process.env" in text:
+            for m in _PROPERTY.finditer(text):
+                name = m.group("a") or m.group("b")
+                properties.setdefault(m.group("key"), (name, file, text.count("\n", 0, m.start()) + 1))
+    if not properties:
+        return {}
+    use = re.compile(rf"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\.(?P<key>{'|'.join(map(re.escape, properties))})\b")
+    found: dict[str, Decision] = {}
+    for file in files:
+        text = tree.text(file) or ""
+        for number, line in enumerate(text.splitlines(), start=1):
+            for m in use.finditer(line):
+                if _CONNECTS.search(line[: m.start()]):
+                    name, where, at = properties[m.group("key")]
+                    how = f"a connection opened with {m.group(0)} ({file}:{number}), which"
+                    found.setdefault(name, Decision(None, f"{how} reads {name} with no default", where, at))
+    return found
 
 
 def _connection_options(text: str) -> list[tuple[str, int, str]]:
