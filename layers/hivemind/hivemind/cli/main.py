@@ -428,7 +428,9 @@ def _print_summary(record: Any, report_path: Path | None) -> None:
     if record.not_rehearsed:
         out.print(f"  not rehearsed: {record.not_rehearsed}", markup=False)
     if record.health and record.health.status_code:
-        out.print(f"  health  {record.health.path} answered {record.health.status_code}")
+        up = record.status == "SUCCEEDED" and record.health.status_code >= 400
+        accepted = " (an answer the plan's health_codes count as up)" if up else ""
+        out.print(f"  health  {record.health.path} answered {record.health.status_code}{accepted}")
     for warning in [c for c in record.qa if not c.required and (c.status_code is None or c.status_code >= 500)]:
         out.print(f"  warning {warning.path}: {warning.status_code or warning.error}", markup=False)
     for difference in record.differs_from_aws:
