@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from hivemind.cli.main import app
 from tests.conftest import EXAMPLES
+from tests.fixtures.repo import real_files, write_files
 
 runner = CliRunner()
 
@@ -138,3 +139,20 @@ def test_an_unknown_fault_is_refused_naming_the_known_ones(tmp_path, monkeypatch
     result = runner.invoke(app, ["deploy", str(EXAMPLES / "flask-app"), "--local", "--inject", "crash:nowhere"])
     assert result.exit_code == 2
     assert "unknown fault(s) crash:nowhere" in result.output and "crash:STEP (STEP: plan," in result.output
+
+
+def test_plan_and_template_take_what_deploy_would_be_given(tmp_path):
+    # li-kuan-gi/todo-list-express-api stops at Plan until MONGODB_URI is given: `plan` takes it as
+    # `deploy` does, with the same overrides, and refuses what `deploy` refuses
+    source = write_files(tmp_path / "src", real_files("li-kuan-gi-todo-list-express-api"))
+    stopped = runner.invoke(app, ["plan", str(source), "--json"])
+    assert stopped.exit_code == 2 and "cannot work without MONGODB_URI (src/config.ts:2)" in stopped.stderr
+    given = ["--secret", "MONGODB_URI=ssm:/todo/mongodb-uri", "--health-codes", "200-404"]
+    shown = json.loads(runner.invoke(app, ["plan", str(source), "--json", *given]).stdout)
+    assert (shown["secrets"], shown["health_codes"]) == ({"MONGODB_URI": "ssm:/todo/mongodb-uri"}, "200-404")
+    out = tmp_path / "stack.yaml"
+    assert runner.invoke(app, ["template", str(source), "-o", str(out), *given]).exit_code == 0
+    assert "HttpCode: 200-404" in out.read_text()
+    refused = runner.invoke(app, ["plan", str(source), "--secret", "MONGODB_URI=the-value-itself"])
+    assert refused.exit_code == 2 and "a reference, never the value" in refused.stderr
+    assert "Traceback" not in refused.output + stopped.output

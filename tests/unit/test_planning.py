@@ -821,6 +821,10 @@ def test_a_node_app_without_a_root_route_is_checked_on_a_route_it_has_or_warned_
         todo_source, app_name="x", environment={"MONGODB_URI": "m"}, overrides=PlanOverrides(health_path="/signup")
     )
     assert (given.health_codes, given.why("health_codes")) == ("200-399", None)
+    same = make_plan(
+        todo_source, app_name="x", environment={"MONGODB_URI": "m"}, overrides=PlanOverrides(health_path="/")
+    )
+    assert same.health_codes == "200-499"  # the path detected, given again: its statuses stay
     both = PlanOverrides(health_path="/signup", health_codes="200,405")
     assert (
         make_plan(todo_source, app_name="x", environment={"MONGODB_URI": "m"}, overrides=both).health_codes == "200,405"
@@ -833,6 +837,83 @@ def test_a_connection_opened_with_a_config_objects_property_names_the_variable_i
     source = repo(tmp_path, real_files("li-kuan-gi-todo-list-express-api"))
     with pytest.raises(PlanError, match=r"cannot work without MONGODB_URI \(src/config.ts:2\)"):
         make_plan(source, app_name="x")
+
+
+EXPRESS = '{"dependencies": {"express": "^4.21.2", "mongoose": "^8.0.0"}, "scripts": {"start": "node server.js"}}'
+SERVER = 'const express = require("express")\nconst app = express()\n%s\napp.listen(process.env.PORT || 3000)\n'
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # a default where the connection is opened
+        {
+            "config.js": "module.exports = {\n  mongoUri: process.env.MONGO_URI,\n}\n",
+            "server.js": SERVER
+            % 'const config = require("./config")\nrequire("mongoose").connect(config.mongoUri || "mongodb://localhost/dev")',
+        },
+        # a property name two objects share, read with a default in one of them
+        {
+            "hooks.js": "exports.hooks = {\n  url: process.env.SLACK_WEBHOOK_URL,\n}\n",
+            "db.js": 'exports.db = {\n  url: process.env.DATABASE_URL || "mongodb://localhost/x",\n}\n',
+            "server.js": SERVER % 'const { db } = require("./db")\nrequire("mongoose").connect(db.url)',
+        },
+        # opened only when it is set
+        {
+            "config.js": "module.exports = {\n  redisUrl: process.env.REDIS_URL,\n}\n",
+            "server.js": SERVER % 'const config = require("./config")\n'
+            'if (config.redisUrl) { require("redis").createClient(config.redisUrl) }',
+        },
+        # a front end's variable, which its bundler inlines
+        {
+            "server.js": SERVER % "",
+            "client/src/config.js": "export default {\n  apiUrl: process.env.REACT_APP_API_URL,\n}\n",
+            "client/src/socket.js": 'import config from "./config"\nexport const socket = io.connect(config.apiUrl)\n',
+        },
+    ],
+)
+def test_a_config_property_is_not_required_where_it_has_a_default_is_ambiguous_or_optional(tmp_path, files):
+    make_plan(repo(tmp_path, {"package.json": EXPRESS, **files}), app_name="x")
+
+
+def test_get_routes_the_plan_cannot_place_keep_the_usual_statuses_and_a_warning(tmp_path):
+    # a router of another name mounted under a prefix: GET /users/me exists, / may 404
+    routes = 'const users = express.Router()\nusers.get("/me", (q, r) => r.send("me"))\napp.use("/users", users)\n'
+    server = SERVER % (routes + 'app.post("/login", (q, r) => r.send("x"))')
+    plan = make_plan(repo(tmp_path, {"package.json": EXPRESS, "server.js": server}), app_name="x")
+    assert plan.health_codes == "200-399"
+    assert any(w.startswith("no GET route of the app is seen at / or at a health path") for w in plan.warnings)
+
+
+def test_health_codes_are_checked_with_a_clear_error_and_the_default_leaves_the_digest_alone(tmp_path):
+    with pytest.raises(ValidationError, match=r"codes or ranges from 200 to 499, comma-separated"):
+        PlanOverrides(health_codes="200-599")
+    assert PlanOverrides(health_codes=404).health_codes == "404"  # hivemind.toml's `health_codes = 404`
+    plan = make_plan(repo(tmp_path, real_files("koyeb-example-django")), app_name="x")
+    assert plan.model_copy(update={"health_codes": "200-399"}).digest() == plan.digest()
+    assert plan.model_copy(update={"health_codes": "200-499"}).digest() != plan.digest()
+
+
+def test_alembic_migrations_are_the_release_step_when_they_connect_where_the_deployment_says(tmp_path):
+    # fastapi/full-stack-fastapi-template runs `alembic upgrade head` in its prestart script; its
+    # app/alembic/env.py:67 sets sqlalchemy.url from the app's settings (DATABASE_URL)
+    given = dict.fromkeys(
+        ["SECRET_KEY", "PROJECT_NAME", "DATABASE_URL", "FIRST_SUPERUSER", "FIRST_SUPERUSER_PASSWORD"], "x"
+    )
+    full = make_plan(
+        repo(tmp_path / "full", real_files("fastapi-full-stack-fastapi-template")), app_name="x", environment=given
+    )
+    why = full.why("release_command")
+    assert (full.release_command, why.file, why.line) == ("alembic upgrade head", "app/alembic/env.py", 67)
+    # testdrivenio/fastapi-sqlmodel-alembic: env.py uses alembic.ini's URL, which names the compose
+    # service `db`; given DATABASE_URL, its rehearsal answered /ping 200 and /songs 500 (no tables)
+    fixed = make_plan(
+        repo(tmp_path / "fixed", real_files("testdrivenio-fastapi-sqlmodel-alembic")),
+        app_name="x",
+        environment={"DATABASE_URL": "postgresql+asyncpg://u:p@h/db"},
+    )
+    assert fixed.release_command is None
+    assert any("alembic.ini fixes their database (host db)" in w and "(alembic.ini:61)" in w for w in fixed.warnings)
 
 
 def test_the_example_in_a_django_urls_docstring_is_not_a_route(tmp_path):

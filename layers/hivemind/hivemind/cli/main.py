@@ -141,20 +141,43 @@ def _parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
 _SOURCE_HELP = "the application's folder, or a git repository URL (https://...)"
 _REF_HELP = "with a git URL: the branch, tag or commit (default: the remote's HEAD)"
 _ENDPOINT_HELP = "the HiveMind API's URL (default: `hivemind local serve`'s, else HIVEMIND_STACK_NAME's ApiUrl)"
+# what the plan is made from, the same for `plan`, `template` and `deploy`
+Env = Annotated[list[str] | None, typer.Option("--env", help="NAME=VALUE for the app (repeatable)")]
+Secret = Annotated[
+    list[str] | None,
+    typer.Option("--secret", help="NAME=ssm:/param or NAME=secretsmanager:name, read at start (repeatable)"),
+]
+Port = Annotated[int | None, typer.Option(help="override the detected port")]
+HealthPath = Annotated[str | None, typer.Option(help="override the detected health path")]
+HealthCodes = Annotated[
+    str | None, typer.Option(help="the health path's statuses that count as up: 200-399 unless planned")
+]
+InstanceType = Annotated[str | None, typer.Option(help="override the instance type")]
+Subdir = Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")]
 
 
 @app.command()
 def plan(
     source: Annotated[str, typer.Argument(help=_SOURCE_HELP)],
-    subdir: Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")] = None,
+    subdir: Subdir = None,
     ref: Annotated[str, typer.Option(help=_REF_HELP)] = "HEAD",
     app_name: Annotated[str | None, typer.Option("--app-name", help="defaults to the folder name")] = None,
+    env: Env = None,
+    secret: Secret = None,
+    port: Port = None,
+    health_path: HealthPath = None,
+    health_codes: HealthCodes = None,
+    instance_type: InstanceType = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
 ) -> None:
-    """Decide how to build and run SOURCE, with the evidence for each decision."""
+    """Decide how to build and run SOURCE, with the evidence for each decision (given what `deploy`
+    would be given: the environment, secrets and overrides)."""
     from hivemind.templating.cost import estimate
 
-    the_plan = _plan(source, app_name, _overrides(subdir=subdir), ref)
+    overrides = _overrides(
+        subdir=subdir, port=port, health_path=health_path, health_codes=health_codes, instance_type=instance_type
+    )
+    the_plan = _plan(source, app_name, overrides, ref, _parse_env(env or []), _parse_env(secret or [], "--secret"))
     the_plan = the_plan.model_copy(update={"cost": estimate(the_plan)})
     if as_json:
         out.print_json(the_plan.model_dump_json())
@@ -197,24 +220,44 @@ def plan(
     out.print(f"  prices: {cost.retrieved}")
 
 
-def _plan(source: str, app_name: str | None, overrides: dict[str, Any], ref: str = "HEAD") -> Any:
+def _plan(
+    source: str,
+    app_name: str | None,
+    overrides: dict[str, Any],
+    ref: str = "HEAD",
+    environment: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
+) -> Any:
     """The plan for a folder, or for a git repository fetched (without a git binary) at `ref`."""
     import tempfile
 
-    from hivemind.models import GitSource, PlanOverrides
+    from hivemind.models import DeploymentRequest, GitSource, PlanOverrides, S3Source
     from hivemind.planning import make_plan
     from hivemind.planning.sources import fetch_git
 
     try:
+        # the request's own checks (names, secret references), as `deploy` makes them
+        request = DeploymentRequest(
+            app_name="checked",
+            source=S3Source(bucket="placeholder", key="k"),
+            overrides=PlanOverrides(**overrides),
+            environment=environment or {},
+            secrets=secrets or {},
+        )
+        given: dict[str, Any] = {
+            "overrides": request.overrides,
+            "environment": request.environment,
+            "secrets": request.secrets,
+        }
         if not re.match(r"^[a-z][a-z0-9+.-]*://", source):
             root = _source_dir(source)
-            return make_plan(root, app_name=app_name or default_app_name(root), overrides=PlanOverrides(**overrides))
+            return make_plan(root, app_name=app_name or default_app_name(root), **given)
         git = GitSource(url=source, ref=ref)
         name = app_name or default_app_name(Path(source.rstrip("/").removesuffix(".git")))
         with tempfile.TemporaryDirectory(prefix="hivemind-git-") as tmp:
             root = Path(tmp) / "src"
             fetch_git(git.url, git.ref, root, public_only=False)  # for the user, on their machine
-            return make_plan(root, app_name=name, overrides=PlanOverrides(**overrides))
+            return make_plan(root, app_name=name, **given)
     except ValidationError as exc:
         raise _fail(_validation_message(exc)) from None
     except HiveMindError as exc:
@@ -226,9 +269,15 @@ def _plan(source: str, app_name: str | None, overrides: dict[str, Any], ref: str
 def template(
     source: Annotated[str, typer.Argument(help=_SOURCE_HELP)],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file")] = None,
-    subdir: Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")] = None,
+    subdir: Subdir = None,
     ref: Annotated[str, typer.Option(help=_REF_HELP)] = "HEAD",
     app_name: Annotated[str | None, typer.Option("--app-name")] = None,
+    env: Env = None,
+    secret: Secret = None,
+    port: Port = None,
+    health_path: HealthPath = None,
+    health_codes: HealthCodes = None,
+    instance_type: InstanceType = None,
     certificate_arn: Annotated[str | None, typer.Option(help="ACM certificate: HTTPS, and HTTP redirects")] = None,
     vpc_id: Annotated[str | None, typer.Option(help="an existing VPC (with --subnet-id)")] = None,
     subnet_id: Annotated[list[str] | None, typer.Option(help="an existing public subnet (repeatable, 2+)")] = None,
@@ -237,7 +286,10 @@ def template(
     from hivemind.templating import render_template, to_yaml
 
     options = _stack_options(certificate_arn, vpc_id, subnet_id)
-    the_plan = _plan(source, app_name, _overrides(subdir=subdir), ref)
+    overrides = _overrides(
+        subdir=subdir, port=port, health_path=health_path, health_codes=health_codes, instance_type=instance_type
+    )
+    the_plan = _plan(source, app_name, overrides, ref, _parse_env(env or []), _parse_env(secret or [], "--secret"))
     stack_name = f"hivemind-{the_plan.app_name}"
     body = to_yaml(render_template(the_plan, deployment_id="preview", stack_name=stack_name, options=options))
     _emit(body, output)
@@ -286,18 +338,13 @@ def deploy(
         ),
     ] = False,
     app_name: Annotated[str | None, typer.Option("--app-name", help="defaults to the folder name")] = None,
-    env: Annotated[list[str] | None, typer.Option("--env", help="NAME=VALUE for the app (repeatable)")] = None,
-    secret: Annotated[
-        list[str] | None,
-        typer.Option("--secret", help="NAME=ssm:/param or NAME=secretsmanager:name, read at start (repeatable)"),
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="override the detected port")] = None,
-    health_path: Annotated[str | None, typer.Option(help="override the detected health path")] = None,
-    health_codes: Annotated[
-        str | None, typer.Option(help="the health path's statuses that count as up: 200-399 unless planned")
-    ] = None,
-    instance_type: Annotated[str | None, typer.Option(help="override the instance type")] = None,
-    subdir: Annotated[str | None, typer.Option(help="the app's folder inside SOURCE (monorepos)")] = None,
+    env: Env = None,
+    secret: Secret = None,
+    port: Port = None,
+    health_path: HealthPath = None,
+    health_codes: HealthCodes = None,
+    instance_type: InstanceType = None,
+    subdir: Subdir = None,
     certificate_arn: Annotated[str | None, typer.Option(help="ACM certificate: HTTPS, and HTTP redirects")] = None,
     vpc_id: Annotated[str | None, typer.Option(help="an existing VPC (with --subnet-id)")] = None,
     subnet_id: Annotated[list[str] | None, typer.Option(help="an existing public subnet (repeatable, 2+)")] = None,

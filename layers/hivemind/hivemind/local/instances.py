@@ -16,10 +16,11 @@ Here, when the local CloudFormation creates an `AWS::EC2::Instance` with a `Crea
 - build.sh runs, then start.sh as its own process group, with the plan's environment only (plus
   a HOME and caches of the instance's own, and the host's CA bundle and proxy variables), the
   port variable pointing at a free loopback port;
-- the instance signals SUCCESS once the app answers at its health path as curl -f would (a
-  status below 400), and FAILURE (after leaving the failure log where the template says, as
-  `fail()` does) when a command fails, the app exits, the app answers only with errors for
-  the bootstrap's window, or nothing answers within it.
+- the instance signals SUCCESS once the app answers at its health path with a status its
+  `case` accepts (the plan's health_codes: below 400 unless planned), and FAILURE (after
+  leaving the failure log where the template says, as `fail()` does) when a command fails,
+  the app exits, the app answers only with errors for the bootstrap's window, or nothing
+  answers within it.
 
 What differs from AWS (also in docs/LOCAL_RUNTIME.md): commands run as this process's user,
 not `app`; no systemd (a crashed app is not restarted: its exit fails the boot at once); the

@@ -58,7 +58,8 @@ KINDS: dict[str, Kind] = {
         Kind(
             "unhealthy",
             "rollback",
-            "the app runs but its health checks fail: check the health path and that it listens on 0.0.0.0",
+            "the app runs but its health checks fail: check the health path (and the statuses that count as up, "
+            "health_codes) and that it listens on 0.0.0.0",
         ),
         Kind(
             "dependency",

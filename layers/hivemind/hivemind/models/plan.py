@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 RUNTIME_VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$"
 DEFAULT_HEALTH_CODES = "200-399"
 
 
-def _ranges_ascend(value: str) -> str:
-    if any(low > high for low, _, high in (part.partition("-") for part in value.split(",")) if high):
-        raise ValueError(f"{value}: a range's first code must not be above its last")
-    return value
+_CODES = re.compile(r"[2-4]\d\d(?:-[2-4]\d\d)?(?:,[2-4]\d\d(?:-[2-4]\d\d)?){0,9}")
 
 
-# an Application Load Balancer's HTTP health check matcher: codes and ranges from 200 to 499
-HealthCodes = Annotated[
-    str, Field(pattern=r"^[2-4]\d\d(?:-[2-4]\d\d)?(?:,[2-4]\d\d(?:-[2-4]\d\d)?){0,9}$"), AfterValidator(_ranges_ascend)
-]
+def _health_codes(value: object) -> str:
+    """An Application Load Balancer's HTTP health check matcher: codes and ranges from 200 to 499."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _CODES.fullmatch(text):
+        raise ValueError(
+            f"{value!r} is not a list of statuses: codes or ranges from 200 to 499, comma-separated "
+            "(200-399, 200,302, 200-499)"
+        )
+    if any(low > high for low, _, high in (part.partition("-") for part in text.split(",")) if high):
+        raise ValueError(f"{text}: a range's first code must not be above its last")
+    return text
+
+
+HealthCodes = Annotated[str, BeforeValidator(_health_codes)]
 DecisionSource = Literal["detected", "request", "hivemind.toml", "default", "medic"]
 
 
@@ -119,6 +127,8 @@ class DeploymentPlan(BaseModel):
             mode="json",
             exclude={"evidence", "warnings", "cost", "source_bundle", "source_commit", "source_digest"},
         )
+        if decided["health_codes"] == DEFAULT_HEALTH_CODES:
+            del decided["health_codes"]  # (plans made before it existed had the default)
         for names in ("environment", "environment_refs", "secrets"):
             decided[names] = sorted(decided[names])  # names only: values are secret or per deployment
         return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:12]

@@ -83,6 +83,7 @@ def make_plan(
         node.in_workspace(whole, subdir, decisions)
     decisions["subdir"] = where
     decisions.setdefault("instance_type", default(DEFAULT_INSTANCE_TYPE, "smallest general-purpose burstable size"))
+    detected_path = decisions["health_path"].value if "health_path" in decisions else None
     for name, value in repo_file.items():
         decisions[name] = Decision(
             value, "set in hivemind.toml", "hivemind.toml", tree.line_of("hivemind.toml", name), source="hivemind.toml"
@@ -90,7 +91,7 @@ def make_plan(
     for name, value in overrides.provided().items():
         decisions[name] = Decision(value, "set in the deployment request", source="request")  # type: ignore[arg-type]
     path, codes = decisions.get("health_path"), decisions.get("health_codes")
-    if path and codes and path.source in ("request", "hivemind.toml") and codes.source == "detected":
+    if path and codes and path.value != detected_path and codes.source == "detected":
         del decisions["health_codes"]  # the statuses detected were for the path detected, not the one given
     _require(decisions, app_root)
     values: dict[str, Any] = {name: decisions[name].value for name in PLAN_FIELDS if name in decisions}

@@ -95,8 +95,18 @@ def detect(tree: SourceTree) -> Detection | None:
     if decisions["health_path"].source == "default" and tree.first(_SERVES_FILES, sources) is None:
         if (simplest := simplest_get(routes)) is not None:
             decisions["health_path"] = replace(simplest, routes=decisions["health_path"].routes)
-        elif built is None and not tree.first(_ANY_GET, sources) and (other := tree.first(_OTHER_ROUTE, sources)):
-            decisions["health_codes"] = any_answer(other)
+        elif (other := tree.first(_OTHER_ROUTE, sources)) is not None:
+            if built is None and tree.first(_ANY_GET, sources) is None:
+                decisions["health_codes"] = any_answer(other)
+            else:  # GET routes HiveMind cannot place (a router of another name, mounted somewhere)
+                decisions[f"{WARNING}no-get-route"] = Decision(
+                    None,
+                    f"no GET route of the app is seen at / or at a health path (only {other.match.group(0).strip()}"
+                    "...): if / answers 404 the load balancer's health check never passes; set health_path to "
+                    "a GET route that answers 200 (or health_codes to the statuses it answers with)",
+                    other.file,
+                    other.line,
+                )
     if built is not None and built[1].health != "/" and decisions["health_path"].source == "default":
         decisions["health_path"] = Decision(
             built[1].health,

@@ -39,12 +39,14 @@ _CONNECTION_OPTION = re.compile(
     r"""(?:<[^>]*>)?\(\s*['"](?P<a>[A-Z][A-Z0-9_]*)['"]\s*\)|process\.env\.(?P<b>[A-Z][A-Z0-9_]*))\s*,?\s*$""",
     re.MULTILINE,
 )
-# a config object's property read from the environment with no fallback: `mongodbUri: process.env.MONGODB_URI,`
+# a config object's property read from the environment: `mongodbUri: process.env.MONGODB_URI,` (what
+# follows says whether it has a fallback)
 _PROPERTY = re.compile(
-    r"""^\s*(?P<key>[A-Za-z_$][\w$]*)\s*:\s*process\.env(?:\.(?P<a>[A-Za-z_]\w*)|\[\s*['"](?P<b>\w+)['"]\s*\])"""
-    r"""\s*!?\s*(?:as\s+string\s*)?,?\s*(?://.*)?$""",
+    r"""^[ \t]*(?P<key>[A-Za-z_$][\w$]*)[ \t]*:[ \t]*"""
+    r"""process\.env(?:\.(?P<a>[A-Za-z_]\w*)|\[\s*['"](?P<b>\w+)['"]\s*\])(?P<rest>.*)$""",
     re.MULTILINE,
 )
+_PROPERTY_END = re.compile(r"\s*!?\s*(?:as\s+string\s*)?,?\s*(?://.*)?")
 _BOUND = re.compile(r"^\s*(?:export\s+)?(?:const|let|var)\s+(?P<name>[A-Za-z_$][\w$]*)\s*=\s*$")
 _SCHEMA_PARSE = re.compile(r"\.parse\(\s*process\.env\s*[,)]|\bcleanEnv\(\s*process\.env\s*,")
 _SCHEMA_KEY = re.compile(r"^(?P<indent>\s*)(?P<name>[A-Z][A-Z0-9_]*)\s*:\s*(?P<value>\S.*)$")
@@ -52,6 +54,8 @@ _OPTIONAL = re.compile(r"\.optional\(|\.default\(|\.nullish\(|\.catch\(|\bdefaul
 _PRISMA_URL = re.compile(r"""^\s*url\s*=\s*env\(\s*"(?P<name>\w+)"\s*\)""", re.MULTILINE)
 _PRISMA_PROVIDER = re.compile(r"""^\s*provider\s*=\s*"(?P<provider>\w+)\"""", re.MULTILINE)
 _DOTENV_NAME = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_]\w*)\s*=", re.MULTILINE)
+# the variables a bundler inlines into a front end (create-react-app, Vite, Next.js, Vue CLI, Nuxt, Expo)
+_BROWSER_PREFIXES = ("REACT_APP_", "VITE_", "NEXT_PUBLIC_", "VUE_APP_", "NUXT_PUBLIC_", "EXPO_PUBLIC_", "PUBLIC_")
 _TEST = re.compile(r"(?:^|/)(?:__tests__|tests?|spec|e2e)/|\.(?:test|spec)\.[cm]?[jt]s$")
 
 
@@ -77,6 +81,8 @@ def needed_environment(tree: SourceTree, sources: list[str]) -> dict[str, Decisi
             kind = provider.group("provider") if provider else "database"
             found.setdefault(url.group("name"), Decision(None, f"the Prisma schema's {kind} datasource", schema, where))
     found.pop("NODE_ENV", None)  # HiveMind sets it (production) when the app starts
+    for name in [n for n in found if n.startswith(_BROWSER_PREFIXES)]:
+        del found[name]  # a front end's, inlined by its bundler: not the server's to read
     if loads_dotenv and tree.has(".env"):
         for name in _DOTENV_NAME.findall(tree.text(".env") or ""):
             found.pop(name, None)
@@ -105,26 +111,41 @@ def _connections(text: str) -> list[tuple[str, int, str]]:
 
 def _connections_through_config(tree: SourceTree, files: list[str]) -> dict[str, Decision]:
     """A connection opened with a config object's property (`MongoClient.connect(config.mongodbUri)`)
-    that the object sets to `process.env.X` with no fallback (`mongodbUri: process.env.MONGODB_URI,`)."""
-    properties: dict[str, tuple[str, str, int]] = {}  # property -> (NAME, file, line)
+    that the object sets to `process.env.X` with no fallback (`mongodbUri: process.env.MONGODB_URI,`).
+    A property name that reads another variable elsewhere, or the same one with a fallback, is
+    not followed: which object a use means is not known."""
+    # key -> NAME (None: read with a fallback) -> where first
+    properties: dict[str, dict[str | None, tuple[str, int]]] = {}
     for file in files:
         text = tree.text(file) or ""
         if "process.env" in text:
             for m in _PROPERTY.finditer(text):
-                name = m.group("a") or m.group("b")
-                properties.setdefault(m.group("key"), (name, file, text.count("\n", 0, m.start()) + 1))
-    if not properties:
+                name = (m.group("a") or m.group("b")) if _PROPERTY_END.fullmatch(m.group("rest")) else None
+                where = (file, text.count("\n", 0, m.start()) + 1)
+                properties.setdefault(m.group("key"), {}).setdefault(name, where)
+    followed = {
+        key: (name, *where)
+        for key, reads in properties.items()
+        if len(reads) == 1
+        for name, where in reads.items()
+        if name is not None
+    }
+    if not followed:
         return {}
-    use = re.compile(rf"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\.(?P<key>{'|'.join(map(re.escape, properties))})\b")
+    use = re.compile(rf"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\.(?P<key>{'|'.join(map(re.escape, followed))})\b")
     found: dict[str, Decision] = {}
     for file in files:
         text = tree.text(file) or ""
         for number, line in enumerate(text.splitlines(), start=1):
             for m in use.finditer(line):
-                if _CONNECTS.search(line[: m.start()]):
-                    name, where, at = properties[m.group("key")]
-                    how = f"a connection opened with {m.group(0)} ({file}:{number}), which"
-                    found.setdefault(name, Decision(None, f"{how} reads {name} with no default", where, at))
+                after = re.sub(r"^\s*(?:!|as\s+string)?", "", line[m.end() :])
+                if not _CONNECTS.search(line[: m.start()]) or _FALLBACK.match(after):
+                    continue
+                if re.search(rf"\bif\s*\(\s*{re.escape(m.group(0))}\s*\)", text):
+                    continue  # opened only when it is set
+                needed, defined, at = followed[m.group("key")]
+                how = f"a connection opened with {m.group(0)} ({file}:{number}), which"
+                found.setdefault(needed, Decision(None, f"{how} reads {needed} with no default", defined, at))
     return found
 
 

@@ -9,7 +9,7 @@ a Procfile, hivemind.toml).
 
 One module a role: project (dependencies and the install), version, framework, server (what
 starts the app), port, routes (and the health path), environment (what it cannot start without), settings
-(what keeps a started app from working).
+(what keeps a started app from working), migrations (the release step).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from hivemind.planning.decisions import NEEDS_ENV, REQUIRED, WARNING, Decision, 
 from hivemind.planning.procfile import web_command
 from hivemind.planning.python.environment import needed_environment
 from hivemind.planning.python.framework import framework_of, is_test
+from hivemind.planning.python.migrations import release_of
 from hivemind.planning.python.port import GUNICORN_READS_PORT, port_of
 from hivemind.planning.python.project import (
     dependencies,
@@ -103,15 +104,7 @@ def detect(tree: SourceTree) -> Detection | None:
         tree, [f for f in tree.with_suffix(".py", top_levels=5) if not is_test(f)], str(start.value or "")
     ).items():
         decisions[f"{NEEDS_ENV}{name}"] = needed
-    if framework == "django" and tree.has("manage.py"):
-        # Django keeps its tables in migrations (its own admin, auth and sessions too): applied
-        # before each start, as Elastic Beanstalk's Django guide and Render's build script do
-        decisions["release_command"] = Decision(
-            "python manage.py migrate --noinput",
-            "a Django project's migrations create its tables before it starts",
-            "manage.py",
-            1,
-        )
+    decisions.update(release_of(tree, framework, deps))
     if framework == "django" and (hosts := allowed_hosts(tree, sources)) is not None:
         decisions[hosts[0]] = hosts[1]
     junk = system_packages(tree)
