@@ -904,7 +904,7 @@ def test_alembic_migrations_are_the_release_step_when_they_connect_where_the_dep
         repo(tmp_path / "full", real_files("fastapi-full-stack-fastapi-template")), app_name="x", environment=given
     )
     why = full.why("release_command")
-    assert (full.release_command, why.file, why.line) == ("alembic upgrade head", "app/alembic/env.py", 67)
+    assert (full.release_command, why.file, why.line) == ("python -m alembic upgrade head", "app/alembic/env.py", 67)
     # testdrivenio/fastapi-sqlmodel-alembic: env.py uses alembic.ini's URL, which names the compose
     # service `db`; given DATABASE_URL, its rehearsal answered /ping 200 and /songs 500 (no tables)
     fixed = make_plan(
@@ -914,6 +914,19 @@ def test_alembic_migrations_are_the_release_step_when_they_connect_where_the_dep
     )
     assert fixed.release_command is None
     assert any("alembic.ini fixes their database (host db)" in w and "(alembic.ini:61)" in w for w in fixed.warnings)
+
+
+def test_a_fastapi_route_under_nested_prefixes_and_an_aliased_router_is_found(tmp_path):
+    # borys25ol/fastapi-todo-example-app: main/api/v1/routes/status.py:9 `@router.get("")` ("Health check
+    # for API"), included with `include_router(router=status.router, prefix="/status")` by a router the
+    # app imports `as api_router` and mounts at /api/v1; its FastAPI(**settings.fastapi_kwargs) serves
+    # the docs at /, so the plan's /docs answered 404 for the whole boot window
+    source = repo(tmp_path, real_files("borys25ol-fastapi-todo-example-app"))
+    plan = make_plan(source, app_name="x", environment={"DATABASE_URL": "postgresql://h/db", "SECRET_KEY": "s"})
+    why = plan.why("health_path")
+    assert (plan.health_path, why.file, why.line) == ("/api/v1/status", "main/api/v1/routes/status.py", 9)
+    # and its Alembic env.py sets the URL from the app's settings (main/db/migrations/env.py:12)
+    assert (plan.release_command, plan.why("release_command").line) == ("python -m alembic upgrade head", 12)
 
 
 def test_the_example_in_a_django_urls_docstring_is_not_a_route(tmp_path):

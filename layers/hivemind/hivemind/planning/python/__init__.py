@@ -100,9 +100,8 @@ def detect(tree: SourceTree) -> Detection | None:
             decisions["framework"].file,
             decisions["framework"].line,
         )
-    for name, needed in needed_environment(
-        tree, [f for f in tree.with_suffix(".py", top_levels=5) if not is_test(f)], str(start.value or "")
-    ).items():
+    deeper = [f for f in tree.with_suffix(".py", top_levels=5) if not is_test(f)]  # app/api/v1/routes/x.py
+    for name, needed in needed_environment(tree, deeper, str(start.value or "")).items():
         decisions[f"{NEEDS_ENV}{name}"] = needed
     decisions.update(release_of(tree, framework, deps))
     if framework == "django" and (hosts := allowed_hosts(tree, sources)) is not None:
@@ -110,5 +109,5 @@ def detect(tree: SourceTree) -> Detection | None:
     junk = system_packages(tree)
     if junk is not None:
         decisions[f"{WARNING}system-packages"] = junk
-    decisions["health_path"] = health_of(tree, sources, framework)
+    decisions["health_path"] = health_of(tree, deeper, framework)
     return decisions

@@ -3,16 +3,19 @@ before the app starts (as Heroku's release phase and Render's pre-deploy command
 
 - Django: `python manage.py migrate --noinput` when there is a manage.py (its own admin, auth
   and sessions keep their tables in migrations too).
-- Alembic: `alembic upgrade head` when alembic.ini sits in the app's folder, its migrations have
-  versions, and they connect where the deployment says: env.py takes the URL itself (from the
-  environment or the app's settings: `set_main_option("sqlalchemy.url", ...)`, `create_engine(...)`)
-  or alembic.ini's URL is SQLite's file. When alembic.ini fixes another database (a compose
+- Alembic: `python -m alembic upgrade head` (with the app's folder on the import path, which
+  env.py's imports of the app's models need; the `alembic` script alone does not put it there)
+  when alembic.ini sits in the app's folder, its migrations have versions, and they connect
+  where the deployment says: env.py takes the URL itself (from the environment or the app's
+  settings: `set_main_option("sqlalchemy.url", ...)`, `create_engine(...)`) or alembic.ini's URL
+  is SQLite's file. When alembic.ini fixes another database (a compose
   service's host, alembic's own placeholder), running them would fail the boot: a warning says
   so instead. Flask-Migrate's env.py needs the Flask app (`flask db upgrade`): not planned here.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 
@@ -26,6 +29,7 @@ _OWN_URL = re.compile(
     r"""set_(?:main|section)_option\([^)]*['"]sqlalchemy\.url['"]|\[\s*['"]sqlalchemy\.url['"]\s*\]\s*="""
     r"""|\bcreate_(?:async_)?engine\(|\bos\.environ\b|\bgetenv\("""
 )
+UPGRADE = "python -m alembic upgrade head"
 _HOST = re.compile(r"@(?P<host>[^/:?\s]+)")
 
 
@@ -50,7 +54,7 @@ def _alembic(tree: SourceTree) -> Detection:
     location = _SCRIPT_LOCATION.search(ini)
     if location is None:
         return {}
-    folder = location.group("where").replace("%(here)s", "").strip("/") or "."
+    folder = posixpath.normpath(location.group("where").replace("%(here)s", ".")).lstrip("/")
     env = f"{folder}/env.py" if folder != "." else "env.py"
     versions = [f for f in tree.files if f.startswith(f"{folder}/versions/") and f.endswith(".py")]
     script = tree.text(env)
@@ -61,7 +65,7 @@ def _alembic(tree: SourceTree) -> Detection:
         line = script.count("\n", 0, own.start()) + 1
         return {
             "release_command": Decision(
-                "alembic upgrade head",
+                UPGRADE,
                 f"Alembic's migrations ({len(versions)} in {folder}/versions) create the app's tables; env.py "
                 "takes the database's URL from the deployment",
                 env,
@@ -74,7 +78,7 @@ def _alembic(tree: SourceTree) -> Detection:
     if value.startswith("sqlite"):
         return {
             "release_command": Decision(
-                "alembic upgrade head",
+                UPGRADE,
                 f"Alembic's migrations ({len(versions)} in {folder}/versions) create the app's tables in the "
                 f"SQLite file alembic.ini names ({value})",
                 "alembic.ini",
@@ -88,7 +92,7 @@ def _alembic(tree: SourceTree) -> Detection:
             None,
             f"Alembic's migrations ({len(versions)} in {folder}/versions) are not run: alembic.ini fixes their "
             f"database ({where}) and {env} does not read the deployment's, so the app's tables are never made; "
-            "have env.py set sqlalchemy.url from the environment, then release_command `alembic upgrade head`",
+            f"have env.py set sqlalchemy.url from the environment, then release_command `{UPGRADE}`",
             "alembic.ini",
             line,
         )

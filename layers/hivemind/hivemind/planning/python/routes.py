@@ -13,7 +13,7 @@ from hivemind.planning.routes import pick_from_paths
 from hivemind.planning.tree import Hit, SourceTree
 
 _ROUTE = re.compile(
-    r"""(?:@(?P<obj>\w+)\.(?:route|get|head|api_route)|\b(?P<rule>\w+)\.add_url_rule)\(\s*['"](?P<path>/[^'"]*)['"]"""
+    r"""(?:@(?P<obj>\w+)\.(?:route|get|head|api_route)|\b(?P<rule>\w+)\.add_url_rule)\(\s*['"](?P<path>(?:/[^'"]*)?)['"]"""
 )
 
 
@@ -25,7 +25,8 @@ _PREFIX_ARG = re.compile(r"""\b(?:url_)?prefix\s*=\s*(?:(?P<q>['"])(?P<prefix>[^
 
 
 _INCLUDE = re.compile(
-    r"""\b(?P<parent>\w+)\.(?:include_router|register_blueprint)\(\s*(?P<target>[\w.]+)\s*(?P<args>[^)]*)"""
+    r"""\b(?P<parent>\w+)\.(?:include_router|register_blueprint)\(\s*(?:(?:router|blueprint)\s*=\s*)?"""
+    r"""(?P<target>[\w.]+)\s*(?P<args>[^)]*)"""
 )
 
 
@@ -37,7 +38,8 @@ def health_of(tree: SourceTree, sources: list[str], framework: object) -> Decisi
     for hit in tree.search(_ROUTE, sources):
         prefix = _mount_prefix(tree, sources, hit.match.group("obj") or hit.match.group("rule"), hit.file, 0)
         if prefix is not None:  # a route under a prefix the code computes is not known to exist
-            routes.append((prefix.rstrip("/") + "/" + hit.match.group("path").lstrip("/"), hit))
+            path = hit.match.group("path")  # "" under a prefix is the prefix itself (FastAPI)
+            routes.append(((prefix.rstrip("/") + ("/" + path.lstrip("/") if path else "")) or "/", hit))
     if framework == "django":
         routes += [
             (h.match.group("path"), h)
@@ -48,14 +50,25 @@ def health_of(tree: SourceTree, sources: list[str], framework: object) -> Decisi
     if chosen.source == "default" and framework == "streamlit":
         return _streamlit_health(tree)
     if chosen.source == "default" and framework == "fastapi":
-        app = tree.first(r"\bFastAPI\(", sources)
-        text = (tree.text(app.file) or "") if app else ""
-        if app and not re.search(r"\bdocs_url\s*=\s*None\b", text):
-            return Decision(
-                "/docs", "FastAPI serves its API docs at /docs and the app defines no / or health route", app.file,
-                app.line,
-            )  # fmt: skip
+        return _fastapi_docs(tree, sources) or chosen
     return chosen
+
+
+def _fastapi_docs(tree: SourceTree, sources: list[str]) -> Decision | None:
+    """Where FastAPI serves its API docs (/docs unless `docs_url` moves them): none when the app
+    turns them off or its arguments come from elsewhere (`FastAPI(**settings.kwargs)`)."""
+    app = tree.first(r"\bFastAPI\((?P<args>[^)]*)", sources)
+    if app is None or "**" in app.match.group("args"):
+        return None
+    moved = re.search(
+        r"""\bdocs_url\s*=\s*(?:(?P<q>['"])(?P<path>[^'"]*)(?P=q)|(?P<other>[^,)\s]+))""", app.match.group("args")
+    )
+    if moved is None:
+        return Decision("/docs", "FastAPI serves its API docs at /docs and the app defines no / or health route",
+                        app.file, app.line)  # fmt: skip
+    if moved.group("path", "q") and (moved.group("path") or "").startswith("/"):
+        return Decision(moved.group("path"), "FastAPI serves its API docs where docs_url says", app.file, app.line)
+    return None
 
 
 def _docstring_lines(tree: SourceTree, file: str) -> set[int]:
@@ -88,6 +101,13 @@ def _streamlit_health(tree: SourceTree) -> Decision:
     )
 
 
+def _imported_as(tree: SourceTree, file: str, stem: str, name: str, alias: str) -> bool:
+    """Whether `file` imports `name` from a module named `stem` as `alias`
+    (`from main.api.v1.router import router as api_router`)."""
+    pattern = rf"from\s+[\w.]*\b{re.escape(stem)}\s+import\s+[^\n]*\b{re.escape(name)}\s+as\s+{re.escape(alias)}\b"
+    return re.search(pattern, tree.text(file) or "") is not None
+
+
 def _mount_prefix(tree: SourceTree, sources: list[str], name: str, file: str, depth: int) -> str | None:
     """The path prefix the routes of `name` (an object in `file`) are served under: "" for the app
     itself, a router's own prefix plus the prefixes it is included with; None when code computes one
@@ -103,7 +123,9 @@ def _mount_prefix(tree: SourceTree, sources: list[str], name: str, file: str, de
     mounts: set[str | None] = set()
     for include in tree.search(_INCLUDE, sources):
         *qualifier, target = include.match.group("target").split(".")
-        if target != name or (qualifier and qualifier[-1] != stem):
+        if (qualifier and qualifier[-1] != stem) or (
+            target != name and not _imported_as(tree, include.file, stem, name, target)
+        ):
             continue
         given = _PREFIX_ARG.search(include.match.group("args"))
         if given and given.group("expr"):
