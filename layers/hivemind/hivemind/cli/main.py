@@ -174,10 +174,10 @@ def plan(
     would be given: the environment, secrets and overrides)."""
     from hivemind.templating.cost import estimate
 
-    overrides = _overrides(
-        subdir=subdir, port=port, health_path=health_path, health_codes=health_codes, instance_type=instance_type
-    )
-    the_plan = _plan(source, app_name, overrides, ref, _parse_env(env or []), _parse_env(secret or [], "--secret"))
+    the_plan = _plan_given(
+        source, app_name, ref, env, secret,
+        subdir=subdir, port=port, health_path=health_path, health_codes=health_codes, instance_type=instance_type,
+    )  # fmt: skip
     the_plan = the_plan.model_copy(update={"cost": estimate(the_plan)})
     if as_json:
         out.print_json(the_plan.model_dump_json())
@@ -218,6 +218,14 @@ def plan(
     if cost.note:
         out.print(f"  note: {cost.note}")
     out.print(f"  prices: {cost.retrieved}")
+
+
+def _plan_given(
+    source: str, app_name: str | None, ref: str, env: list[str] | None, secret: list[str] | None, **overrides: Any
+) -> Any:
+    """The plan as `deploy` would make it from the same command-line options."""
+    environment, secrets = _parse_env(env or []), _parse_env(secret or [], "--secret")
+    return _plan(source, app_name, _overrides(**overrides), ref, environment, secrets)
 
 
 def _plan(
@@ -286,10 +294,10 @@ def template(
     from hivemind.templating import render_template, to_yaml
 
     options = _stack_options(certificate_arn, vpc_id, subnet_id)
-    overrides = _overrides(
-        subdir=subdir, port=port, health_path=health_path, health_codes=health_codes, instance_type=instance_type
-    )
-    the_plan = _plan(source, app_name, overrides, ref, _parse_env(env or []), _parse_env(secret or [], "--secret"))
+    the_plan = _plan_given(
+        source, app_name, ref, env, secret,
+        subdir=subdir, port=port, health_path=health_path, health_codes=health_codes, instance_type=instance_type,
+    )  # fmt: skip
     stack_name = f"hivemind-{the_plan.app_name}"
     body = to_yaml(render_template(the_plan, deployment_id="preview", stack_name=stack_name, options=options))
     _emit(body, output)
