@@ -873,7 +873,9 @@ SERVER = 'const express = require("express")\nconst app = express()\n%s\napp.lis
     ],
 )
 def test_a_config_property_is_not_required_where_it_has_a_default_is_ambiguous_or_optional(tmp_path, files):
-    make_plan(repo(tmp_path, {"package.json": EXPRESS, **files}), app_name="x")
+    # (the reviewer's cases, written in the shapes real apps use: each stopped at Plan before 0d3bdb1)
+    plan = make_plan(repo(tmp_path, {"package.json": EXPRESS, **files}), app_name="x")
+    assert (plan.framework, plan.environment, plan.secrets) == ("express", {}, {})
 
 
 def test_get_routes_the_plan_cannot_place_keep_the_usual_statuses_and_a_warning(tmp_path):
