@@ -16,6 +16,7 @@ event, the same gateway responses. Differently:
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import re
@@ -74,6 +75,10 @@ class LocalApi:
         self._server.daemon_threads = True
         self._server.api = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
+        # A Lambda process serves one request at a time, and Powertools' resolver keeps the one it
+        # serves in module state (`app.context["_route"]`); this server's threads would share it
+        # (seen in CI: KeyError '_route', a 500), so each function takes one request at a time here
+        self._serving: collections.defaultdict[str, threading.Lock] = collections.defaultdict(threading.Lock)
 
     @property
     def root(self) -> str:
@@ -120,7 +125,8 @@ class LocalApi:
             return self._gateway("REQUEST_TOO_LARGE", request_id)
         event = self._event(method, path, split.query, headers, body, route, params, request_id)
         lam = self.runtime.client("lambda")
-        answer = lam.invoke(FunctionName=self.runtime.function_names[function], Payload=json.dumps(event).encode())
+        with self._serving[function]:
+            answer = lam.invoke(FunctionName=self.runtime.function_names[function], Payload=json.dumps(event).encode())
         payload = answer["Payload"].read()
         try:
             response = json.loads(payload or b"null")
